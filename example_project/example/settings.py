@@ -1,0 +1,87 @@
+"""Settings of the example site: the app installed as its README says.
+
+Every Rocket.Chat value can be overridden from the environment, to point the example at a
+real Rocket.Chat instead of the embedded stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "www.example.test"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rocketchat_sso",
+    "example",
+]
+
+MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "example.wsgi.application"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("EXAMPLE_DB", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+STATIC_URL = "/static/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# Rocket.Chat calls the token endpoint with credentials: 'include' (README, "CORS").
+CORS_ALLOW_CREDENTIALS = True
+
+# The embedded stand-in by default; export these to use a real Rocket.Chat.
+ROCKETCHAT_SSO_URL = os.environ.get("ROCKETCHAT_SSO_URL", "http://127.0.0.1:3000")
+ROCKETCHAT_SSO_PUBLIC_URL = os.environ.get("ROCKETCHAT_SSO_PUBLIC_URL", ROCKETCHAT_SSO_URL)
+ROCKETCHAT_SSO_ADMIN_USER_ID = os.environ.get("ROCKETCHAT_SSO_ADMIN_USER_ID", "rcadmin0000000001")
+ROCKETCHAT_SSO_ADMIN_TOKEN = os.environ.get(
+    "ROCKETCHAT_SSO_ADMIN_TOKEN", "admin-personal-access-token"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"rocketchat_sso": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RocketChatSSOConfig(AppConfig):
+    name = "rocketchat_sso"
+    verbose_name = _("Rocket.Chat single sign-on")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core.checks import Tags, register
+
+        from rocketchat_sso import checks, signals
+
+        register(Tags.compatibility)(checks.check_settings)
+        register(Tags.security)(checks.check_cors)
+        signals.connect()

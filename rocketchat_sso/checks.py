@@ -1,0 +1,149 @@
+"""Django system checks: configuration mistakes reported by ``manage.py check``, with hints.
+
+Every id is listed in README.rst.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from rocketchat_sso.conf import LOGIN_METHODS, conf
+
+CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
+COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"
+
+
+def _valid_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """The app's own settings: URLs, credentials, login method, user mapper, timeout."""
+    errors: list[CheckMessage] = []
+    url = conf.ROCKETCHAT_SSO_URL
+    if not url:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_URL is not set.",
+                hint="Set it to the URL this server uses to reach Rocket.Chat, "
+                "e.g. ROCKETCHAT_SSO_URL = 'https://chat.example.com'.",
+                id="rocketchat_sso.E001",
+            )
+        )
+    elif not _valid_http_url(url):
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_URL {url!r} is not an http(s) URL.",
+                hint="Use the full URL with scheme and host, e.g. 'https://chat.example.com'.",
+                id="rocketchat_sso.E002",
+            )
+        )
+    public = getattr(settings, "ROCKETCHAT_SSO_PUBLIC_URL", None)
+    if public and not _valid_http_url(str(public)):
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_PUBLIC_URL {public!r} is not an http(s) URL.",
+                hint="Use Rocket.Chat's URL as browsers open it, e.g. 'https://chat.example.com'.",
+                id="rocketchat_sso.E003",
+            )
+        )
+    if not conf.ROCKETCHAT_SSO_ADMIN_USER_ID or not conf.ROCKETCHAT_SSO_ADMIN_TOKEN:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_ADMIN_USER_ID and ROCKETCHAT_SSO_ADMIN_TOKEN must both be set.",
+                hint="Create a personal access token for a Rocket.Chat admin (My Account > "
+                "Personal Access Tokens, with 'Ignore Two Factor Authentication') and set "
+                "its user id and token, e.g. from environment variables.",
+                id="rocketchat_sso.E004",
+            )
+        )
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD not in LOGIN_METHODS:
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_LOGIN_METHOD {conf.ROCKETCHAT_SSO_LOGIN_METHOD!r} is unknown.",
+                hint=f"Use one of: {', '.join(repr(m) for m in LOGIN_METHODS)}.",
+                id="rocketchat_sso.E005",
+            )
+        )
+    try:
+        conf.user_mapper  # noqa: B018 - importing is the check
+    except ImportError as exc:
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_USER_MAPPER {conf.ROCKETCHAT_SSO_USER_MAPPER!r} cannot be "
+                f"imported: {exc}",
+                hint="Give the dotted path of a function taking a user and returning a "
+                "rocketchat_sso.services.RocketChatProfile.",
+                id="rocketchat_sso.E008",
+            )
+        )
+    try:
+        timeout_ok = conf.ROCKETCHAT_SSO_TIMEOUT > 0
+    except (TypeError, ValueError):
+        timeout_ok = False
+    if not timeout_ok:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_TIMEOUT must be a positive number of seconds.",
+                hint="The default is 5; keep it below your web server's own request timeout.",
+                id="rocketchat_sso.E009",
+            )
+        )
+    return errors
+
+
+def check_cors(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """django-cors-headers must be installed, in the middleware, high enough, with credentials."""
+    errors: list[CheckMessage] = []
+    if not apps.is_installed("corsheaders"):
+        errors.append(
+            Error(
+                "'corsheaders' is not in INSTALLED_APPS.",
+                hint="Add INSTALLED_APPS += ['corsheaders', 'rocketchat_sso']: Rocket.Chat "
+                "calls the token endpoint cross-origin and needs its CORS answers.",
+                id="rocketchat_sso.E006",
+            )
+        )
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if CORS_MIDDLEWARE not in middleware:
+        errors.append(
+            Error(
+                f"{CORS_MIDDLEWARE} is not in MIDDLEWARE.",
+                hint="Add it as high as possible, before any middleware that can answer "
+                "(at least before CommonMiddleware), as django-cors-headers documents.",
+                id="rocketchat_sso.E007",
+            )
+        )
+    elif COMMON_MIDDLEWARE in middleware and middleware.index(CORS_MIDDLEWARE) > middleware.index(
+        COMMON_MIDDLEWARE
+    ):
+        errors.append(
+            Warning(
+                f"{CORS_MIDDLEWARE} comes after {COMMON_MIDDLEWARE}.",
+                hint="Move it above CommonMiddleware, or redirects and 404s it answers will "
+                "lack CORS headers.",
+                id="rocketchat_sso.W001",
+            )
+        )
+    if not getattr(settings, "CORS_ALLOW_CREDENTIALS", False):
+        errors.append(
+            Error(
+                "CORS_ALLOW_CREDENTIALS is not True.",
+                hint="Rocket.Chat fetches the token endpoint with credentials: 'include'; "
+                "without Access-Control-Allow-Credentials the browser discards the answer. "
+                "Set CORS_ALLOW_CREDENTIALS = True (only allowed origins are affected).",
+                id="rocketchat_sso.E010",
+            )
+        )
+    return errors

@@ -1,0 +1,334 @@
+"""The one place that talks HTTP to Rocket.Chat's REST API.
+
+Every call has a timeout; idempotent calls are retried by urllib3's ``Retry`` on connection
+errors and 502/503/504; every failure becomes a typed :mod:`rocketchat_sso.exceptions` error.
+Log lines carry the method, path and status only: never headers, bodies, tokens or passwords.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from rocketchat_sso.conf import conf
+from rocketchat_sso.exceptions import (
+    RocketChatAPIError,
+    RocketChatAuthenticationFailed,
+    RocketChatBadResponse,
+    RocketChatError,
+    RocketChatFieldUnavailable,
+    RocketChatPermissionDenied,
+    RocketChatRateLimited,
+    RocketChatTimeout,
+    RocketChatUnavailable,
+    RocketChatUserNotFound,
+)
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1/"
+FIELD_UNAVAILABLE = "error-field-unavailable"
+INVALID_USER = "error-invalid-user"
+# A non-admin asking to create or edit users gets a 400 with this type, not a 403.
+ACTION_NOT_ALLOWED = "error-action-not-allowed"
+# Recent releases answer an unknown user with this message and no errorType (facts file).
+USER_NOT_FOUND_MESSAGE = "User not found."
+RETRY_STATUSES = (502, 503, 504)
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoginToken:
+    """A Rocket.Chat resume token: what Meteor's ``loginWithToken`` takes."""
+
+    user_id: str
+    auth_token: str
+
+    def __repr__(self) -> str:  # keep the token out of logs and tracebacks
+        return f"LoginToken(user_id={self.user_id!r}, auth_token='***')"
+
+
+class RocketChatClient:
+    """Rocket.Chat REST client authenticated as the configured admin.
+
+    Build one per unit of work (a request, a command run): it owns a ``requests.Session``.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        user_id: str | None = None,
+        auth_token: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> None:
+        self.base_url = (base_url if base_url is not None else conf.ROCKETCHAT_SSO_URL).rstrip("/")
+        self.user_id = user_id if user_id is not None else conf.ROCKETCHAT_SSO_ADMIN_USER_ID
+        self.auth_token = auth_token if auth_token is not None else conf.ROCKETCHAT_SSO_ADMIN_TOKEN
+        self.timeout = timeout if timeout is not None else conf.ROCKETCHAT_SSO_TIMEOUT
+        retries = retries if retries is not None else conf.ROCKETCHAT_SSO_RETRIES
+        self.session = requests.Session()
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            # Only safe methods are re-sent after a read error or a 5xx: a POST that reached
+            # Rocket.Chat may have taken effect. Connection errors are retried for every
+            # method, since nothing was sent.
+            allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=0.1,
+            raise_on_status=False,
+            respect_retry_after_header=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> RocketChatClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- transport ------------------------------------------------------------------------
+
+    def _admin_headers(self) -> dict[str, str]:
+        return {"X-User-Id": self.user_id, "X-Auth-Token": self.auth_token}
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: JSONDict | None = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> JSONDict:
+        """Call ``endpoint`` (``"users.info"``, or a path from ``/api/``) and return its JSON."""
+        path = endpoint if endpoint.startswith("/") else API_PREFIX + endpoint
+        all_headers = {"Accept": "application/json"}
+        if authenticated:
+            all_headers.update(self._admin_headers())
+        all_headers.update(headers or {})
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=body,
+                headers=all_headers,
+                timeout=(self.timeout, self.timeout),
+            )
+        except requests.Timeout as exc:
+            logger.warning("Rocket.Chat %s %s timed out", method, path)
+            raise RocketChatTimeout(
+                f"Rocket.Chat did not answer {method} {path} within {self.timeout:g}s"
+            ) from exc
+        except requests.RequestException as exc:
+            logger.warning("Rocket.Chat %s %s failed: %s", method, path, type(exc).__name__)
+            raise RocketChatUnavailable(
+                f"Rocket.Chat could not be reached for {method} {path} ({type(exc).__name__})"
+            ) from exc
+        logger.debug(
+            "Rocket.Chat %s %s -> %s in %.0f ms",
+            method,
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return self._parse(method, path, response)
+
+    def _parse(self, method: str, path: str, response: requests.Response) -> JSONDict:
+        status = response.status_code
+        where = f"{method} {path}"
+        try:
+            data = response.json()
+        except (ValueError, requests.RequestException):
+            data = None
+        if status == 429:
+            raise RocketChatRateLimited(
+                f"Rocket.Chat rate-limited {where}", retry_after=_retry_after(response)
+            )
+        if status >= 500:
+            error = RocketChatUnavailable(
+                f"Rocket.Chat answered {status} to {where}", status=status
+            )
+            error.retry_after = _retry_after(response)
+            raise error
+        if not isinstance(data, dict):
+            raise RocketChatBadResponse(
+                f"Rocket.Chat answered {status} with a body that is not JSON to {where}",
+                status=status,
+            )
+        message = str(data.get("error") or data.get("message") or "")
+        error_type = data.get("errorType")
+        error_type = str(error_type) if error_type is not None else None
+        if status == 401:
+            raise RocketChatAuthenticationFailed(
+                f"Rocket.Chat refused the credentials for {where}: {message}",
+                status=status,
+                error_type=error_type,
+            )
+        if status == 403:
+            raise RocketChatPermissionDenied(
+                f"Rocket.Chat refused {where}: {message or 'forbidden'}",
+                status=status,
+                error_type=error_type,
+            )
+        if status >= 400 or data.get("success") is False or data.get("status") == "error":
+            raise _api_error(where, status, message, error_type)
+        return data
+
+    # -- users ----------------------------------------------------------------------------
+
+    def user_info(self, *, user_id: str | None = None, username: str | None = None) -> JSONDict:
+        """The Rocket.Chat user by id or username; :class:`RocketChatUserNotFound` if none."""
+        params = {"userId": user_id} if user_id is not None else {"username": str(username)}
+        return dict(self.request("GET", "users.info", params=params)["user"])
+
+    def find_users_by_email(self, email: str) -> list[JSONDict]:
+        """Users whose address is ``email`` (``users.info`` cannot search by email)."""
+        query = json.dumps({"emails.address": email})
+        data = self.request("GET", "users.list", params={"query": query, "count": "2"})
+        return [dict(user) for user in data.get("users", [])]
+
+    def create_user(
+        self,
+        *,
+        username: str,
+        email: str,
+        name: str,
+        password: str,
+        join_default_channels: bool = True,
+    ) -> JSONDict:
+        body = {
+            "username": username,
+            "email": email,
+            "name": name,
+            "password": password,
+            "verified": True,
+            "joinDefaultChannels": join_default_channels,
+            "sendWelcomeEmail": False,
+            "requirePasswordChange": False,
+        }
+        return dict(self.request("POST", "users.create", body=body)["user"])
+
+    def update_user(self, user_id: str, data: JSONDict) -> JSONDict:
+        body = {"userId": user_id, "data": data}
+        return dict(self.request("POST", "users.update", body=body)["user"])
+
+    def set_active_status(self, user_id: str, active: bool) -> None:
+        self.request(
+            "POST", "users.setActiveStatus", body={"userId": user_id, "activeStatus": active}
+        )
+
+    def delete_user(self, user_id: str) -> None:
+        self.request("POST", "users.delete", body={"userId": user_id, "confirmRelinquish": True})
+
+    def logout_user_everywhere(self, user_id: str) -> None:
+        """Remove every login token of the user (all devices)."""
+        self.request("POST", "users.logout", body={"userId": user_id})
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def login(self, *, username: str, password: str) -> LoginToken:
+        """Log a user in with a password: ``POST /api/v1/login`` (not as the admin)."""
+        data = self.request(
+            "POST",
+            "login",
+            body={"username": username, "password": password},
+            authenticated=False,
+        )
+        return _login_token(data.get("data"), "login")
+
+    def create_token(self, user_id: str, *, secret: str = "") -> LoginToken:
+        """``users.createToken``; Rocket.Chat 8.x wants the server's secret in the body."""
+        body = {"userId": user_id}
+        if secret:
+            body["secret"] = secret
+        data = self.request("POST", "users.createToken", body=body)
+        return _login_token(data.get("data"), "users.createToken")
+
+    def revoke_token(self, token: LoginToken) -> None:
+        """Remove this one token: ``POST /api/v1/logout`` as the token's own user."""
+        self.request(
+            "POST",
+            "logout",
+            headers={"X-User-Id": token.user_id, "X-Auth-Token": token.auth_token},
+            authenticated=False,
+        )
+
+    def token_is_valid(self, token: LoginToken) -> bool:
+        """Whether Rocket.Chat still accepts ``token`` (``GET /api/v1/me``)."""
+        try:
+            self.request(
+                "GET",
+                "me",
+                headers={"X-User-Id": token.user_id, "X-Auth-Token": token.auth_token},
+                authenticated=False,
+            )
+        except RocketChatAuthenticationFailed:
+            return False
+        return True
+
+    # -- server ---------------------------------------------------------------------------
+
+    def server_info(self) -> JSONDict:
+        return self.request("GET", "/api/info", authenticated=False)
+
+    def me(self) -> JSONDict:
+        """The admin's own user: proves the admin credentials."""
+        return self.request("GET", "me")
+
+    def get_setting(self, setting_id: str) -> Any:
+        return self.request("GET", f"settings/{setting_id}").get("value")
+
+    def set_setting(self, setting_id: str, value: Any) -> None:
+        self.request("POST", f"settings/{setting_id}", body={"value": value})
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait, from ``Retry-After`` or Rocket.Chat's ``x-ratelimit-reset`` (epoch ms)."""
+    header = response.headers.get("Retry-After")
+    if header and header.strip().isdigit():
+        return float(header)
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) / 1000 - time.time())
+        except ValueError:
+            return None
+    return None
+
+
+def _api_error(where: str, status: int, message: str, error_type: str | None) -> RocketChatError:
+    text = f"Rocket.Chat refused {where}: {message}"
+    if error_type == FIELD_UNAVAILABLE or (error_type is None and FIELD_UNAVAILABLE in message):
+        return RocketChatFieldUnavailable(text, status=status, error_type=FIELD_UNAVAILABLE)
+    if error_type == ACTION_NOT_ALLOWED:
+        return RocketChatPermissionDenied(text, status=status, error_type=error_type)
+    if error_type == INVALID_USER or message.rstrip(".") == USER_NOT_FOUND_MESSAGE.rstrip("."):
+        return RocketChatUserNotFound(text, status=status, error_type=error_type)
+    return RocketChatAPIError(text, status=status, error_type=error_type)
+
+
+def _login_token(data: object, where: str) -> LoginToken:
+    if not isinstance(data, dict) or not data.get("authToken") or not data.get("userId"):
+        raise RocketChatBadResponse(f"Rocket.Chat's {where} answer has no authToken")
+    return LoginToken(user_id=str(data["userId"]), auth_token=str(data["authToken"]))

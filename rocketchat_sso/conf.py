@@ -1,0 +1,111 @@
+"""Settings of django-rocketchat-sso, read lazily on every access.
+
+Every value is looked up in ``django.conf.settings`` when it is used, never at import time,
+so ``override_settings`` in tests and late configuration both just work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from rocketchat_sso.services import RocketChatProfile
+
+LOGIN_METHOD_PASSWORD = "password"
+LOGIN_METHOD_CREATE_TOKEN = "create_token"
+LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
+
+DEFAULT_USER_MAPPER = "rocketchat_sso.services.default_profile"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what browsers send in ``Origin``.
+
+    Default ports are dropped, as browsers do (``https://x:443`` is ``https://x``).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+class Settings:
+    """The app's settings, each a property with its documented default."""
+
+    @property
+    def ROCKETCHAT_SSO_URL(self) -> str:
+        """Base URL the Django server uses for Rocket.Chat's REST API (required)."""
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_URL", "")).rstrip("/")
+
+    @property
+    def ROCKETCHAT_SSO_PUBLIC_URL(self) -> str:
+        """Rocket.Chat's URL as browsers see it; defaults to ``ROCKETCHAT_SSO_URL``."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_PUBLIC_URL", None)
+        return str(value).rstrip("/") if value else self.ROCKETCHAT_SSO_URL
+
+    @property
+    def public_origin(self) -> str:
+        """The only origin that gets CORS answers, tokens and postMessage commands."""
+        return origin_of(self.ROCKETCHAT_SSO_PUBLIC_URL)
+
+    @property
+    def ROCKETCHAT_SSO_ADMIN_USER_ID(self) -> str:
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_ADMIN_USER_ID", ""))
+
+    @property
+    def ROCKETCHAT_SSO_ADMIN_TOKEN(self) -> str:
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_ADMIN_TOKEN", ""))
+
+    @property
+    def ROCKETCHAT_SSO_LOGIN_METHOD(self) -> str:
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_LOGIN_METHOD", LOGIN_METHOD_PASSWORD))
+
+    @property
+    def ROCKETCHAT_SSO_CREATE_TOKEN_SECRET(self) -> str:
+        """Rocket.Chat 8.x ``CREATE_TOKENS_FOR_USERS_SECRET``; empty for 7.x and older."""
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET", ""))
+
+    @property
+    def ROCKETCHAT_SSO_PASSWORD_KEY(self) -> str:
+        """Key the Rocket.Chat passwords are derived from; defaults to ``SECRET_KEY``."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_PASSWORD_KEY", "")
+        return str(value or django_settings.SECRET_KEY)
+
+    @property
+    def ROCKETCHAT_SSO_TIMEOUT(self) -> float:
+        return float(getattr(django_settings, "ROCKETCHAT_SSO_TIMEOUT", 5))
+
+    @property
+    def ROCKETCHAT_SSO_RETRIES(self) -> int:
+        """Retries of idempotent requests after a connection error or a 502/503/504."""
+        return int(getattr(django_settings, "ROCKETCHAT_SSO_RETRIES", 2))
+
+    @property
+    def ROCKETCHAT_SSO_USER_MAPPER(self) -> str:
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_USER_MAPPER", DEFAULT_USER_MAPPER))
+
+    @property
+    def user_mapper(self) -> Callable[[AbstractBaseUser], RocketChatProfile]:
+        mapper: Callable[[AbstractBaseUser], RocketChatProfile] = import_string(
+            self.ROCKETCHAT_SSO_USER_MAPPER
+        )
+        return mapper
+
+    @property
+    def ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS(self) -> bool:
+        return bool(getattr(django_settings, "ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS", True))
+
+
+conf = Settings()

@@ -1,0 +1,64 @@
+"""Typed errors for everything that can go wrong talking to Rocket.Chat.
+
+Messages never contain a token or a password: they are safe to log and to show to operators.
+"""
+
+from __future__ import annotations
+
+
+class RocketChatError(Exception):
+    """Base class: Rocket.Chat did not do what we asked.
+
+    ``status`` is the HTTP status Rocket.Chat answered (``None`` when there was no answer) and
+    ``error_type`` Rocket.Chat's ``errorType`` code when it sent one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, error_type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+
+
+class RocketChatUnavailable(RocketChatError):
+    """Rocket.Chat could not be reached or answered 5xx: try again later."""
+
+    retry_after: float | None = None
+
+
+class RocketChatTimeout(RocketChatUnavailable):
+    """Rocket.Chat did not answer within ``ROCKETCHAT_SSO_TIMEOUT``."""
+
+
+class RocketChatRateLimited(RocketChatUnavailable):
+    """Rocket.Chat's rate limiter refused the call (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: float | None, status: int = 429) -> None:
+        super().__init__(message, status=status, error_type="error-too-many-requests")
+        self.retry_after = retry_after
+
+
+class RocketChatBadResponse(RocketChatError):
+    """Rocket.Chat answered something that is not its JSON API (a proxy page, a cut body)."""
+
+
+class RocketChatAuthenticationFailed(RocketChatError):
+    """The credentials were refused (HTTP 401): a bad admin token, or a bad user login."""
+
+
+class RocketChatPermissionDenied(RocketChatError):
+    """The admin lacks a permission, or the server refuses the call (HTTP 403)."""
+
+
+class RocketChatAPIError(RocketChatError):
+    """Rocket.Chat refused the request (``success: false``), usually HTTP 400."""
+
+
+class RocketChatUserNotFound(RocketChatAPIError):
+    """No Rocket.Chat user matches."""
+
+
+class RocketChatFieldUnavailable(RocketChatAPIError):
+    """A username or email is already taken in Rocket.Chat (``error-field-unavailable``)."""

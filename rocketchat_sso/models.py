@@ -1,0 +1,36 @@
+"""The link between a Django user and their Rocket.Chat user."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RocketChatAccount(models.Model):
+    """A Django user's Rocket.Chat user, and what happened the last time we synced it.
+
+    Written by the app, never by hand: the admin shows it read-only.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="rocketchat_account",
+        verbose_name=_("user"),
+    )
+    rocketchat_user_id = models.CharField(_("Rocket.Chat user id"), max_length=64, unique=True)
+    rocketchat_username = models.CharField(_("Rocket.Chat username"), max_length=255)
+    created_at = models.DateTimeField(_("linked at"), auto_now_add=True)
+    last_synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    last_login_at = models.DateTimeField(_("last logged in"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Rocket.Chat account")
+        verbose_name_plural = _("Rocket.Chat accounts")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.rocketchat_username} ({self.rocketchat_user_id})"

@@ -1,0 +1,297 @@
+"""Keep Django users and their Rocket.Chat users in step, and log them in.
+
+Views, signals, the admin and the management commands all go through these functions; the
+HTTP lives in :mod:`rocketchat_sso.client`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rocketchat_sso.client import LoginToken, RocketChatClient
+from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
+from rocketchat_sso.exceptions import (
+    RocketChatAuthenticationFailed,
+    RocketChatError,
+    RocketChatFieldUnavailable,
+    RocketChatUserNotFound,
+)
+from rocketchat_sso.models import RocketChatAccount
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+# Rocket.Chat's default UTF8_User_Names_Validation is [0-9a-zA-Z-_.]+ (facts file).
+_INVALID_USERNAME_CHARS = re.compile(r"[^0-9a-zA-Z._-]+")
+# validateNameChars refuses these; '%' because it also decodeURI()s the name.
+_INVALID_NAME_CHARS = re.compile(r"[<>\\/%]+")
+MAX_USERNAME_LENGTH = 64
+PLACEHOLDER_EMAIL_DOMAIN = "users.noreply.invalid"
+PASSWORD_SALT = "rocketchat_sso.password"
+
+
+class RocketChatAccountConflict(RocketChatFieldUnavailable):
+    """The Rocket.Chat user we would use belongs to someone else, or may not be linked."""
+
+
+class RocketChatUserInactive(RocketChatError):
+    """The Rocket.Chat user was deactivated in Rocket.Chat: we do not overrule that."""
+
+
+@dataclass(frozen=True)
+class RocketChatProfile:
+    """What a Django user looks like in Rocket.Chat."""
+
+    username: str
+    email: str
+    name: str
+
+
+def clean_username(value: str, *, fallback: str) -> str:
+    """A username Rocket.Chat accepts, derived deterministically from ``value``.
+
+    Accents are folded to ASCII, every other run of refused characters becomes ``_``.
+    """
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    cleaned = _INVALID_USERNAME_CHARS.sub("_", folded).strip("._-")[:MAX_USERNAME_LENGTH]
+    return cleaned or fallback
+
+
+def clean_name(value: str, *, fallback: str) -> str:
+    cleaned = " ".join(_INVALID_NAME_CHARS.sub(" ", value).split())
+    return cleaned or fallback
+
+
+def default_profile(user: AbstractBaseUser) -> RocketChatProfile:
+    """The default ``ROCKETCHAT_SSO_USER_MAPPER``: username, email and full name.
+
+    A user without an email gets a placeholder address (Rocket.Chat requires one).
+    """
+    fallback = f"user{user.pk}"
+    username = clean_username(user.get_username(), fallback=fallback)
+    email = str(getattr(user, "email", "") or "") or f"{username}@{PLACEHOLDER_EMAIL_DOMAIN}"
+    get_full_name = getattr(user, "get_full_name", None)
+    full_name = str(get_full_name() if callable(get_full_name) else "")
+    return RocketChatProfile(
+        username=username, email=email, name=clean_name(full_name, fallback=username)
+    )
+
+
+def rocketchat_password(user: AbstractBaseUser) -> str:
+    """The user's Rocket.Chat password, derived on demand and never stored.
+
+    An HMAC of the user's primary key under ``ROCKETCHAT_SSO_PASSWORD_KEY``: 256 bits,
+    with a fixed prefix so it passes Rocket.Chat's password policy (upper, lower, digit,
+    symbol), and runs of repeated characters broken up for its repeated-characters rule.
+    """
+    key = hashlib.sha256(f"{PASSWORD_SALT}:{conf.ROCKETCHAT_SSO_PASSWORD_KEY}".encode()).digest()
+    digest = hmac.new(key, str(user.pk).encode(), hashlib.sha256).digest()
+    body = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    body = re.sub(r"(.)\1\1+", lambda m: m.group(1) * 2, body)
+    return f"Rc9!{body}"
+
+
+def username_candidates(profile: RocketChatProfile, user: AbstractBaseUser) -> list[str]:
+    """The mapped username, then a variant made unique by the user's primary key."""
+    return [profile.username, f"{profile.username[: MAX_USERNAME_LENGTH - 12]}.{user.pk}"]
+
+
+def _email_of(rc_user: dict[str, Any]) -> str:
+    emails = rc_user.get("emails") or []
+    return str(emails[0].get("address", "")) if emails else ""
+
+
+def _has_verified_email(rc_user: dict[str, Any], email: str) -> bool:
+    return any(
+        str(entry.get("address", "")).lower() == email.lower() and entry.get("verified")
+        for entry in rc_user.get("emails") or []
+    )
+
+
+def _check_linkable(rc_user: dict[str, Any], email: str) -> None:
+    """Refuse to hand a Django user an existing Rocket.Chat user that may not be theirs."""
+    if rc_user.get("_id") == conf.ROCKETCHAT_SSO_ADMIN_USER_ID or "admin" in (
+        rc_user.get("roles") or []
+    ):
+        raise RocketChatAccountConflict(
+            "A Rocket.Chat administrator has this email address; administrators are never "
+            "linked to Django users automatically."
+        )
+    if not _has_verified_email(rc_user, email):
+        raise RocketChatAccountConflict(
+            "A Rocket.Chat user has this email address but it is not verified, so it is not "
+            "linked automatically; verify it in Rocket.Chat or change one of the addresses."
+        )
+
+
+def _find_by_email(client: RocketChatClient, email: str) -> dict[str, Any] | None:
+    for rc_user in client.find_users_by_email(email):
+        _check_linkable(rc_user, email)
+        return rc_user
+    return None
+
+
+def _find_or_create(
+    client: RocketChatClient, user: AbstractBaseUser, profile: RocketChatProfile
+) -> tuple[dict[str, Any], bool]:
+    """The Rocket.Chat user with the profile's email, created if there is none."""
+    existing = _find_by_email(client, profile.email)
+    if existing is not None:
+        return existing, False
+    for username in username_candidates(profile, user):
+        try:
+            created = client.create_user(
+                username=username,
+                email=profile.email,
+                name=profile.name,
+                password=rocketchat_password(user),
+                join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
+            )
+        except RocketChatFieldUnavailable:
+            # Either a concurrent request created this very user (the email is now taken),
+            # or the username belongs to someone else: try the next candidate.
+            existing = _find_by_email(client, profile.email)
+            if existing is not None:
+                return existing, False
+            continue
+        return created, True
+    raise RocketChatAccountConflict(
+        f"No free Rocket.Chat username for {profile.username!r}: every candidate is taken."
+    )
+
+
+def _changes(
+    rc_user: dict[str, Any], profile: RocketChatProfile, candidates: list[str]
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if rc_user.get("username") not in candidates:
+        changes["username"] = profile.username
+    if _email_of(rc_user).lower() != profile.email.lower():
+        changes["email"] = profile.email
+        changes["verified"] = True
+    if rc_user.get("name") != profile.name:
+        changes["name"] = profile.name
+    return changes
+
+
+def _update(
+    client: RocketChatClient, rc_user: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return client.update_user(str(rc_user["_id"]), changes)
+    except RocketChatFieldUnavailable:
+        # The new username or email is taken in Rocket.Chat: keep the old ones, sync the rest.
+        rest = {k: v for k, v in changes.items() if k not in {"username", "email", "verified"}}
+        if rest:
+            return client.update_user(str(rc_user["_id"]), rest)
+        raise
+
+
+def _link(user: AbstractBaseUser, rc_user: dict[str, Any]) -> RocketChatAccount:
+    now = timezone.now()
+    fields = {
+        "rocketchat_user_id": str(rc_user["_id"]),
+        "rocketchat_username": str(rc_user.get("username", "")),
+        "last_synced_at": now,
+        "last_error": "",
+        "last_error_at": None,
+    }
+    try:
+        with transaction.atomic():
+            account, _ = RocketChatAccount.objects.update_or_create(
+                user_id=user.pk, defaults=fields
+            )
+    except IntegrityError:
+        # A concurrent request linked this user first; or another Django user holds this
+        # Rocket.Chat user (two Django users sharing one email address).
+        existing = RocketChatAccount.objects.filter(user_id=user.pk).first()
+        if existing is None or existing.rocketchat_user_id != fields["rocketchat_user_id"]:
+            raise RocketChatAccountConflict(
+                "This Rocket.Chat user is already linked to another Django user."
+            ) from None
+        account = existing
+    return account
+
+
+def sync_user(
+    user: AbstractBaseUser, *, client: RocketChatClient | None = None
+) -> tuple[RocketChatAccount, dict[str, Any]]:
+    """Make sure ``user`` exists in Rocket.Chat with their current profile.
+
+    Looks up the stored id first, then the email, else creates the user. Returns the account
+    and Rocket.Chat's user record.
+    """
+    client = client or RocketChatClient()
+    profile = conf.user_mapper(user)
+    candidates = username_candidates(profile, user)
+    account = RocketChatAccount.objects.filter(user_id=user.pk).first()
+    rc_user: dict[str, Any] | None = None
+    if account is not None:
+        try:
+            rc_user = client.user_info(user_id=account.rocketchat_user_id)
+        except RocketChatUserNotFound:
+            logger.info("Rocket.Chat user of Django user %s is gone; relinking", user.pk)
+            account.delete()
+    created = False
+    if rc_user is None:
+        rc_user, created = _find_or_create(client, user, profile)
+    changes = {} if created else _changes(rc_user, profile, candidates)
+    if changes:
+        rc_user = _update(client, rc_user, changes)
+    return _link(user, rc_user), rc_user
+
+
+def _record_error(user: AbstractBaseUser, error: Exception) -> None:
+    RocketChatAccount.objects.filter(user_id=user.pk).update(
+        last_error=str(error)[:2000], last_error_at=timezone.now()
+    )
+
+
+def issue_login_token(
+    user: AbstractBaseUser, *, client: RocketChatClient | None = None
+) -> LoginToken:
+    """Sync ``user`` and log them in to Rocket.Chat: a resume token for Meteor's login.
+
+    Failures are recorded on the account's ``last_error`` and re-raised.
+    """
+    client = client or RocketChatClient()
+    try:
+        account, rc_user = sync_user(user, client=client)
+        if rc_user.get("active") is False:
+            raise RocketChatUserInactive(
+                "This user is deactivated in Rocket.Chat.", error_type="error-user-is-not-activated"
+            )
+        token = _login(client, user, account)
+    except RocketChatError as error:
+        _record_error(user, error)
+        raise
+    RocketChatAccount.objects.filter(pk=account.pk).update(last_login_at=timezone.now())
+    return token
+
+
+def _login(
+    client: RocketChatClient, user: AbstractBaseUser, account: RocketChatAccount
+) -> LoginToken:
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
+        return client.create_token(
+            account.rocketchat_user_id, secret=conf.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET
+        )
+    password = rocketchat_password(user)
+    try:
+        return client.login(username=account.rocketchat_username, password=password)
+    except RocketChatAuthenticationFailed:
+        # A user we linked by email, or a rotated key: set the derived password, once.
+        client.update_user(account.rocketchat_user_id, {"password": password})
+        return client.login(username=account.rocketchat_username, password=password)

@@ -1,0 +1,828 @@
+"""An in-memory Rocket.Chat: one transport-independent model of the REST API this package uses.
+
+Transports (``responses`` for unit tests, an HTTP server later) only turn their requests into
+:class:`FakeRequest` and :class:`FakeResponse`/:class:`Fault` back. Status codes and bodies follow
+Rocket.Chat's source; comments name the file a behaviour was read from (``ApiClass.ts`` is
+``apps/meteor/app/api/server/ApiClass.ts``, ``users.ts`` is ``.../api/server/v1/users.ts``).
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import hashlib
+import json
+import re
+import secrets
+import string
+import threading
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rocketchat_sso.testing import ajv
+
+API = "/api/v1"
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"  # Meteor Random.id()
+TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"  # Meteor Random.secret()
+ID_LENGTH, TOKEN_LENGTH = 17, 43
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+INVALID_PARAMS = "invalid-params"
+FIELD_UNAVAILABLE = "error-field-unavailable"
+ACTION_NOT_ALLOWED = "error-action-not-allowed"
+FIELD_REQUIRED = "error-the-field-is-required"
+INVALID_FIELD = "error-input-is-not-a-valid-field"
+INVALID_EMAIL = "error-invalid-email"
+INVALID_USER = "error-invalid-user"
+INVALID_USER_ID = "error-invalid-user-id"
+INVALID_QUERY = "error-invalid-query"
+USER_PARAM_MISSING = "error-user-param-not-provided"
+TOO_MANY_REQUESTS = "error-too-many-requests"
+TOTP_REQUIRED = "totp-required"
+NOT_ACTIVATED = "error-user-is-not-activated"
+SAVE_USER_METHOD = "insertOrUpdateUser"
+
+MSG_NOT_LOGGED_IN = "You must be logged in to do this."
+MSG_NO_PERMISSION = "User does not have the permissions required for this action"
+MSG_USER_NOT_FOUND = "User not found"
+MSG_LOGGED_OUT = "You've been logged out!"
+MSG_BAD_USER_PARAM = 'The required "userId" or "username" param provided does not match any users'
+MSG_NO_USER_PARAM = 'The required "userId" or "username" param was not provided'
+MSG_LAST_ADMIN = "Leaving the app without an active admin is not allowed"
+
+DEFAULT_SETTINGS: Mapping[str, Any] = {
+    "Accounts_iframe_enabled": False,
+    "Accounts_iframe_url": "",
+    "Accounts_Iframe_api_url": "",
+    "Accounts_Iframe_api_method": "POST",
+    "Iframe_Integration_send_enable": False,
+    "Iframe_Integration_send_target_origin": "*",
+    "Iframe_Integration_receive_enable": False,
+    "Iframe_Integration_receive_origin": "*",
+    "Iframe_Restrict_Access": True,
+    "Iframe_X_Frame_Options": "sameorigin",
+    "Accounts_LoginExpiration": 90,
+    "Accounts_RequireNameForSignUp": True,
+    "API_Enable_Rate_Limiter": True,
+    "API_Enable_Rate_Limiter_Limit_Calls_Default": 10,
+    "API_Enable_Rate_Limiter_Limit_Time_Default": 60000,
+    "UTF8_User_Names_Validation": "[0-9a-zA-Z-_.]+",
+}
+DEFAULT_LOGIN_EXPIRATION_DAYS = 90  # non-positive values fall back to it (Rocket.Chat changelog)
+ROLES = frozenset({"admin", "user", "bot", "app", "guest", "anonymous", "livechat-agent"})
+# The default roles holding each permission the modelled routes check.
+PERMISSIONS: Mapping[str, frozenset[str]] = {
+    "view-d-room": frozenset({"admin", "user", "bot", "app", "guest"}),
+}
+LIMITED_USER_FIELDS = ("emails", "roles", "createdAt", "lastLogin", "requirePasswordChange")
+EDITABLE_FIELDS = (
+    "name",
+    "username",
+    "roles",
+    "requirePasswordChange",
+    "bio",
+    "nickname",
+    "statusText",
+    "customFields",
+)
+LOGIN_KEYS = frozenset({"user", "username", "email", "password", "code"})
+NAME_FORBIDDEN = re.compile(r"[<>\\/]")  # validateNameChars
+EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
+LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100
+
+
+class Fault(enum.Enum):
+    """Transport-level failures; each transport turns them into its own exception or reply."""
+
+    CONNECTION_REFUSED = "connection-refused"
+    TIMEOUT = "timeout"  # the call hangs past the client's timeout
+    DROP_MID_BODY = "drop-mid-body"
+    NON_JSON_200 = "non-json-200"  # a proxy's HTML page with status 200
+
+
+@dataclass
+class FakeRequest:
+    """What a transport received; header names are stored lower-case (HTTP is case-blind)."""
+
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    client: str = "127.0.0.1"  # rate limits count per client address
+
+    def __post_init__(self) -> None:
+        self.method = self.method.upper()
+        self.headers = {key.lower(): value for key, value in self.headers.items()}
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class FakeResponse:
+    """A reply: status, JSON-serialisable body and extra headers."""
+
+    status: int
+    body: object
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json_bytes(self) -> bytes:
+        return json.dumps(self.body).encode()
+
+
+class _Reply(Exception):
+    """Answer at once from deep inside a handler, as a thrown Meteor.Error does in Rocket.Chat."""
+
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.response = FakeResponse(status, body, dict(headers or {}))
+
+
+def _ok(**fields: Any) -> FakeResponse:
+    """``API.v1.success(fields)``: 200 with ``success: true`` added (ApiClass.ts)."""
+    return FakeResponse(200, {**fields, "success": True})
+
+
+def _failure(message: str) -> _Reply:
+    """``API.v1.failure('text')``: 400 without errorType (ApiClass.ts)."""
+    return _Reply(400, {"success": False, "error": message})
+
+
+def _meteor_error(error_type: str, reason: str, details: dict[str, Any] | None = None) -> _Reply:
+    """A Meteor.Error caught by the route wrapper: 400, text ends ``[type]`` (ApiClass.ts)."""
+    body: dict[str, Any] = {"success": False, "error": f"{reason} [{error_type}]"}
+    body["errorType"] = error_type
+    if details:
+        body["details"] = details
+    return _Reply(400, body)
+
+
+def _field_error(error_type: str, reason: str, value: str) -> _Reply:
+    return _meteor_error(error_type, reason, {"method": SAVE_USER_METHOD, "field": value})
+
+
+def _required(label: str) -> _Reply:
+    return _meteor_error(
+        FIELD_REQUIRED,
+        f"The field {label} is required",
+        {"method": SAVE_USER_METHOD, "field": label},
+    )
+
+
+def _not_allowed(reason: str, action: str) -> _Reply:
+    return _meteor_error(ACTION_NOT_ALLOWED, reason, {"method": SAVE_USER_METHOD, "action": action})
+
+
+def _lodash_escape(text: str) -> str:
+    """Rocket.Chat escapes user input in error messages with lodash ``escape``."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        text = text.replace(char, entity)
+    return text.replace("'", "&#39;")
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _hash_password(password: str) -> str:
+    # Rocket.Chat stores bcrypt(sha256(password)); a bare digest is enough for a test double.
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- users.list ``query``: Mongo equality with $or/$and, as Rocket.Chat allows there ----------
+
+
+def _values_at(doc: Any, dotted: str) -> list[Any]:
+    values = [doc]
+    for part in dotted.split("."):
+        step: list[Any] = []
+        for value in values:
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict) and part in item:
+                    step.append(item[part])
+        values = step
+    return [leaf for value in values for leaf in (value if isinstance(value, list) else [value])]
+
+
+def _matches(doc: dict[str, Any], query: Any) -> bool:
+    if not isinstance(query, dict):
+        raise _meteor_error(INVALID_QUERY, "Invalid query")
+    for key, cond in query.items():
+        if key in ("$or", "$and"):
+            if not isinstance(cond, list):
+                raise _meteor_error(INVALID_QUERY, f"{key} must be an array")
+            results = [_matches(doc, sub) for sub in cond]
+            if not (any(results) if key == "$or" else all(results)):
+                return False
+        elif key.startswith("$"):
+            raise _meteor_error(INVALID_QUERY, f"Invalid query operation: {key}")
+        elif isinstance(cond, dict):  # operators other than $or/$and are not modelled
+            raise _meteor_error(INVALID_QUERY, f"Invalid query operation for {key}")
+        elif cond not in _values_at(doc, key):
+            return False
+    return True
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Token:
+    token: str
+    when: datetime
+    personal: bool = False  # a personal access token: never expires, not capped
+    bypass_two_factor: bool = False
+
+
+@dataclass(eq=False)
+class _User:
+    doc: dict[str, Any]  # the public record, returned live by the test helpers
+    password_hash: str | None = None
+    tokens: list[_Token] = field(default_factory=list)
+
+
+@dataclass
+class _Call:
+    request: FakeRequest
+    params: dict[str, Any] = field(default_factory=dict)
+    user: _User | None = None
+    token: _Token | None = None
+    arg: str = ""  # the ``:_id`` of ``settings/:_id``
+
+
+@dataclass
+class _Route:
+    handler: Callable[[_Call], FakeResponse]
+    auth: bool = True
+    permission: str | None = None  # ``permissionsRequired``: 403 ``[error-unauthorized]``
+    two_factor: bool = False
+    rate_limited: bool = False
+
+
+@dataclass
+class _Injected:
+    fault: FakeResponse | Fault
+    path: str | None
+    remaining: int
+
+
+class FakeRocketChat:
+    """Rocket.Chat's users, login tokens and settings in memory; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        admin_user_id: str = "rcadmin0000000001",
+        admin_token: str = "admin-personal-access-token",
+        admin_bypass_two_factor: bool = True,
+        version: str = "7.10.0",
+        create_tokens_for_users: bool = False,
+        create_tokens_secret: str | None = None,
+        max_login_tokens: int = 50,
+        login_rate_limit: tuple[int, int] | None = None,
+        latency: float = 0.0,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.version = version
+        self.create_tokens_for_users = create_tokens_for_users
+        self.create_tokens_secret = create_tokens_secret
+        self.max_login_tokens = max_login_tokens
+        self.login_rate_limit = login_rate_limit
+        self.latency = latency
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
+        self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
+        self.calls: list[FakeRequest] = []
+        self._lock = threading.RLock()
+        self._users: dict[str, _User] = {}
+        self._faults: list[_Injected] = []
+        self._buckets: dict[tuple[str, str], list[int]] = {}  # (route, client): [start ms, n]
+        # Rocket.Chat 8 dropped the pre-8 compatibility keys of error bodies (ApiClass.ts
+        # ``applyBreakingChanges = shouldBreakInVersion('8.0.0')``).
+        self._v8 = int(version.split(".")[0]) >= 8
+        admin = self._create(
+            admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]
+        )
+        admin.tokens.append(_Token(admin_token, self.now(), True, admin_bypass_two_factor))
+        self._routes: dict[tuple[str, str], _Route] = {
+            ("POST", f"{API}/login"): _Route(self._login, auth=False, rate_limited=True),
+            ("POST", f"{API}/logout"): _Route(self._logout),
+            ("GET", f"{API}/me"): _Route(self._me),
+            ("GET", "/api/info"): _Route(self._info, auth=False),
+            ("GET", f"{API}/users.info"): _Route(self._users_info),
+            ("GET", f"{API}/users.list"): _Route(self._users_list),
+            ("POST", f"{API}/users.create"): _Route(self._users_create),
+            ("POST", f"{API}/users.update"): _Route(self._users_update, two_factor=True),
+            ("POST", f"{API}/users.setActiveStatus"): _Route(self._users_set_active_status),
+            ("POST", f"{API}/users.logout"): _Route(self._users_logout),
+            ("POST", f"{API}/users.createToken"): _Route(self._users_create_token),
+            ("POST", f"{API}/users.delete"): _Route(self._users_delete),
+            ("GET", f"{API}/settings/"): _Route(
+                self._setting_get, permission="view-privileged-setting"
+            ),
+            ("POST", f"{API}/settings/"): _Route(
+                self._setting_post, permission="edit-privileged-setting", two_factor=True
+            ),
+        }
+
+    # -- test helpers ----------------------------------------------------------------------
+
+    def add_user(
+        self,
+        username: str,
+        email: str,
+        name: str = "",
+        password: str | None = None,
+        roles: tuple[str, ...] = ("user",),
+        active: bool = True,
+    ) -> dict[str, Any]:
+        """Create a user directly (no REST call); returns the live record: mutate it freely."""
+        with self._lock:
+            user = self._create(
+                _random(ID_ALPHABET, ID_LENGTH), username, email, name, password, list(roles)
+            )
+            user.doc["active"] = active
+            return user.doc
+
+    def user_by_username(self, username: str) -> dict[str, Any] | None:
+        with self._lock:
+            user = self._find_username(username)
+            return user.doc if user else None
+
+    def user_by_id(self, user_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            user = self._users.get(user_id)
+            return user.doc if user else None
+
+    def tokens_of(self, user_id: str) -> list[str]:
+        """Every stored login token of the user (expired ones included, as in the database)."""
+        with self._lock:
+            user = self._users.get(user_id)
+            return [t.token for t in user.tokens] if user else []
+
+    def calls_to(self, path: str | None = None) -> list[FakeRequest]:
+        with self._lock:
+            return [call for call in self.calls if path is None or call.path == path]
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def inject(self, fault: FakeResponse | Fault, path: str | None = None, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``path`` (any path if None) with ``fault``."""
+        with self._lock:
+            self._faults.append(_Injected(fault, path, times))
+
+    def clear_faults(self) -> None:
+        """Drop injected faults not yet consumed (a client's retries may take fewer)."""
+        with self._lock:
+            self._faults.clear()
+
+    def set_setting(self, setting_id: str, value: Any) -> None:
+        with self._lock:
+            self.settings[setting_id] = value
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def handle(self, request: FakeRequest) -> FakeResponse | Fault:
+        """Answer one request as Rocket.Chat would (or with an injected fault)."""
+        with self._lock:
+            self.calls.append(request)
+            for entry in self._faults:
+                if entry.path in (None, request.path):
+                    entry.remaining -= 1
+                    if entry.remaining <= 0:
+                        self._faults.remove(entry)
+                    return copy.deepcopy(entry.fault)
+            try:
+                return self._dispatch(request)
+            except _Reply as reply:
+                return reply.response
+
+    def _dispatch(self, request: FakeRequest) -> FakeResponse:
+        call = _Call(request)
+        route = self._routes.get((request.method, request.path))
+        prefix = f"{API}/settings/"
+        if route is None and request.path.startswith(prefix) and len(request.path) > len(prefix):
+            route = self._routes.get((request.method, prefix))
+            call.arg = request.path[len(prefix) :]
+        if route is None:
+            return FakeResponse(404, {"success": False, "error": "Resource not found"})
+        if route.auth:
+            call.user, call.token = self._authenticate(request)
+        headers = self._rate_limit(request) if route.rate_limited else {}
+        try:
+            call.params = self._params(request)
+            if route.permission and not self._has(call.user, route.permission):
+                raise self._forbidden(self._permission_message())
+            if route.two_factor and call.token and call.token.personal:
+                self._check_two_factor(call.token)
+            response = route.handler(call)
+        except _Reply as reply:
+            response = reply.response
+        response.headers.update(headers)
+        return response
+
+    def _params(self, request: FakeRequest) -> dict[str, Any]:
+        if request.method == "GET":
+            params: Any = dict(request.query)
+        elif not request.body.strip():
+            params = {}
+        elif (request.header("content-type") or "").split(";")[0].strip().lower() == FORM_TYPE:
+            params = dict(urllib.parse.parse_qsl(request.body.decode(), keep_blank_values=True))
+        else:
+            try:
+                params = json.loads(request.body)
+            except ValueError:
+                raise _failure("Invalid JSON body") from None
+        try:
+            params = ajv.validate(f"{request.method} {request.path}", params)
+        except ajv.InvalidParams as exc:
+            raise _meteor_error(INVALID_PARAMS, str(exc)) from None
+        return params if isinstance(params, dict) else {}
+
+    def _authenticate(self, request: FakeRequest) -> tuple[_User, _Token]:
+        """``authenticatedRoute``: X-User-Id plus a current X-Auth-Token of that user."""
+        user = self._users.get(request.header("x-user-id") or "")
+        presented = request.header("x-auth-token")
+        if user is not None and presented:
+            for token in user.tokens:
+                if token.token == presented and not self._expired(token):
+                    return user, token
+        body: dict[str, Any] = {"success": False, "error": MSG_NOT_LOGGED_IN}
+        if not self._v8:  # ApiClass.ts: "compatibility with the old API"
+            body.update(status="error", message=MSG_NOT_LOGGED_IN)
+        raise _Reply(401, body)
+
+    def _expired(self, token: _Token) -> bool:
+        days = self.settings.get("Accounts_LoginExpiration")
+        if not isinstance(days, (int, float)) or days <= 0:
+            days = DEFAULT_LOGIN_EXPIRATION_DAYS
+        return not token.personal and self.now() - token.when > timedelta(days=days)
+
+    def _rate_limit(self, request: FakeRequest) -> dict[str, str]:
+        """Meteor's RateLimiter per route and client; headers on every call (ApiClass.ts)."""
+        if self.login_rate_limit is None or self.settings.get("API_Enable_Rate_Limiter") is False:
+            return {}
+        limit, window = self.login_rate_limit
+        now_ms = int(self.now().timestamp() * 1000)
+        bucket = self._buckets.setdefault((request.path, request.client), [now_ms, 0])
+        if now_ms - bucket[0] >= window:
+            bucket[:] = [now_ms, 0]
+        bucket[1] += 1
+        to_reset = bucket[0] + window - now_ms
+        headers = {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(limit - bucket[1], 0)),
+            "x-ratelimit-reset": str(now_ms + to_reset),
+        }
+        if bucket[1] > limit:
+            seconds = -(-to_reset // 1000)
+            reason = (
+                "Error, too many requests. Please slow down. You must wait "
+                f"{seconds} seconds before trying this endpoint again."
+            )
+            raise _Reply(
+                429, {"success": False, "error": f"{reason} [{TOO_MANY_REQUESTS}]"}, headers
+            )
+        return headers
+
+    def _check_two_factor(self, token: _Token) -> None:
+        """twoFactorRequired routes: a PAT without "Ignore Two Factor Authentication" is asked
+        for a code; with no 2FA set up the fallback method is the password."""
+        if not token.bypass_two_factor:
+            details = {"method": "password", "codeGenerated": False, "availableMethods": []}
+            raise _meteor_error(TOTP_REQUIRED, "TOTP Required", details)
+
+    def _is_admin(self, user: _User | None) -> bool:
+        return user is not None and "admin" in user.doc["roles"]
+
+    def _has(self, user: _User | None, permission: str) -> bool:
+        roles = PERMISSIONS.get(permission, frozenset({"admin"}))
+        return user is not None and any(role in roles for role in user.doc["roles"])
+
+    def _permission_message(self) -> str:
+        """``permissionsRequired`` failures: error-unauthorized before 8, error-forbidden after."""
+        return f"{MSG_NO_PERMISSION} [{'error-forbidden' if self._v8 else 'error-unauthorized'}]"
+
+    def _forbidden(self, message: str | None = None) -> _Reply:
+        """``API.v1.forbidden()``: default text 'unauthorized', 'forbidden' from 8 (ApiClass.ts)."""
+        return _Reply(
+            403,
+            {"success": False, "error": message or ("forbidden" if self._v8 else "unauthorized")},
+        )
+
+    # -- users -------------------------------------------------------------------------------
+
+    def _create(
+        self,
+        user_id: str,
+        username: str,
+        email: str,
+        name: str,
+        password: str | None,
+        roles: list[str],
+    ) -> _User:
+        stamp = _iso(self.now())
+        doc = {
+            "_id": user_id,
+            "createdAt": stamp,
+            "_updatedAt": stamp,
+            "username": username,
+            "emails": [{"address": email, "verified": False}],
+            "type": "user",
+            "status": "offline",
+            "active": True,
+            "roles": roles,
+            "name": name,
+        }
+        user = _User(doc, _hash_password(password) if password is not None else None)
+        self._users[user_id] = user
+        return user
+
+    def _find(self, test: Callable[[_User], bool]) -> _User | None:
+        return next((user for user in self._users.values() if test(user)), None)
+
+    def _find_username(self, username: str) -> _User | None:
+        """Case-insensitive, as Rocket.Chat's availability check and Meteor's login lookup."""
+        return self._find(lambda u: str(u.doc["username"]).lower() == username.lower())
+
+    def _find_email(self, email: str) -> _User | None:
+        return self._find(
+            lambda u: any(e["address"].lower() == email.lower() for e in u.doc["emails"])
+        )
+
+    def _user_from_params(self, params: dict[str, Any]) -> _User:
+        """``getUserFromParams``: by userId, else username."""
+        if str(params.get("userId") or "").strip():
+            user = self._users.get(str(params["userId"]))
+        elif params.get("username"):
+            user = self._find_username(str(params["username"]))
+        else:
+            raise _meteor_error(USER_PARAM_MISSING, MSG_NO_USER_PARAM)
+        if user is None:
+            raise _meteor_error(INVALID_USER, MSG_BAD_USER_PARAM)
+        return user
+
+    def _view(self, user: _User, caller: _User | None) -> dict[str, Any]:
+        """A copy of the record; without private fields unless the caller may see them."""
+        doc = copy.deepcopy(user.doc)
+        if caller is not user and not self._has(caller, "view-full-other-user-info"):
+            for key in LIMITED_USER_FIELDS:
+                doc.pop(key, None)
+        return doc
+
+    def _issue_token(self, user: _User) -> str:
+        """Add a resume token; over the cap the oldest go (``ensureLoginTokensLimit``)."""
+        token = _Token(_random(TOKEN_ALPHABET, TOKEN_LENGTH), self.now())
+        user.tokens.append(token)
+        resume = sorted((t for t in user.tokens if not t.personal), key=lambda t: t.when)
+        drop = resume[: max(len(resume) - self.max_login_tokens, 0)]
+        user.tokens = [t for t in user.tokens if all(t is not d for d in drop)]
+        return token.token
+
+    def _set_active(self, user: _User, active: bool) -> None:
+        """Deactivation unsets every login token (lib/server/functions/setUserActiveStatus.ts)."""
+        active_admins = [u for u in self._users.values() if u.doc["active"] and self._is_admin(u)]
+        if not active and active_admins == [user]:
+            details = {"method": "removeUserFromRole", "action": "Remove_last_admin"}
+            raise _meteor_error(ACTION_NOT_ALLOWED, MSG_LAST_ADMIN, details)
+        user.doc["active"] = active
+        if not active:
+            user.tokens.clear()
+
+    def _check_user_data(self, data: dict[str, Any], target: _User | None) -> None:
+        """``validateUserData`` (validateUserData.ts) for a new user (target None) or an edit."""
+        name, username, email = data.get("name"), data.get("username"), data.get("email")
+        if isinstance(name, str) and (
+            NAME_FORBIDDEN.search(name) or NAME_FORBIDDEN.search(urllib.parse.unquote(name))
+        ):
+            raise _failure("Name contains invalid characters")
+        if any(role not in ROLES for role in data.get("roles") or []):
+            raise _not_allowed("The field Roles consist invalid role id", "Assign_role")
+        creating = target is None
+        required = ["Username"]
+        if self.settings.get("Accounts_RequireNameForSignUp"):
+            required.insert(0, "Name")
+        for label in required if creating else []:
+            if not str(data.get(label.lower()) or "").strip():
+                raise _required(label)
+        if username and not self._valid_username(str(username)):
+            details = {"method": SAVE_USER_METHOD, "input": username, "field": "Username"}
+            reason = f"{_lodash_escape(username)} is not a valid username"
+            raise _meteor_error(INVALID_FIELD, reason, details)
+        if (
+            creating
+            and not str(data.get("password") or "").strip()
+            and not data.get("setRandomPassword")
+        ):
+            raise _required("Password")
+        for value, finder in ((username, self._find_username), (email, self._find_email)):
+            holder = finder(str(value)) if value else None
+            if holder is not None and holder is not target:
+                reason = f"{_lodash_escape(str(value))} is already in use :("
+                raise _field_error(FIELD_UNAVAILABLE, reason, str(value))
+        if email and not EMAIL_RE.match(str(email)):
+            raise _field_error(
+                INVALID_EMAIL, f"{_lodash_escape(email)} is not a valid e-mail", str(email)
+            )
+
+    def _valid_username(self, username: str) -> bool:
+        """Match ``UTF8_User_Names_Validation``; a broken pattern falls back to the default."""
+        default = str(DEFAULT_SETTINGS["UTF8_User_Names_Validation"])
+        try:
+            return bool(
+                re.fullmatch(str(self.settings.get("UTF8_User_Names_Validation")), username)
+            )
+        except re.error:
+            return bool(re.fullmatch(default, username))
+
+    def _apply(self, user: _User, data: dict[str, Any]) -> None:
+        doc = user.doc
+        for key in EDITABLE_FIELDS:
+            if data.get(key) is not None:
+                doc[key] = data[key]
+        if data.get("email"):
+            doc["emails"] = [{"address": data["email"], "verified": bool(data.get("verified"))}]
+        elif data.get("verified") is not None and doc["emails"]:
+            doc["emails"][0]["verified"] = bool(data["verified"])
+        if data.get("password"):
+            user.password_hash = _hash_password(str(data["password"]))
+        if data.get("active") is not None:
+            self._set_active(user, bool(data["active"]))
+        doc["_updatedAt"] = _iso(self.now())
+
+    # -- routes --------------------------------------------------------------------------------
+
+    def _login_failed(self, error: str, message: str, details: Any = None) -> _Reply:
+        """401 of the login route; before 8 it carries the Meteor error (ApiClass.ts)."""
+        body: dict[str, Any] = {"success": False, "error": "unauthorized"}
+        if not self._v8:
+            body.update(status="error", error=error, message=message)
+            if details:
+                body["details"] = details
+        return _Reply(401, body)
+
+    def _login(self, call: _Call) -> FakeResponse:
+        """``loginCompatibility`` then Meteor's password login (ApiClass.ts ``_initAuth``)."""
+        body, user = call.params, None
+        password = body.get("password")
+        if isinstance(password, str) and not set(body) - LOGIN_KEYS:
+            name = body.get("user")
+            if isinstance(name, str):
+                user = self._find_email(name) if "@" in name else self._find_username(name)
+            elif body.get("username"):
+                user = self._find_username(str(body["username"]))
+            elif body.get("email"):
+                user = self._find_email(str(body["email"]))
+        # Wrong password and unknown user alike read "User not found" -> "Unauthorized".
+        if user is None or user.password_hash != _hash_password(str(password)):
+            raise self._login_failed("Unauthorized", "Unauthorized")
+        if not user.doc["active"]:
+            details = {"function": "Accounts.validateLoginAttempt"}
+            raise self._login_failed(NOT_ACTIVATED, "User is not activated", details)
+        token = self._issue_token(user)
+        user.doc["lastLogin"] = _iso(self.now())
+        data = {"userId": user.doc["_id"], "authToken": token, "me": self._view(user, user)}
+        return _ok(status="success", data=data)
+
+    def _logout(self, call: _Call) -> FakeResponse:
+        """Pull only the calling token; the body has no ``success`` key (ApiClass.ts)."""
+        assert call.user is not None
+        call.user.tokens = [t for t in call.user.tokens if t is not call.token]
+        return FakeResponse(200, {"status": "success", "data": {"message": MSG_LOGGED_OUT}})
+
+    def _me(self, call: _Call) -> FakeResponse:
+        assert call.user is not None
+        return _ok(**self._view(call.user, call.user))
+
+    def _info(self, call: _Call) -> FakeResponse:
+        return _ok(version=self.version)
+
+    def _users_info(self, call: _Call) -> FakeResponse:
+        """By userId, username or importId only; email passes the schema but not the route."""
+        p = call.params
+        if p.get("userId"):
+            user = self._users.get(str(p["userId"]))
+        elif p.get("username"):
+            user = self._find_username(str(p["username"]))
+        elif p.get("importId"):
+            user = self._find(lambda u: p["importId"] in u.doc.get("importIds", []))
+        else:
+            raise _failure("Invalid search query.")
+        if user is None:
+            raise _failure("User not found.")
+        return _ok(user=self._view(user, call.user))
+
+    def _users_list(self, call: _Call) -> FakeResponse:
+        if not self._has(call.user, "view-d-room"):
+            raise self._forbidden()
+        p = call.params
+        try:
+            query = json.loads(p["query"]) if p.get("query") else {}
+        except ValueError:
+            raise _meteor_error(
+                INVALID_QUERY, f'Invalid query parameter provided: "{p["query"]}"'
+            ) from None
+        found = sorted(
+            (u for u in self._users.values() if _matches(u.doc, query)),
+            key=lambda u: str(u.doc["username"]),
+        )
+        offset = int(p.get("offset") or 0)
+        count = int(p["count"]) if p.get("count") is not None else LIST_DEFAULT_COUNT
+        page = found[offset:] if count == 0 else found[offset : offset + min(count, LIST_MAX_COUNT)]
+        users = [self._view(u, call.user) for u in page]
+        return _ok(users=users, count=len(users), offset=offset, total=len(found))
+
+    def _users_create(self, call: _Call) -> FakeResponse:
+        if not self._has(call.user, "create-user"):  # validateUserData.ts: a 400, not a 403
+            raise _not_allowed("Adding user is not allowed", "Adding_user")
+        data = call.params
+        self._check_user_data(data, None)
+        password = data["password"] or _random(TOKEN_ALPHABET, TOKEN_LENGTH)
+        user = self._create(
+            _random(ID_ALPHABET, ID_LENGTH),
+            data["username"],
+            data["email"],
+            data["name"],
+            password,
+            list(data.get("roles") or ["user"]),
+        )
+        self._apply(user, {k: v for k, v in data.items() if k not in ("password", "email")})
+        return _ok(user=self._view(user, call.user))
+
+    def _users_update(self, call: _Call) -> FakeResponse:
+        user_id, data = str(call.params["userId"]), dict(call.params["data"])
+        target = self._users.get(user_id)
+        if target is not call.user and not self._has(call.user, "edit-other-user-info"):
+            raise _not_allowed("Editing user is not allowed", "Editing_user")
+        if target is None:
+            raise _failure(MSG_USER_NOT_FOUND)
+        self._check_user_data(data, target)
+        self._apply(target, data)
+        return _ok(user=self._view(target, call.user))
+
+    def _users_set_active_status(self, call: _Call) -> FakeResponse:
+        if not self._has(call.user, "edit-other-user-active-status"):
+            raise self._forbidden()
+        target = self._users.get(str(call.params["userId"]))
+        if target is None:  # setUserActiveStatus returns false, then the route's lookup fails
+            raise _failure(MSG_USER_NOT_FOUND)
+        self._set_active(target, bool(call.params["activeStatus"]))
+        return _ok(user={"_id": target.doc["_id"], "active": target.doc["active"]})
+
+    def _users_logout(self, call: _Call) -> FakeResponse:
+        """All tokens of a user (``Users.unsetLoginTokens``); nothing to remove is an error."""
+        assert call.user is not None
+        user_id = str(call.params.get("userId") or call.user.doc["_id"])
+        if user_id != call.user.doc["_id"] and not self._has(call.user, "logout-other-user"):
+            raise self._forbidden()
+        target = self._users.get(user_id)
+        if target is None or not target.tokens:
+            raise _meteor_error(INVALID_USER_ID, "Invalid user id")
+        target.tokens.clear()
+        return _ok(message=f"User {user_id} has been logged out!")
+
+    def _users_create_token(self, call: _Call) -> FakeResponse:
+        """Gated by env: 7.x ``CREATE_TOKENS_FOR_USERS=true``; 8.x (or whenever a secret is
+        configured here) a body ``secret`` equal to ``CREATE_TOKENS_FOR_USERS_SECRET``."""
+        target = self._user_from_params(call.params)
+        if self._v8 or self.create_tokens_secret is not None:
+            allowed = self.create_tokens_secret is not None and secrets.compare_digest(
+                str(call.params.get("secret", "")), self.create_tokens_secret
+            )
+        else:
+            allowed = self.create_tokens_for_users
+        if not allowed or (
+            target is not call.user and not self._has(call.user, "user-generate-access-token")
+        ):
+            raise self._forbidden()
+        token = self._issue_token(target)
+        return _ok(data={"userId": target.doc["_id"], "authToken": token})
+
+    def _users_delete(self, call: _Call) -> FakeResponse:
+        if not self._has(call.user, "delete-user"):
+            raise self._forbidden()
+        target = self._user_from_params(call.params)
+        del self._users[target.doc["_id"]]
+        return _ok()
+
+    def _setting_get(self, call: _Call) -> FakeResponse:
+        if call.arg not in self.settings:
+            raise _Reply(400, {"success": False})  # ``API.v1.failure()`` without a message
+        return _ok(_id=call.arg, value=self.settings[call.arg])
+
+    def _setting_post(self, call: _Call) -> FakeResponse:
+        if call.arg not in self.settings:
+            raise _Reply(400, {"success": False})
+        if "value" not in call.params:
+            raise _failure("Match error: Missing key 'value'")
+        self.settings[call.arg] = call.params["value"]
+        return _ok()

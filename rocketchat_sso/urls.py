@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from rocketchat_sso import views
+
+app_name = "rocketchat_sso"
+
+urlpatterns = [
+    path("token/", views.token, name="token"),
+    path("login/", views.login_page, name="login"),
+]

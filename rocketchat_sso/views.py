@@ -1,0 +1,123 @@
+"""HTTP endpoints: the token endpoint Rocket.Chat (or our script) calls, and the loading page.
+
+Views stay thin: they read the request and shape the response; the work is in
+:mod:`rocketchat_sso.services`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from rocketchat_sso import services
+from rocketchat_sso.conf import conf, origin_of
+from rocketchat_sso.exceptions import (
+    RocketChatAuthenticationFailed,
+    RocketChatBadResponse,
+    RocketChatError,
+    RocketChatPermissionDenied,
+    RocketChatRateLimited,
+    RocketChatTimeout,
+    RocketChatUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER = 10
+
+
+def error_response(
+    status: int, code: str, message: str, *, retry_after: float | None = None
+) -> JsonResponse:
+    """The JSON error every failure of this app answers with: a stable ``error`` code."""
+    response = JsonResponse({"error": code, "message": message}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, round(retry_after)))
+    return response
+
+
+def allowed_origin(request: HttpRequest) -> bool:
+    """No ``Origin`` (a same-origin GET), this site's own origin, or Rocket.Chat's."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    own = origin_of(request.build_absolute_uri("/"))
+    return origin in (own, conf.public_origin)
+
+
+def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
+    """Map a Rocket.Chat failure to a 4xx/5xx JSON answer with a reason a person can act on."""
+    if isinstance(error, RocketChatTimeout):
+        return error_response(
+            504,
+            "rocketchat_timeout",
+            "Rocket.Chat did not answer in time.",
+            retry_after=DEFAULT_RETRY_AFTER,
+        )
+    if isinstance(error, RocketChatRateLimited):
+        return error_response(
+            503,
+            "rocketchat_rate_limited",
+            "Rocket.Chat is busy; try again shortly.",
+            retry_after=error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER,
+        )
+    if isinstance(error, RocketChatUnavailable):
+        if error.status is None or error.status == 503:
+            return error_response(
+                503,
+                "rocketchat_unavailable",
+                "Rocket.Chat is not reachable right now.",
+                retry_after=error.retry_after or DEFAULT_RETRY_AFTER,
+            )
+        return error_response(502, "rocketchat_error", "Rocket.Chat answered with an error.")
+    if isinstance(error, RocketChatBadResponse):
+        return error_response(
+            502, "rocketchat_bad_response", "Rocket.Chat's answer could not be understood."
+        )
+    if isinstance(error, services.RocketChatUserInactive):
+        return error_response(403, "rocketchat_user_inactive", error.message)
+    if isinstance(error, services.RocketChatAccountConflict):
+        return error_response(409, "rocketchat_account_conflict", error.message)
+    if isinstance(error, (RocketChatAuthenticationFailed, RocketChatPermissionDenied)):
+        return error_response(
+            502,
+            "rocketchat_misconfigured",
+            "Rocket.Chat refused this site's credentials; an administrator must check the "
+            "settings (python manage.py rocketchat_sso_doctor).",
+        )
+    return error_response(502, "rocketchat_error", "Rocket.Chat refused the request.")
+
+
+@csrf_exempt  # Rocket.Chat's cross-origin fetch carries no CSRF token; nothing here changes state
+@never_cache
+@require_http_methods(["GET", "POST"])
+def token(request: HttpRequest) -> HttpResponse:
+    """Answer ``{"loginToken": ...}`` for the session's own user, as Rocket.Chat expects.
+
+    The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
+    """
+    if not allowed_origin(request):
+        return error_response(403, "origin_not_allowed", "This origin may not request tokens.")
+    user: Any = request.user
+    if not user.is_authenticated:
+        return error_response(401, "not_authenticated", "Log in to the site first.")
+    if not user.is_active:
+        return error_response(403, "user_inactive", "This account is disabled.")
+    try:
+        login_token = services.issue_login_token(user)
+    except RocketChatError as error:
+        logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error.message)
+        return rocketchat_error_response(error)
+    return JsonResponse({"loginToken": login_token.auth_token})
+
+
+@never_cache
+@require_http_methods(["GET"])
+def login_page(request: HttpRequest) -> HttpResponse:
+    """The page Rocket.Chat shows in place of its login form ("Iframe URL")."""
+    return HttpResponse("Signing you in…", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from rocketchat_sso.checks import check_cors, check_settings
+
+MIDDLEWARE_OK = [
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+
+def ids(messages: list[object]) -> list[str]:
+    return [m.id for m in messages]  # type: ignore[attr-defined]
+
+
+def test_valid_settings_pass() -> None:
+    assert check_settings() == []
+    assert check_cors() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"ROCKETCHAT_SSO_URL": ""}, ["rocketchat_sso.E001"]),
+        ({"ROCKETCHAT_SSO_URL": "chat.example.com"}, ["rocketchat_sso.E002"]),
+        ({"ROCKETCHAT_SSO_URL": "ftp://chat.example.com"}, ["rocketchat_sso.E002"]),
+        ({"ROCKETCHAT_SSO_URL": "https://chat.example.com:99999"}, ["rocketchat_sso.E002"]),
+        ({"ROCKETCHAT_SSO_PUBLIC_URL": "chat"}, ["rocketchat_sso.E003"]),
+        ({"ROCKETCHAT_SSO_ADMIN_TOKEN": ""}, ["rocketchat_sso.E004"]),
+        ({"ROCKETCHAT_SSO_ADMIN_USER_ID": ""}, ["rocketchat_sso.E004"]),
+        ({"ROCKETCHAT_SSO_LOGIN_METHOD": "magic"}, ["rocketchat_sso.E005"]),
+        ({"ROCKETCHAT_SSO_USER_MAPPER": "nowhere.mapper"}, ["rocketchat_sso.E008"]),
+        ({"ROCKETCHAT_SSO_TIMEOUT": 0}, ["rocketchat_sso.E009"]),
+        ({"ROCKETCHAT_SSO_TIMEOUT": "soon"}, ["rocketchat_sso.E009"]),
+    ],
+)
+def test_bad_settings_are_reported(overrides: dict[str, object], expected: list[str]) -> None:
+    with override_settings(**overrides):
+        messages = check_settings()
+    assert ids(messages) == expected
+    assert all(m.hint for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"INSTALLED_APPS": ["django.contrib.contenttypes", "rocketchat_sso"]},
+            ["rocketchat_sso.E006"],
+        ),
+        ({"MIDDLEWARE": MIDDLEWARE_OK[1:]}, ["rocketchat_sso.E007"]),
+        (
+            {"MIDDLEWARE": [*MIDDLEWARE_OK[1:3], MIDDLEWARE_OK[0], *MIDDLEWARE_OK[3:]]},
+            ["rocketchat_sso.W001"],
+        ),
+        ({"CORS_ALLOW_CREDENTIALS": False}, ["rocketchat_sso.E010"]),
+    ],
+)
+def test_cors_mistakes_are_reported(overrides: dict[str, object], expected: list[str]) -> None:
+    with override_settings(**overrides):
+        messages = check_cors()
+    assert ids(messages) == expected
+    assert all(m.hint for m in messages)
+
+
+def test_checks_are_registered() -> None:
+    call_command("check", stdout=StringIO())
+    with override_settings(ROCKETCHAT_SSO_URL=""), pytest.raises(SystemCheckError) as info:
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+    assert "rocketchat_sso.E001" in str(info.value)

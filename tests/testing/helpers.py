@@ -1,0 +1,41 @@
+"""Shared test helpers: a tiny ``requests`` client for the stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+BASE = "https://chat.example.com"
+ADMIN_ID = "rcadmin0000000001"
+ADMIN_TOKEN = "admin-personal-access-token"
+ADMIN = {"X-User-Id": ADMIN_ID, "X-Auth-Token": ADMIN_TOKEN}
+PASSWORD = "Secret-123!"
+
+
+class Api:
+    """Calls ``BASE`` with the admin's headers unless ``auth`` says otherwise."""
+
+    def __init__(self, base: str = BASE) -> None:
+        self.base = base
+
+    def get(
+        self, path: str, params: dict[str, str] | None = None, auth: dict[str, str] | None = ADMIN
+    ) -> requests.Response:
+        return requests.get(self.base + path, params=params, headers=auth or {}, timeout=5)
+
+    def post(
+        self, path: str, body: Any = None, auth: dict[str, str] | None = ADMIN
+    ) -> requests.Response:
+        return requests.post(self.base + path, json=body, headers=auth or {}, timeout=5)
+
+    def create(self, username: str = "bob", **extra: Any) -> requests.Response:
+        body = {"username": username, "email": f"{username}@example.com", "name": "Bob"}
+        return self.post("/api/v1/users.create", {**body, "password": PASSWORD, **extra})
+
+    def login(self, username: str = "bob", password: str = PASSWORD) -> dict[str, str]:
+        """Log in and return the user's auth headers."""
+        response = self.post("/api/v1/login", {"user": username, "password": password}, None)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        return {"X-User-Id": data["userId"], "X-Auth-Token": data["authToken"]}
