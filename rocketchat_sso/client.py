@@ -15,6 +15,8 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from rocketchat_sso.conf import conf
@@ -135,15 +137,15 @@ class RocketChatClient:
                 headers=all_headers,
                 timeout=(self.timeout, self.timeout),
             )
-        except requests.Timeout as exc:
+        except requests.RequestException as exc:
+            if not _is_timeout(exc):
+                logger.warning("Rocket.Chat %s %s failed: %s", method, path, type(exc).__name__)
+                raise RocketChatUnavailable(
+                    f"Rocket.Chat could not be reached for {method} {path} ({type(exc).__name__})"
+                ) from exc
             logger.warning("Rocket.Chat %s %s timed out", method, path)
             raise RocketChatTimeout(
                 f"Rocket.Chat did not answer {method} {path} within {self.timeout:g}s"
-            ) from exc
-        except requests.RequestException as exc:
-            logger.warning("Rocket.Chat %s %s failed: %s", method, path, type(exc).__name__)
-            raise RocketChatUnavailable(
-                f"Rocket.Chat could not be reached for {method} {path} ({type(exc).__name__})"
             ) from exc
         logger.debug(
             "Rocket.Chat %s %s -> %s in %.0f ms",
@@ -301,6 +303,14 @@ class RocketChatClient:
 
     def set_setting(self, setting_id: str, value: Any) -> None:
         self.request("POST", f"settings/{setting_id}", body={"value": value})
+
+
+def _is_timeout(exc: requests.RequestException) -> bool:
+    """A timeout, also when urllib3's Retry gave up on one (requests calls that ConnectionError)."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(reason, MaxRetryError) and isinstance(reason.reason, Urllib3Timeout)
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -1,0 +1,157 @@
+"""Serve a :class:`FakeRocketChat` over real HTTP, for the example site and browser tests.
+
+The second transport of the one in-memory model (the first is ``responses``): it turns each
+HTTP request into a :class:`FakeRequest` and writes the model's answer back, with transport
+faults acted out on the socket. Paths outside ``/api/`` go to an optional ``web_client``
+handler, which plays Rocket.Chat's web client.
+
+Run it alone with ``python -m rocketchat_sso.testing.server --port 3000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
+
+JSON_TYPE = "application/json"
+HTML_TYPE = "text/html; charset=utf-8"
+PROXY_PAGE = b"<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>"
+# How long a TIMEOUT fault holds the connection: longer than any sane client timeout.
+HANG_SECONDS = 60.0
+
+WebReply = tuple[int, dict[str, str], bytes]
+WebClient = Callable[[FakeRequest], WebReply]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: RocketChatServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    def _fake_request(self) -> FakeRequest:
+        url = urllib.parse.urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        return FakeRequest(
+            method=self.command,
+            path=url.path or "/",
+            query=dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
+            headers=dict(self.headers.items()),
+            body=self.rfile.read(length) if length else b"",
+            client=self.client_address[0],
+        )
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _serve(self) -> None:
+        request = self._fake_request()
+        if not request.path.startswith("/api/"):
+            web_client = self.server.web_client
+            if web_client is None:
+                self._send(404, {"Content-Type": HTML_TYPE}, b"Not found")
+            else:
+                self._send(*web_client(request))
+            return
+        if self.server.fake.latency:
+            time.sleep(self.server.fake.latency)
+        result = self.server.fake.handle(request)
+        if isinstance(result, FakeResponse):
+            self._send(
+                result.status, {"Content-Type": JSON_TYPE, **result.headers}, result.json_bytes()
+            )
+        else:
+            self._act_out(result)
+
+    def _act_out(self, fault: Fault) -> None:
+        """Fail on the wire the way a dead, hung or cut-off server does."""
+        self.close_connection = True
+        if fault is Fault.NON_JSON_200:
+            self._send(200, {"Content-Type": HTML_TYPE}, PROXY_PAGE)
+        elif fault is Fault.TIMEOUT:
+            self.server.stopping.wait(HANG_SECONDS)
+        elif fault is Fault.DROP_MID_BODY:
+            body = json.dumps({"success": True, "user": {"_id": "x" * 64}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", JSON_TYPE)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+        # CONNECTION_REFUSED: close without a word (a refused connect cannot be acted out
+        # once accepted; the client sees the connection dropped).
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+
+class RocketChatServer(ThreadingHTTPServer):
+    """A threaded HTTP server answering for one :class:`FakeRocketChat`."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        fake: FakeRocketChat,
+        address: tuple[str, int] = ("127.0.0.1", 0),
+        *,
+        web_client: WebClient | None = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.fake = fake
+        self.web_client = web_client
+        self.verbose = verbose
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> RocketChatServer:
+        """Serve in a daemon thread; returns self."""
+        threading.Thread(target=self.serve_forever, name="rocketchat-stand-in", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the Rocket.Chat stand-in over HTTP.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to API calls")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    server = RocketChatServer(
+        FakeRocketChat(latency=args.latency), (args.host, args.port), verbose=args.verbose
+    )
+    print(f"Rocket.Chat stand-in on {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.exceptions import (
+    RocketChatBadResponse,
+    RocketChatTimeout,
+    RocketChatUnavailable,
+    RocketChatUserNotFound,
+)
+from rocketchat_sso.testing import FakeRocketChat, Fault
+from rocketchat_sso.testing.server import RocketChatServer
+
+
+@pytest.fixture
+def server() -> Iterator[RocketChatServer]:
+    server = RocketChatServer(FakeRocketChat()).start()
+    yield server
+    server.stop()
+
+
+def client_for(
+    server: RocketChatServer, *, timeout: float = 5, retries: int = 2
+) -> RocketChatClient:
+    return RocketChatClient(
+        server.url,
+        user_id="rcadmin0000000001",
+        auth_token="admin-personal-access-token",
+        timeout=timeout,
+        retries=retries,
+    )
+
+
+def test_same_model_over_http(server: RocketChatServer) -> None:
+    client = client_for(server)
+    created = client.create_user(
+        username="bob", email="bob@example.com", name="Bob", password="Secret-123!"
+    )
+    assert server.fake.user_by_username("bob") is not None
+    token = client.login(username="bob", password="Secret-123!")
+    assert token.user_id == created["_id"]
+    assert token.auth_token in server.fake.tokens_of(token.user_id)
+    with pytest.raises(RocketChatUserNotFound):
+        client.user_info(user_id="missing")
+
+
+def test_faults_over_the_wire(server: RocketChatServer) -> None:
+    client = client_for(server, timeout=0.5, retries=0)
+    server.fake.inject(Fault.TIMEOUT, path="/api/v1/me")
+    with pytest.raises(RocketChatTimeout):
+        client.me()
+    server.fake.inject(Fault.DROP_MID_BODY, path="/api/v1/me")
+    with pytest.raises((RocketChatUnavailable, RocketChatBadResponse)):
+        client.me()
+    server.fake.inject(Fault.CONNECTION_REFUSED, path="/api/v1/me")
+    with pytest.raises(RocketChatUnavailable):
+        client.me()
+    server.fake.inject(Fault.NON_JSON_200, path="/api/v1/me")
+    with pytest.raises(RocketChatBadResponse):
+        client.me()
+    assert client.me()["_id"] == "rcadmin0000000001"
+
+
+def test_pages_outside_the_api_need_a_web_client(server: RocketChatServer) -> None:
+    assert requests.get(server.url + "/home", timeout=5).status_code == 404
+    server.web_client = lambda request: (200, {"Content-Type": "text/plain"}, b"client")
+    assert requests.get(server.url + "/home", timeout=5).text == "client"
