@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -306,11 +306,19 @@ class RocketChatClient:
 
 
 def _is_timeout(exc: requests.RequestException) -> bool:
-    """A timeout, also when urllib3's Retry gave up on one (requests calls that ConnectionError)."""
+    """A timeout, also when urllib3's Retry gave up on one (requests calls that ConnectionError).
+
+    A refused connection or an unknown host is not one, though urllib3 files its
+    ``NewConnectionError`` under its timeouts.
+    """
     if isinstance(exc, requests.Timeout):
         return True
     reason = exc.args[0] if exc.args else None
-    return isinstance(reason, MaxRetryError) and isinstance(reason.reason, Urllib3Timeout)
+    return (
+        isinstance(reason, MaxRetryError)
+        and isinstance(reason.reason, Urllib3Timeout)
+        and not isinstance(reason.reason, NewConnectionError)
+    )
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import pytest
 import requests
@@ -208,3 +209,16 @@ def test_no_secret_in_logs_or_errors(
 
 def test_login_token_repr_hides_token() -> None:
     assert "abc" not in repr(LoginToken(user_id="u", auth_token="abc"))
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_refused_connection_is_unavailable_not_a_timeout(retries: int) -> None:
+    """urllib3 files a refused connection under its timeouts; it must not read as a 504."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = RocketChatClient(f"http://127.0.0.1:{port}", retries=retries)
+    with pytest.raises(RocketChatUnavailable) as info:
+        client.me()
+    assert not isinstance(info.value, RocketChatTimeout)
+    assert "could not be reached" in str(info.value)
