@@ -1,7 +1,9 @@
 """The one place that talks HTTP to Rocket.Chat's REST API.
 
 Every call has a timeout; idempotent calls are retried by urllib3's ``Retry`` on connection
-errors and 502/503/504; every failure becomes a typed :mod:`rocketchat_sso.exceptions` error.
+errors and 502/503/504; a call refused by Rocket.Chat's rate limiter (which acted on nothing)
+is sent again after a bounded wait; every failure becomes a typed
+:mod:`rocketchat_sso.exceptions` error.
 Log lines carry the method, path and status only: never headers, bodies, tokens or passwords.
 """
 
@@ -43,6 +45,9 @@ ACTION_NOT_ALLOWED = "error-action-not-allowed"
 # Recent releases answer an unknown user with this message and no errorType (facts file).
 USER_NOT_FOUND_MESSAGE = "User not found."
 RETRY_STATUSES = (502, 503, 504)
+# Rocket.Chat's window ends at ``x-ratelimit-reset``: wait a little past it, a few times at most.
+RATE_LIMIT_MARGIN = 0.05
+RATE_LIMIT_MAX_WAITS = 3
 JSONDict = dict[str, Any]
 
 
@@ -71,12 +76,17 @@ class RocketChatClient:
         auth_token: str | None = None,
         timeout: float | None = None,
         retries: int | None = None,
+        rate_limit_wait: float | None = None,
     ) -> None:
         self.base_url = (base_url if base_url is not None else conf.ROCKETCHAT_SSO_URL).rstrip("/")
         self.user_id = user_id if user_id is not None else conf.ROCKETCHAT_SSO_ADMIN_USER_ID
         self.auth_token = auth_token if auth_token is not None else conf.ROCKETCHAT_SSO_ADMIN_TOKEN
         self.timeout = timeout if timeout is not None else conf.ROCKETCHAT_SSO_TIMEOUT
         retries = retries if retries is not None else conf.ROCKETCHAT_SSO_RETRIES
+        if rate_limit_wait is None:
+            rate_limit_wait = conf.ROCKETCHAT_SSO_RATE_LIMIT_WAIT
+        # What this client may still spend waiting on the rate limiter: never past the timeout.
+        self.rate_limit_budget = max(0.0, min(rate_limit_wait, self.timeout))
         self.session = requests.Session()
         retry = Retry(
             total=retries,
@@ -121,8 +131,35 @@ class RocketChatClient:
         headers: dict[str, str] | None = None,
         authenticated: bool = True,
     ) -> JSONDict:
-        """Call ``endpoint`` (``"users.info"``, or a path from ``/api/``) and return its JSON."""
+        """Call ``endpoint`` (``"users.info"``, or a path from ``/api/``) and return its JSON.
+
+        A 429 is sent again once the limiter's window has passed, if that is within
+        :attr:`rate_limit_budget`; any method may be, since Rocket.Chat refused it unread.
+        """
         path = endpoint if endpoint.startswith("/") else API_PREFIX + endpoint
+        for _ in range(RATE_LIMIT_MAX_WAITS):
+            try:
+                return self._request(method, path, params, body, headers, authenticated)
+            except RocketChatRateLimited as error:
+                if error.retry_after is None:
+                    raise
+                pause = error.retry_after + RATE_LIMIT_MARGIN
+                if pause > self.rate_limit_budget:
+                    raise
+                logger.info("Rocket.Chat rate-limited %s %s; again in %.2f s", method, path, pause)
+                self.rate_limit_budget -= pause
+                time.sleep(pause)
+        return self._request(method, path, params, body, headers, authenticated)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: JSONDict | None,
+        headers: dict[str, str] | None,
+        authenticated: bool,
+    ) -> JSONDict:
         all_headers = {"Accept": "application/json"}
         if authenticated:
             all_headers.update(self._admin_headers())

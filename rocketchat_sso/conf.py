@@ -93,6 +93,11 @@ class Settings:
         return int(getattr(django_settings, "ROCKETCHAT_SSO_RETRIES", 2))
 
     @property
+    def ROCKETCHAT_SSO_RATE_LIMIT_WAIT(self) -> float:
+        """Seconds a request may wait in all for Rocket.Chat's rate limiter to let it through."""
+        return max(0.0, float(getattr(django_settings, "ROCKETCHAT_SSO_RATE_LIMIT_WAIT", 2)))
+
+    @property
     def ROCKETCHAT_SSO_USER_MAPPER(self) -> str:
         return str(getattr(django_settings, "ROCKETCHAT_SSO_USER_MAPPER", DEFAULT_USER_MAPPER))
 

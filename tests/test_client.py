@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 import pytest
 import requests
 import responses
+from django.test import override_settings
 
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.exceptions import (
@@ -146,7 +148,6 @@ def test_failures_become_typed_errors(
 
 
 def test_rate_limit_carries_retry_after(rocketchat: FakeRocketChat) -> None:
-    import time
 
     reset_ms = str(int((time.time() + 30) * 1000))
     rocketchat.inject(
@@ -222,3 +223,25 @@ def test_refused_connection_is_unavailable_not_a_timeout(retries: int) -> None:
         client.me()
     assert not isinstance(info.value, RocketChatTimeout)
     assert "could not be reached" in str(info.value)
+
+
+def test_rate_limited_call_is_sent_again_after_a_short_window(
+    rocketchat: FakeRocketChat,
+) -> None:
+    """Rocket.Chat's limiter refuses before acting, so even a POST may be sent again."""
+    reset = {"x-ratelimit-reset": str(int((time.time() + 0.2) * 1000))}
+    rocketchat.inject(FakeResponse(429, {"success": False}, reset), path="/api/v1/users.create")
+    client = RocketChatClient(rate_limit_wait=1)
+    make_user(client)
+    assert len(rocketchat.calls_to("/api/v1/users.create")) == 2
+    assert client.rate_limit_budget < 1
+
+
+@override_settings(ROCKETCHAT_SSO_RATE_LIMIT_WAIT=30, ROCKETCHAT_SSO_TIMEOUT=1)
+def test_rate_limit_budget_never_exceeds_the_timeout() -> None:
+    assert RocketChatClient().rate_limit_budget == 1
+
+
+@override_settings(ROCKETCHAT_SSO_RATE_LIMIT_WAIT=-1)
+def test_negative_rate_limit_wait_means_no_waiting() -> None:
+    assert RocketChatClient().rate_limit_budget == 0
