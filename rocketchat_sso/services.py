@@ -209,10 +209,12 @@ def _link(user: AbstractBaseUser, rc_user: dict[str, Any]) -> RocketChatAccount:
         "last_error_at": None,
     }
     try:
+        # Write first, never read-then-write: a transaction that has read cannot wait for
+        # SQLite's write lock ("database is locked" at once), and the update is all we need.
         with transaction.atomic():
-            account, _ = RocketChatAccount.objects.update_or_create(
-                user_id=user.pk, defaults=fields
-            )
+            if not RocketChatAccount.objects.filter(user_id=user.pk).update(**fields):
+                RocketChatAccount.objects.create(user_id=user.pk, **fields)
+        account = RocketChatAccount.objects.get(user_id=user.pk)
     except IntegrityError:
         # A concurrent request linked this user first; or another Django user holds this
         # Rocket.Chat user (two Django users sharing one email address).

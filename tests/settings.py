@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 SECRET_KEY = "tests-not-secret"  # noqa: S105
 DEBUG = False
@@ -51,6 +52,13 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("TEST_SQLITE_NAME", ":memory:"),
+        # A file, not memory: threads (concurrency tests, live servers) each open their own
+        # connection and must all see one database. One per process, so parallel runs don't mix.
+        "TEST": {
+            "NAME": os.path.join(
+                tempfile.gettempdir(), f"rocketchat_sso_tests_{os.getpid()}.sqlite3"
+            )
+        },
     }
 }
 
