@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -29,6 +30,7 @@ from rocketchat_sso.exceptions import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER = 10
+DATABASE_RETRY_AFTER = 1
 
 
 def error_response(
@@ -113,6 +115,14 @@ def token(request: HttpRequest) -> HttpResponse:
     except RocketChatError as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error.message)
         return rocketchat_error_response(error)
+    except OperationalError as error:  # e.g. SQLite's "database is locked": worth a retry
+        logger.warning("No Rocket.Chat token for user %s: database: %s", user.pk, error)
+        return error_response(
+            503,
+            "database_unavailable",
+            "The site's database is busy; try again shortly.",
+            retry_after=DATABASE_RETRY_AFTER,
+        )
     return JsonResponse({"loginToken": login_token.auth_token})
 
 
