@@ -239,13 +239,17 @@ class RocketChatClient:
     def user_info(self, *, user_id: str | None = None, username: str | None = None) -> JSONDict:
         """The Rocket.Chat user by id or username; :class:`RocketChatUserNotFound` if none."""
         params = {"userId": user_id} if user_id is not None else {"username": str(username)}
-        return dict(self.request("GET", "users.info", params=params)["user"])
+        return _user_record(self.request("GET", "users.info", params=params).get("user"))
 
     def find_users_by_email(self, email: str) -> list[JSONDict]:
         """Users whose address is ``email`` (``users.info`` cannot search by email)."""
         query = json.dumps({"emails.address": email})
-        data = self.request("GET", "users.list", params={"query": query, "count": "2"})
-        return [dict(user) for user in data.get("users", [])]
+        users = self.request("GET", "users.list", params={"query": query, "count": "2"}).get(
+            "users"
+        )
+        if not isinstance(users, list):
+            raise RocketChatBadResponse("Rocket.Chat's users.list answer has no list of users")
+        return [_user_record(user) for user in users]
 
     def create_user(
         self,
@@ -266,11 +270,11 @@ class RocketChatClient:
             "sendWelcomeEmail": False,
             "requirePasswordChange": False,
         }
-        return dict(self.request("POST", "users.create", body=body)["user"])
+        return _user_record(self.request("POST", "users.create", body=body).get("user"))
 
     def update_user(self, user_id: str, data: JSONDict) -> JSONDict:
         body = {"userId": user_id, "data": data}
-        return dict(self.request("POST", "users.update", body=body)["user"])
+        return _user_record(self.request("POST", "users.update", body=body).get("user"))
 
     def set_active_status(self, user_id: str, active: bool) -> None:
         self.request(
@@ -383,7 +387,28 @@ def _api_error(where: str, status: int, message: str, error_type: str | None) ->
     return RocketChatAPIError(text, status=status, error_type=error_type)
 
 
+def _user_record(value: object) -> JSONDict:
+    """A user as Rocket.Chat sends it, with the types the services rely on; else the answer
+    is not Rocket.Chat's (a proxy, another version): :class:`RocketChatBadResponse`."""
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("_id"), str)
+        and value["_id"]
+        and all(isinstance(value.get(key, ""), str) for key in ("username", "name"))
+        and all(isinstance(value.get(key) or [], list) for key in ("emails", "roles"))
+        and all(isinstance(entry, dict) for entry in value.get("emails") or [])
+    ):
+        return dict(value)
+    raise RocketChatBadResponse("Rocket.Chat's answer does not hold a user record")
+
+
 def _login_token(data: object, where: str) -> LoginToken:
-    if not isinstance(data, dict) or not data.get("authToken") or not data.get("userId"):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("authToken"), str)
+        or not isinstance(data.get("userId"), str)
+        or not data["authToken"]
+        or not data["userId"]
+    ):
         raise RocketChatBadResponse(f"Rocket.Chat's {where} answer has no authToken")
     return LoginToken(user_id=str(data["userId"]), auth_token=str(data["authToken"]))

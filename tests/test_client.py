@@ -245,3 +245,33 @@ def test_rate_limit_budget_never_exceeds_the_timeout() -> None:
 @override_settings(ROCKETCHAT_SSO_RATE_LIMIT_WAIT=-1)
 def test_negative_rate_limit_wait_means_no_waiting() -> None:
     assert RocketChatClient().rate_limit_budget == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/users.info", {"success": True}),
+        ("/api/v1/users.info", {"success": True, "user": ["not", "a", "record"]}),
+        ("/api/v1/users.info", {"success": True, "user": {"username": "no id"}}),
+        ("/api/v1/users.info", {"success": True, "user": {"_id": "x", "emails": [None]}}),
+        ("/api/v1/users.info", {"success": True, "user": {"_id": "x", "roles": "admin"}}),
+        ("/api/v1/users.list", {"success": True, "users": None}),
+        ("/api/v1/users.list", {"success": True, "users": [{"_id": 7}]}),
+        ("/api/v1/login", {"status": "success", "data": {"userId": "x", "authToken": {}}}),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_answers_of_the_wrong_shape_are_bad_responses(
+    rocketchat: FakeRocketChat, path: str, body: object
+) -> None:
+    """Found by fuzzing: a 200 of another shape (a proxy, another version) was a KeyError,
+    TypeError or ValueError, so an HTML 500 at the token endpoint."""
+    rocketchat.inject(FakeResponse(200, body), path=path)
+    client = RocketChatClient()
+    calls = {
+        "/api/v1/users.info": lambda: client.user_info(user_id="x"),
+        "/api/v1/users.list": lambda: client.find_users_by_email("a@example.com"),
+        "/api/v1/login": lambda: client.login(username="a", password="b"),
+    }
+    with pytest.raises(RocketChatBadResponse):
+        calls[path]()
