@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER = 10
 DATABASE_RETRY_AFTER = 1
+TOKEN_METHODS = ("GET", "POST")
 
 
 def error_response(
@@ -97,12 +98,15 @@ def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
 
 @csrf_exempt  # Rocket.Chat's cross-origin fetch carries no CSRF token; nothing here changes state
 @never_cache
-@require_http_methods(["GET", "POST"])
 def token(request: HttpRequest) -> HttpResponse:
     """Answer ``{"loginToken": ...}`` for the session's own user, as Rocket.Chat expects.
 
     The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
     """
+    if request.method not in TOKEN_METHODS:  # require_http_methods would answer in HTML
+        refused = error_response(405, "method_not_allowed", "Use GET or POST.")
+        refused["Allow"] = ", ".join(TOKEN_METHODS)
+        return refused
     if not allowed_origin(request):
         return error_response(403, "origin_not_allowed", "This origin may not request tokens.")
     user: Any = request.user

@@ -228,3 +228,14 @@ def test_login_page_route_exists(client: Client) -> None:
 def test_error_body_is_json_with_message(client: Client, token_url: str) -> None:
     body = json.loads(client.get(token_url).content)
     assert set(body) == {"error", "message"}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND"])
+def test_other_methods_are_refused_in_json(client: Client, token_url: str, method: str) -> None:
+    """Found by fuzzing: require_http_methods answered these with an empty text/html 405."""
+    response = client.generic(method, token_url)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET, POST"
+    if method != "HEAD":
+        assert response.json()["error"] == "method_not_allowed"
