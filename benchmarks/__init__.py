@@ -1,0 +1,1 @@
+"""Benchmarks: run ``python benchmarks/token_endpoint.py`` (see README.rst here)."""

@@ -1,0 +1,40 @@
+"""A smoke run of the benchmark (``benchmarks/token_endpoint.py``): seconds, not figures.
+
+The script is run as a user runs it, in a process of its own; only what does not depend on
+the machine's speed is checked here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "token_endpoint.py"
+
+
+def test_benchmark_smoke_run() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--json", "--latency", "0", "0.005"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(completed.stdout)
+    assert list(results["runs"]) == ["0 ms", "5 ms"]
+    for run in results["runs"].values():
+        ours, obvious = run["rocketchat_sso"], run["obvious (rocketchat_API)"]
+        for figures in (ours, obvious):
+            assert figures["errors"] == 0
+            assert figures["requests"] == 3 + 3 * 2 + 12
+            assert figures["throughput_rps"] > 0
+            assert 0 < figures["warm_latency_ms"]["median"] <= figures["warm_latency_ms"]["p95"]
+        assert obvious["rocketchat_calls"] == {"cold": 3, "warm": 2}
+        assert ours["rocketchat_calls"]["cold"] == 3
+        assert ours["rocketchat_calls"]["warm"] <= obvious["rocketchat_calls"]["warm"]
+        assert run["throughput_ratio"] > 0
