@@ -109,6 +109,9 @@ class RocketChatServer(ThreadingHTTPServer):
     """A threaded HTTP server answering for one :class:`FakeRocketChat`."""
 
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a burst of connections beyond it (the
+    # concurrency tests, the benchmark) waits for the 1 s SYN retransmit.
+    request_queue_size = 128
 
     def __init__(
         self,
