@@ -136,9 +136,18 @@ def _check_linkable(rc_user: dict[str, Any], email: str) -> None:
         )
 
 
-def _find_by_email(client: RocketChatClient, email: str) -> dict[str, Any] | None:
+def _find_by_email(
+    client: RocketChatClient, email: str, user: AbstractBaseUser
+) -> dict[str, Any] | None:
     for rc_user in client.find_users_by_email(email):
         _check_linkable(rc_user, email)
+        # Two Django users may share an address: refuse before the profile sync would rename
+        # the other one's Rocket.Chat user.
+        linked = RocketChatAccount.objects.filter(rocketchat_user_id=rc_user["_id"])
+        if linked.exclude(user_id=user.pk).exists():
+            raise RocketChatAccountConflict(
+                "The Rocket.Chat user with this email address belongs to another Django user."
+            )
         return rc_user
     return None
 
@@ -147,7 +156,7 @@ def _find_or_create(
     client: RocketChatClient, user: AbstractBaseUser, profile: RocketChatProfile
 ) -> tuple[dict[str, Any], bool]:
     """The Rocket.Chat user with the profile's email, created if there is none."""
-    existing = _find_by_email(client, profile.email)
+    existing = _find_by_email(client, profile.email, user)
     if existing is not None:
         return existing, False
     for username in username_candidates(profile, user):
@@ -162,7 +171,7 @@ def _find_or_create(
         except RocketChatFieldUnavailable:
             # Either a concurrent request created this very user (the email is now taken),
             # or the username belongs to someone else: try the next candidate.
-            existing = _find_by_email(client, profile.email)
+            existing = _find_by_email(client, profile.email, user)
             if existing is not None:
                 return existing, False
             continue

@@ -143,3 +143,30 @@ def test_concurrent_sessions_never_cross(
     for username, _, body in results:
         assert owner(fake, body["loginToken"]) == username
     assert RocketChatAccount.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_second_user_with_the_same_email_cannot_take_over_the_first(
+    rocketchat: FakeRocketChat, user: Any, django_user_model: Any
+) -> None:
+    """Django allows two users one email address; Rocket.Chat does not. The second is refused
+    and the first's Rocket.Chat user is left exactly as it was (it used to be renamed to the
+    second user's username and name before the link was refused)."""
+    first = Client()
+    first.force_login(user)
+    token = first.post(TOKEN_URL).json()["loginToken"]
+    rc_user = dict(rocketchat.user_by_username("alice") or {})
+    mallory = django_user_model.objects.create_user(
+        "mallory", "alice@example.com", "pw", first_name="Mallory"
+    )
+    second = Client()
+    second.force_login(mallory)
+    response = second.post(TOKEN_URL)
+    assert response.status_code == 409
+    assert response.json()["error"] == "rocketchat_account_conflict"
+    after = rocketchat.user_by_id(rc_user["_id"])
+    assert after is not None
+    assert (after["username"], after["name"]) == (rc_user["username"], rc_user["name"])
+    assert rocketchat.calls_to("/api/v1/users.update") == []
+    assert owner(rocketchat, token) == "alice"
+    assert not RocketChatAccount.objects.filter(user=mallory).exists()
