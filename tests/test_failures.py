@@ -128,8 +128,11 @@ def test_fault_for_a_new_user(
 ) -> None:
     fake, case = server.fake, CASES[name]
     fake.inject(case.make(), path=path, times=1 + RETRIES)
+    started = time.monotonic()
     assert_answer(token_of(signed_in), case)
-    assert len(fake.calls_to(path)) == expected_sends(case, method)
+    sends = expected_sends(case, method)
+    assert time.monotonic() - started < sends * TIMEOUT + 1  # bounded: timeouts plus backoff
+    assert len(fake.calls_to(path)) == sends
     assert_consistent(fake, user)
     assert_recovers(fake, signed_in, user)
     assert fake.user_by_username("alice") is not None
