@@ -52,6 +52,14 @@ MSG_LOGGED_OUT = "You've been logged out!"
 MSG_BAD_USER_PARAM = 'The required "userId" or "username" param provided does not match any users'
 MSG_NO_USER_PARAM = 'The required "userId" or "username" param was not provided'
 MSG_LAST_ADMIN = "Leaving the app without an active admin is not allowed"
+# Meteor's resume login handler (accounts-base accounts_server.js, defaultResumeLoginHandler).
+MSG_RESUME_UNKNOWN = "You've been logged out by the server. Please log in again."
+MSG_RESUME_EXPIRED = "Your session has expired. Please log in again."
+INVALID_CHANNEL = "invalid-channel"
+INVALID_SUBSCRIPTION = "error-invalid-subscription"
+INVALID_STATUS = "error-invalid-status"
+USER_STATUSES = ("online", "away", "busy", "offline")
+GENERAL_ROOM_ID = "GENERAL"  # the default channel every Rocket.Chat starts with
 
 DEFAULT_SETTINGS: Mapping[str, Any] = {
     "Accounts_iframe_enabled": False,
@@ -64,6 +72,9 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "Iframe_Integration_receive_origin": "*",
     "Iframe_Restrict_Access": True,
     "Iframe_X_Frame_Options": "sameorigin",
+    "Enable_CSP": True,
+    "Unread_Count": "user_and_group_mentions_only",
+    "Unread_Count_DM": "all_messages",
     "Accounts_LoginExpiration": 90,
     "Accounts_RequireNameForSignUp": True,
     "API_Enable_Rate_Limiter": True,
@@ -88,7 +99,24 @@ EDITABLE_FIELDS = (
     "statusText",
     "customFields",
 )
+# Settings registered with ``public: true`` (served by ``settings.public`` without auth).
+PUBLIC_SETTINGS = frozenset(
+    {
+        "Accounts_iframe_enabled",
+        "Accounts_iframe_url",
+        "Accounts_Iframe_api_url",
+        "Accounts_Iframe_api_method",
+        "Iframe_Integration_send_enable",
+        "Iframe_Integration_send_target_origin",
+        "Iframe_Integration_receive_enable",
+        "Iframe_Integration_receive_origin",
+        "Accounts_RequireNameForSignUp",
+        "UTF8_User_Names_Validation",
+    }
+)
 LOGIN_KEYS = frozenset({"user", "username", "email", "password", "code"})
+MENTION_RE = re.compile(r"(?<![\w@])@([0-9a-zA-Z._-]+)")
+HISTORY_DEFAULT_COUNT = 20
 NAME_FORBIDDEN = re.compile(r"[<>\\/]")  # validateNameChars
 EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100
@@ -311,6 +339,14 @@ class FakeRocketChat:
             admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]
         )
         admin.tokens.append(_Token(admin_token, self.now(), True, admin_bypass_two_factor))
+        self._rooms: dict[str, dict[str, Any]] = {}
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._subscriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (user id, room id)
+        stamp = _iso(self.now())
+        self._add_room(
+            {"_id": GENERAL_ROOM_ID, "t": "c", "name": "general", "default": True, "ts": stamp}
+        )
+        self._subscribe(admin, self._rooms[GENERAL_ROOM_ID])
         self._routes: dict[tuple[str, str], _Route] = {
             ("POST", f"{API}/login"): _Route(self._login, auth=False, rate_limited=True),
             ("POST", f"{API}/logout"): _Route(self._logout),
@@ -324,6 +360,14 @@ class FakeRocketChat:
             ("POST", f"{API}/users.logout"): _Route(self._users_logout),
             ("POST", f"{API}/users.createToken"): _Route(self._users_create_token),
             ("POST", f"{API}/users.delete"): _Route(self._users_delete),
+            ("GET", f"{API}/settings.public"): _Route(self._settings_public, auth=False),
+            ("POST", f"{API}/users.setStatus"): _Route(self._users_set_status),
+            ("GET", f"{API}/subscriptions.get"): _Route(self._subscriptions_get),
+            ("POST", f"{API}/subscriptions.read"): _Route(self._subscriptions_read),
+            ("POST", f"{API}/chat.postMessage"): _Route(self._chat_post_message),
+            ("GET", f"{API}/rooms.info"): _Route(self._rooms_info),
+            ("GET", f"{API}/channels.history"): _Route(self._history),
+            ("GET", f"{API}/im.history"): _Route(self._history),
             ("GET", f"{API}/settings/"): _Route(
                 self._setting_get, permission="view-privileged-setting"
             ),
@@ -388,6 +432,25 @@ class FakeRocketChat:
     def set_setting(self, setting_id: str, value: Any) -> None:
         with self._lock:
             self.settings[setting_id] = value
+
+    def post_message(self, username: str, channel: str, text: str) -> dict[str, Any]:
+        """Post as ``username`` to ``#channel``, ``@user`` (a DM) or a room id; no REST call.
+
+        Stands in for other people chatting: unread counters move as ``chat.postMessage``
+        moves them.
+        """
+        with self._lock:
+            author = self._find_username(username)
+            if author is None:
+                raise ValueError(f"no user {username!r}")
+            return copy.deepcopy(self._send(author, self._room_for(author, channel), text))
+
+    def subscriptions_of(self, user_id: str) -> list[dict[str, Any]]:
+        """Copies of the user's subscriptions (rooms joined, with ``unread`` and ``alert``)."""
+        with self._lock:
+            return [
+                copy.deepcopy(s) for (uid, _), s in self._subscriptions.items() if uid == user_id
+            ]
 
     # -- dispatch --------------------------------------------------------------------------
 
@@ -661,7 +724,7 @@ class FakeRocketChat:
 
     # -- routes --------------------------------------------------------------------------------
 
-    def _login_failed(self, error: str, message: str, details: Any = None) -> _Reply:
+    def _login_failed(self, error: str | int, message: str, details: Any = None) -> _Reply:
         """401 of the login route; before 8 it carries the Meteor error (ApiClass.ts)."""
         body: dict[str, Any] = {"success": False, "error": "unauthorized"}
         if not self._v8:
@@ -674,6 +737,9 @@ class FakeRocketChat:
         """``loginCompatibility`` then Meteor's password login (ApiClass.ts ``_initAuth``)."""
         body, user = call.params, None
         password = body.get("password")
+        if password is None and isinstance(body.get("resume"), str):
+            # loginCompatibility() passes the body through; Meteor's resume handler takes it.
+            return self._resume(body["resume"])
         if isinstance(password, str) and not set(body) - LOGIN_KEYS:
             name = body.get("user")
             if isinstance(name, str):
@@ -692,6 +758,19 @@ class FakeRocketChat:
         user.doc["lastLogin"] = _iso(self.now())
         data = {"userId": user.doc["_id"], "authToken": token, "me": self._view(user, user)}
         return _ok(status="success", data=data)
+
+    def _resume(self, presented: str) -> FakeResponse:
+        """Meteor's resume login: the same token back, not a new one (Meteor.loginWithToken)."""
+        for user in self._users.values():
+            for token in user.tokens:
+                if secrets.compare_digest(token.token.encode(), presented.encode()):
+                    if self._expired(token):
+                        raise self._login_failed(403, MSG_RESUME_EXPIRED)
+                    user.doc["lastLogin"] = _iso(self.now())
+                    data = {"userId": user.doc["_id"], "authToken": token.token}
+                    data["me"] = self._view(user, user)
+                    return _ok(status="success", data=data)
+        raise self._login_failed(403, MSG_RESUME_UNKNOWN)
 
     def _logout(self, call: _Call) -> FakeResponse:
         """Pull only the calling token; the body has no ``success`` key (ApiClass.ts)."""
@@ -756,6 +835,9 @@ class FakeRocketChat:
             list(data.get("roles") or ["user"]),
         )
         self._apply(user, {k: v for k, v in data.items() if k not in ("password", "email")})
+        if data.get("joinDefaultChannels", True) is not False:
+            for room in [r for r in self._rooms.values() if r.get("default")]:
+                self._subscribe(user, room)
         return _ok(user=self._view(user, call.user))
 
     def _users_update(self, call: _Call) -> FakeResponse:
@@ -812,6 +894,8 @@ class FakeRocketChat:
             raise self._forbidden()
         target = self._user_from_params(call.params)
         del self._users[target.doc["_id"]]
+        for key in [key for key in self._subscriptions if key[0] == target.doc["_id"]]:
+            del self._subscriptions[key]
         return _ok()
 
     def _setting_get(self, call: _Call) -> FakeResponse:
@@ -826,3 +910,185 @@ class FakeRocketChat:
             raise _failure("Match error: Missing key 'value'")
         self.settings[call.arg] = call.params["value"]
         return _ok()
+
+    def _settings_public(self, call: _Call) -> FakeResponse:
+        """``settings.public``: only ``public: true`` settings, ``_id`` a comma-separated filter
+        (app/api/server/v1/settings.ts)."""
+        wanted = str(call.params.get("_id") or "")
+        ids = {part.strip() for part in wanted.split(",")} if wanted else PUBLIC_SETTINGS
+        found = [
+            {"_id": key, "value": self.settings[key]}
+            for key in sorted(PUBLIC_SETTINGS & ids)
+            if key in self.settings
+        ]
+        return _ok(settings=found, count=len(found), offset=0, total=len(found))
+
+    def _users_set_status(self, call: _Call) -> FakeResponse:
+        """``users.setStatus`` for the caller (what ``set-user-status`` leads to)."""
+        assert call.user is not None
+        status = call.params.get("status")
+        if status is not None:
+            if status not in USER_STATUSES:
+                raise _meteor_error(
+                    INVALID_STATUS,
+                    "Valid status types include online, away, offline, and busy.",
+                )
+            call.user.doc["status"] = status
+        if isinstance(call.params.get("message"), str):
+            call.user.doc["statusText"] = call.params["message"]
+        return _ok()
+
+    # -- rooms, subscriptions, messages: enough for unread counters and the web client -----
+
+    def _add_room(self, room: dict[str, Any]) -> dict[str, Any]:
+        room.setdefault("msgs", 0)
+        room.setdefault("_updatedAt", room.get("ts"))
+        self._rooms[room["_id"]] = room
+        self._messages[room["_id"]] = []
+        return room
+
+    def _subscribe(self, user: _User, room: dict[str, Any], other: _User | None = None) -> None:
+        """A subscription as ``createDirectMessage``/``addUserToRoom`` insert it."""
+        key = (user.doc["_id"], room["_id"])
+        if key in self._subscriptions:
+            return
+        stamp = _iso(self.now())
+        name = other.doc["username"] if other else room["name"]
+        fname = (other.doc.get("name") or name) if other else room.get("fname", name)
+        self._subscriptions[key] = {
+            "_id": _random(ID_ALPHABET, ID_LENGTH),
+            "rid": room["_id"],
+            "u": {"_id": user.doc["_id"], "username": user.doc["username"]},
+            "name": name,
+            "fname": fname,
+            "t": room["t"],
+            "ts": stamp,
+            "ls": stamp,
+            "unread": 0,
+            "alert": False,
+            "open": True,
+            "userMentions": 0,
+            "groupMentions": 0,
+            "_updatedAt": stamp,
+        }
+
+    def _room_for(self, author: _User, channel: str) -> dict[str, Any]:
+        """``#name``, ``@username`` (created as a DM if needed) or a room id."""
+        if channel.startswith("@"):
+            other = self._find_username(channel[1:])
+            if other is None:
+                raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
+            ids = sorted({author.doc["_id"], other.doc["_id"]})
+            rid = "".join(ids)
+            if rid not in self._rooms:
+                usernames = [str(self._users[i].doc["username"]) for i in ids]
+                self._add_room(
+                    {"_id": rid, "t": "d", "usernames": usernames, "ts": _iso(self.now())}
+                )
+            self._subscribe(author, self._rooms[rid], other)
+            self._subscribe(other, self._rooms[rid], author)
+            return self._rooms[rid]
+        name = channel[1:] if channel.startswith("#") else None
+        for room in self._rooms.values():
+            if (name is not None and room.get("name") == name) or room["_id"] == channel:
+                return room
+        raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
+
+    def _send(self, author: _User, room: dict[str, Any], text: str) -> dict[str, Any]:
+        """Store a message and move the others' counters, simplified from
+        ``updateUsersSubscriptions`` (lib/server/lib/notifyUsersOnMessage.ts): a mention or
+        ``Unread_Count``/``Unread_Count_DM`` = ``all_messages`` adds to ``unread``; every other
+        member gets ``alert``."""
+        stamp = _iso(self.now())
+        message = {
+            "_id": _random(ID_ALPHABET, ID_LENGTH),
+            "rid": room["_id"],
+            "msg": text,
+            "ts": stamp,
+            "u": {
+                "_id": author.doc["_id"],
+                "username": author.doc["username"],
+                "name": author.doc.get("name", ""),
+            },
+            "_updatedAt": stamp,
+        }
+        self._messages[room["_id"]].append(message)
+        room["msgs"] += 1
+        room["lm"] = room["_updatedAt"] = stamp
+        mentioned = set(MENTION_RE.findall(text))
+        to_all = bool(mentioned & {"all", "here"})
+        counting = self.settings.get("Unread_Count_DM" if room["t"] == "d" else "Unread_Count")
+        for (user_id, rid), sub in self._subscriptions.items():
+            if rid != room["_id"] or user_id == author.doc["_id"]:
+                continue
+            named = sub["u"]["username"] in mentioned
+            if named or to_all or counting == "all_messages":
+                sub["unread"] += 1
+            if named:
+                sub["userMentions"] += 1
+            elif to_all:
+                sub["groupMentions"] += 1
+            sub["alert"] = sub["open"] = True
+            sub["_updatedAt"] = stamp
+        return message
+
+    def _subscriptions_get(self, call: _Call) -> FakeResponse:
+        assert call.user is not None
+        return _ok(update=self.subscriptions_of(call.user.doc["_id"]), remove=[])
+
+    def _subscriptions_read(self, call: _Call) -> FakeResponse:
+        """``subscriptions.read``: unread to 0 and alert off (``readMessages``)."""
+        assert call.user is not None
+        rid = str(call.params.get("rid") or call.params.get("roomId") or "")
+        sub = self._subscriptions.get((call.user.doc["_id"], rid))
+        if sub is None:
+            raise _meteor_error(INVALID_SUBSCRIPTION, "Invalid subscription")
+        stamp = _iso(self.now())
+        sub.update(unread=0, alert=False, userMentions=0, groupMentions=0, ls=stamp)
+        sub["_updatedAt"] = stamp
+        return _ok()
+
+    def _chat_post_message(self, call: _Call) -> FakeResponse:
+        """``chat.postMessage`` with ``roomId`` or ``channel`` and ``text``."""
+        assert call.user is not None
+        target = call.params.get("roomId") or call.params.get("channel")
+        if not isinstance(target, str) or not target:
+            raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
+        room = self._room_for(call.user, target)
+        if room["t"] != "c" and (call.user.doc["_id"], room["_id"]) not in self._subscriptions:
+            raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
+        message = self._send(call.user, room, str(call.params.get("text") or ""))
+        ts = int(self.now().timestamp() * 1000)
+        return _ok(ts=ts, channel=target, message=copy.deepcopy(message))
+
+    def _history(self, call: _Call) -> FakeResponse:
+        """``channels.history``/``im.history``: newest first; a DM only for its members."""
+        assert call.user is not None
+        rid = str(call.params.get("roomId") or "")
+        room = self._rooms.get(rid)
+        kind = "d" if call.request.path.endswith("im.history") else "c"
+        if room is None or room["t"] != kind:
+            raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
+        if kind == "d" and (call.user.doc["_id"], rid) not in self._subscriptions:
+            raise self._forbidden()
+        count = int(call.params.get("count") or HISTORY_DEFAULT_COUNT)
+        messages = [copy.deepcopy(m) for m in reversed(self._messages[rid])][:count]
+        return _ok(messages=messages)
+
+    def _rooms_info(self, call: _Call) -> FakeResponse:
+        """``rooms.info`` by ``roomId`` or ``roomName``; a DM only for its members."""
+        assert call.user is not None
+        rid, name = call.params.get("roomId"), call.params.get("roomName")
+        room = next(
+            (
+                r
+                for r in self._rooms.values()
+                if r["_id"] == rid or (name and r.get("name") == name)
+            ),
+            None,
+        )
+        if room is None or (
+            room["t"] != "c" and (call.user.doc["_id"], room["_id"]) not in self._subscriptions
+        ):
+            raise _failure("not-allowed")
+        return _ok(room=copy.deepcopy(room))

@@ -5,7 +5,9 @@ HTTP request into a :class:`FakeRequest` and writes the model's answer back, wit
 faults acted out on the socket. Paths outside ``/api/`` go to an optional ``web_client``
 handler, which plays Rocket.Chat's web client.
 
-Run it alone with ``python -m rocketchat_sso.testing.server --port 3000``.
+Run it alone with ``python -m rocketchat_sso.testing.server --port 3000``, with the web client
+(:mod:`rocketchat_sso.testing.webclient`); ``--site http://localhost:8000`` sets it up for iframe
+login and the iframe integration with a Django site there.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from rocketchat_sso.testing import webclient
 from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
+from rocketchat_sso.testing.webclient import WebReply
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -27,7 +31,6 @@ PROXY_PAGE = b"<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>"
 # How long a TIMEOUT fault holds the connection: longer than any sane client timeout.
 HANG_SECONDS = 60.0
 
-WebReply = tuple[int, dict[str, str], bytes]
 WebClient = Callable[[FakeRequest], WebReply]
 
 
@@ -148,10 +151,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to API calls")
+    parser.add_argument(
+        "--site", help="URL of a Django site to set up iframe login and the integration for"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    fake = FakeRocketChat(latency=args.latency)
+    if args.site:
+        webclient.configure_for_site(fake, args.site)
     server = RocketChatServer(
-        FakeRocketChat(latency=args.latency), (args.host, args.port), verbose=args.verbose
+        fake, (args.host, args.port), web_client=webclient.WebClient(fake), verbose=args.verbose
     )
     print(f"Rocket.Chat stand-in on {server.url}", flush=True)
     try:

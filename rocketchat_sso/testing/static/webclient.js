@@ -1,0 +1,694 @@
+/*
+ * The Rocket.Chat stand-in's web client: what Rocket.Chat's own client does for iframe login
+ * and the iframe integration, step by step, without a framework.
+ *
+ * Every comment "<file>:" names the file of RocketChat/Rocket.Chat (under apps/meteor/) whose
+ * behaviour the code below it reproduces. Everything a server decides (logins, tokens,
+ * settings, unread counters) is asked of this server's REST API, which is the Python model
+ * (rocketchat_sso/testing/model.py): no REST logic is repeated here. Where Rocket.Chat's client
+ * talks DDP (Meteor's websocket), this client calls the REST route that Rocket.Chat maps to the
+ * same server method, and it polls where Rocket.Chat would get a stream update.
+ */
+(function () {
+  'use strict';
+
+  // client/lib/user.ts: where Meteor keeps the login in localStorage.
+  var USER_ID_KEY = 'Meteor.userId';
+  var LOGIN_TOKEN_KEY = 'Meteor.loginToken';
+  var LOGIN_TOKEN_EXPIRES_KEY = 'Meteor.loginTokenExpires';
+  var LOGIN_EXPIRATION_MS = 90 * 24 * 3600 * 1000; // Accounts_LoginExpiration default
+  var POLL_MS = 400; // stands in for the DDP streams of subscriptions and room messages
+  var STATUSES = ['online', 'away', 'busy', 'offline'];
+  var PUBLIC_SETTINGS = [
+    'Accounts_iframe_enabled',
+    'Accounts_iframe_url',
+    'Accounts_Iframe_api_url',
+    'Accounts_Iframe_api_method',
+    'Iframe_Integration_send_enable',
+    'Iframe_Integration_send_target_origin',
+    'Iframe_Integration_receive_enable',
+    'Iframe_Integration_receive_origin'
+  ];
+
+  var state = {
+    settings: {},
+    user: null,
+    loggingIn: false,
+    iframeLoginUrl: undefined,
+    loginError: '',
+    subscriptions: [],
+    unread: null,
+    unreadSnapshot: {},
+    room: null,
+    messages: [],
+    seen: {},
+    poller: null,
+    unstoreCallbacks: []
+  };
+
+  function setting(id) {
+    return state.settings[id];
+  }
+
+  function api(method, endpoint, options) {
+    options = options || {};
+    var headers = { Accept: 'application/json' };
+    if (options.auth !== false && state.user) {
+      headers['X-User-Id'] = localStorage.getItem(USER_ID_KEY) || '';
+      headers['X-Auth-Token'] = localStorage.getItem(LOGIN_TOKEN_KEY) || '';
+    }
+    var init = { method: method, headers: headers };
+    if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(options.body);
+    }
+    var query = options.query ? '?' + new URLSearchParams(options.query).toString() : '';
+    return fetch('/api/v1/' + endpoint + query, init).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
+    });
+  }
+
+  // client/lib/utils/fireGlobalEvent.ts and fireGlobalEventBase.ts: a DOM event here, and a
+  // postMessage to the parent when Iframe_Integration_send_enable is on, targeted at
+  // Iframe_Integration_send_target_origin ('*' unless an administrator narrowed it).
+  function fireGlobalEvent(eventName, detail) {
+    window.dispatchEvent(new CustomEvent(eventName, { detail: detail }));
+    var enabled = setting('Iframe_Integration_send_enable');
+    if (enabled === undefined || !enabled) {
+      return;
+    }
+    var targetOrigin = setting('Iframe_Integration_send_target_origin');
+    window.parent.postMessage({ eventName: eventName, data: detail }, targetOrigin == null ? '*' : targetOrigin);
+  }
+
+  // -- Meteor accounts (packages accounts-base): store, unstore, log in with a resume token ---
+
+  function storeLoginToken(userId, token) {
+    localStorage.setItem(USER_ID_KEY, userId);
+    localStorage.setItem(LOGIN_TOKEN_KEY, token);
+    localStorage.setItem(LOGIN_TOKEN_EXPIRES_KEY, new Date(Date.now() + LOGIN_EXPIRATION_MS).toString());
+  }
+
+  // Accounts._unstoreLoginToken; Rocket.Chat hooks its iframe tryLogin onto it
+  // (client/views/root/hooks/useIframeLoginListener.ts: unstoreLoginToken(tryLogin)).
+  function unstoreLoginToken() {
+    localStorage.removeItem(USER_ID_KEY);
+    localStorage.removeItem(LOGIN_TOKEN_KEY);
+    localStorage.removeItem(LOGIN_TOKEN_EXPIRES_KEY);
+    loggedOut();
+    state.unstoreCallbacks.forEach(function (callback) { callback(); });
+  }
+
+  // Meteor.loginWithToken: the DDP 'login' method with {resume: token}. Over REST that is
+  // POST /api/v1/login {resume}, which Rocket.Chat hands to the same Meteor method: on success it
+  // answers with the same token, which Meteor then stores.
+  function loginWithToken(token, callback) {
+    state.loggingIn = true;
+    render();
+    api('POST', 'login', { auth: false, body: { resume: token } }).then(function (res) {
+      state.loggingIn = false;
+      if (!res.ok || !res.data.data) {
+        render();
+        callback(new Error((res.data && (res.data.message || res.data.error)) || 'Login failed'));
+        return;
+      }
+      storeLoginToken(res.data.data.userId, res.data.data.authToken);
+      loggedIn(res.data.data.me);
+      callback(undefined);
+    }, function (error) {
+      state.loggingIn = false;
+      render();
+      callback(error);
+    });
+  }
+
+  // Meteor.loginWithPassword, for the plain login form (REST /api/v1/login {user, password}).
+  function loginWithPassword(user, password) {
+    api('POST', 'login', { auth: false, body: { user: user, password: password } }).then(function (res) {
+      if (!res.ok || !res.data.data) {
+        state.loginError = (res.data && res.data.message) || 'Login failed';
+        render();
+        return;
+      }
+      state.loginError = '';
+      storeLoginToken(res.data.data.userId, res.data.data.authToken);
+      loggedIn(res.data.data.me);
+    });
+  }
+
+  // Meteor.logout: the 'logout' method removes this token on the server (REST /api/v1/logout),
+  // then the client forgets it (makeClientLoggedOut -> _unstoreLoginToken).
+  function logout() {
+    if (!state.user) {
+      return Promise.resolve();
+    }
+    return api('POST', 'logout', { body: {} }).then(function () {}, function () {}).then(function () {
+      unstoreLoginToken();
+      fireGlobalEvent('Custom_Script_Logged_Out');
+    });
+  }
+
+  // -- Flow 1: client/hooks/iframe/useIframe.ts ----------------------------------------------
+
+  function iframeEnabled() {
+    return Boolean(
+      setting('Accounts_iframe_enabled') &&
+      setting('Accounts_iframe_url') &&
+      setting('Accounts_Iframe_api_url') &&
+      setting('Accounts_Iframe_api_method')
+    );
+  }
+
+  function setIframeLoginUrl(url) {
+    state.iframeLoginUrl = url;
+    render();
+  }
+
+  // Accounts.callLoginMethod({iframe: true, token}): the server's 'iframe' login handler
+  // (app/iframe-login/server) finds no user with services.iframe.token (nothing here sets one),
+  // so every handler declines and Meteor answers "Unrecognized options for login request".
+  function iframeLogin(token, callback) {
+    setTimeout(function () { callback(new Error('Unrecognized options for login request [400]')); }, 0);
+  }
+
+  // useIframe.ts loginWithToken: a string is {token}; 'loginToken' is a Meteor resume token;
+  // 'token' goes to the iframe handler. Both branches run when both keys are present.
+  function iframeLoginWithToken(tokenData, callback) {
+    if (typeof tokenData === 'string') {
+      tokenData = { token: tokenData };
+    }
+    if ('loginToken' in tokenData) {
+      loginWithToken(tokenData.loginToken, callback);
+    }
+    if ('token' in tokenData) {
+      iframeLogin(tokenData.token, callback);
+    }
+  }
+
+  // useIframe.ts tryLogin. The fetch sends 'Content-Type: application/json' as the 6.x-7.x
+  // hook (client/views/root/MainLayout/useIframeLogin.ts) does, so the browser preflights it:
+  // the stricter case for the site (the newest hook sends no header, a simple request).
+  function tryLogin(callback) {
+    if (!iframeEnabled()) {
+      return;
+    }
+    var url = setting('Accounts_iframe_url');
+    var separator = url.indexOf('?') > -1 ? '&' : '?';
+    if (navigator.userAgent.indexOf('Electron') > -1) {
+      url += separator + 'client=electron';
+    }
+    fetch(setting('Accounts_Iframe_api_url'), {
+      method: setting('Accounts_Iframe_api_method'),
+      headers: { 'Content-Type': 'application/json' },
+      credentials: 'include'
+    }).then(function (result) {
+      if (!result.ok || result.status !== 200) {
+        setIframeLoginUrl(url);
+        if (callback) { callback(new Error(), null); }
+        return undefined;
+      }
+      return result.json().then(function (body) {
+        iframeLoginWithToken(body, function (error) {
+          setIframeLoginUrl(error ? url : undefined);
+          if (callback) { callback(error, body); }
+        });
+      });
+    }).catch(function (error) {
+      setIframeLoginUrl(url);
+      if (callback) { callback(error instanceof Error ? error : undefined, null); }
+    });
+  }
+
+  // client/views/root/hooks/useIframeLoginListener.ts: events from the page shown in the
+  // iframe (our loading page). No origin check here, as in Rocket.Chat; errors go back to the
+  // sender at its own origin.
+  function onLoginListenerMessage(e) {
+    if (!iframeEnabled()) {
+      return;
+    }
+    if (!(typeof e.data === 'function' || (typeof e.data === 'object' && !!e.data))) {
+      return;
+    }
+    var replyError = function (error) {
+      if (error && e.source) {
+        e.source.postMessage({ event: 'login-error', response: error.message }, { targetOrigin: e.origin });
+      }
+    };
+    switch (e.data.event) {
+      case 'try-iframe-login':
+        tryLogin(replyError);
+        break;
+      case 'login-with-token':
+        iframeLoginWithToken(e.data, replyError);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // -- Flow 2: client/views/root/hooks/useIframeCommands.ts -----------------------------------
+
+  function rtrim(text, chars) { return text.replace(new RegExp('[' + chars + ']+$'), ''); }
+  function ltrim(text, chars) { return text.replace(new RegExp('^[' + chars + ']+'), ''); }
+
+  var commands = {
+    'go': function (data) {
+      if (typeof data.path !== 'string' || data.path.trim().length === 0) {
+        console.error('`path` not defined');
+        return;
+      }
+      var newUrl = new URL(rtrim(document.baseURI, '/') + '/' + ltrim(data.path, '/'));
+      var search = new URLSearchParams(window.location.search);
+      newUrl.searchParams.forEach(function (value, key) { search.set(key, value); });
+      navigate(newUrl.pathname, search.toString());
+    },
+    // AccountBox.setStatus (client/lib/AccountBox.ts): the user's default status.
+    'set-user-status': function (data) {
+      setStatus(data.status);
+    },
+    // No OAuth services exist here: loadLoginService finds none.
+    'call-custom-oauth-login': function (data, event) {
+      var replyToParent = function (response) {
+        if (event.source) {
+          event.source.postMessage({ event: 'custom-oauth-callback', response: response }, { targetOrigin: event.origin });
+        }
+      };
+      if (typeof data.service !== 'string' || data.service.trim().length === 0) {
+        console.error('`service` not defined');
+        return;
+      }
+      replyToParent(new Error('OAuth service not found: ' + data.service));
+    },
+    'login-with-token': function (data) {
+      if (typeof data.token === 'string') {
+        loginWithToken(data.token, function () {
+          console.log('Iframe command [login-with-token]: result', data);
+        });
+      }
+    },
+    'logout': function () {
+      logout();
+      navigate('/home', '');
+    }
+  };
+
+  function onCommandMessage(event) {
+    if (!setting('Iframe_Integration_receive_enable')) {
+      return;
+    }
+    if (!event.data || typeof event.data !== 'object' || typeof event.data.externalCommand !== 'string') {
+      return;
+    }
+    var origins = setting('Iframe_Integration_receive_origin');
+    if (origins == null) {
+      origins = '*';
+    }
+    if (origins !== '*' && origins.split(',').indexOf(event.origin) === -1) {
+      console.error('Origin not allowed', event.origin);
+      return;
+    }
+    if (!Object.prototype.hasOwnProperty.call(commands, event.data.externalCommand)) {
+      console.error('Command not allowed', event.data.externalCommand);
+      return;
+    }
+    commands[event.data.externalCommand](event.data, event);
+  }
+
+  // -- signed in: status, unread counters, rooms -----------------------------------------------
+
+  function setStatus(status) {
+    if (STATUSES.indexOf(status) === -1) {
+      return;
+    }
+    api('POST', 'users.setStatus', { body: { status: status } }).then(function (res) {
+      if (res.ok && state.user) {
+        state.user.status = status;
+        render();
+      }
+    });
+  }
+
+  function loggedIn(me) {
+    state.user = me;
+    state.iframeLoginUrl = undefined;
+    state.unread = null;
+    state.unreadSnapshot = {};
+    if (window.location.pathname === '/' || window.location.pathname === '/login') {
+      window.history.replaceState(null, '', '/home' + window.location.search);
+    }
+    fireGlobalEvent('Custom_Script_Logged_In');
+    if (!state.poller) {
+      state.poller = window.setInterval(poll, POLL_MS);
+    }
+    route();
+    poll();
+  }
+
+  function loggedOut() {
+    state.user = null;
+    state.room = null;
+    state.messages = [];
+    state.subscriptions = [];
+    if (state.poller) {
+      window.clearInterval(state.poller);
+      state.poller = null;
+    }
+    render();
+  }
+
+  function poll() {
+    if (!state.user) {
+      return;
+    }
+    api('GET', 'subscriptions.get').then(function (res) {
+      if (res.status === 401) {
+        unstoreLoginToken(); // the token was revoked elsewhere (Meteor's forced logout)
+        return;
+      }
+      if (!res.ok || !state.user) {
+        return;
+      }
+      state.subscriptions = res.data.update || [];
+      updateUnread(state.subscriptions);
+      render();
+    });
+    if (state.room) {
+      loadMessages(state.room, true);
+    }
+  }
+
+  // client/views/root/hooks/loggedIn/useUnread.ts: the total over open, visible subscriptions,
+  // 'unread-changed-by-subscription' for each subscription whose counters moved. Rocket.Chat
+  // fires 'unread-changed' on every change of the subscriptions; polled, that is every change
+  // of the total (and once after login).
+  function updateUnread(subscriptions) {
+    var unreadCount = 0;
+    var next = {};
+    subscriptions.forEach(function (subscription) {
+      if (subscription.open === false || subscription.hideUnreadStatus === true || subscription.archived === true) {
+        return;
+      }
+      var prev = state.unreadSnapshot[subscription.rid];
+      if (!prev || prev.unread !== subscription.unread || prev.alert !== subscription.alert || prev.unreadAlert !== subscription.unreadAlert) {
+        fireGlobalEvent('unread-changed-by-subscription', subscription);
+      }
+      next[subscription.rid] = { unread: subscription.unread, alert: subscription.alert, unreadAlert: subscription.unreadAlert };
+      if (subscription.alert || subscription.unread > 0) {
+        unreadCount += subscription.unread;
+      }
+    });
+    state.unreadSnapshot = next;
+    if (unreadCount !== state.unread) {
+      state.unread = unreadCount;
+      fireGlobalEvent('unread-changed', unreadCount);
+    }
+  }
+
+  function currentPath() {
+    return window.location.pathname;
+  }
+
+  function navigate(pathname, search) {
+    window.history.pushState(null, '', pathname + (search ? '?' + search : ''));
+    route();
+  }
+
+  // client/startup/routes.tsx: /home, /channel/:name, /group/:name, /direct/:rid.
+  function route() {
+    var match = /^\/(channel|group|direct)\/([^/]+)/.exec(currentPath());
+    if (!state.user || !match) {
+      state.room = null;
+      state.messages = [];
+      render();
+      return;
+    }
+    var key = decodeURIComponent(match[2]);
+    var query = match[1] === 'direct' ? { roomId: key } : { roomName: key };
+    var direct = state.subscriptions.filter(function (s) { return s.t === 'd' && s.name === key; })[0];
+    if (direct) {
+      query = { roomId: direct.rid };
+    }
+    api('GET', 'rooms.info', { query: query }).then(function (res) {
+      if (!res.ok) {
+        state.room = { _id: null, name: key, missing: true };
+        render();
+        return;
+      }
+      openRoom(res.data.room);
+    });
+  }
+
+  // RoomProvider/RoomManager: 'room-opened' with the room minus 'usernames', then read it
+  // (client/lib/readMessages via subscriptions.read).
+  function openRoom(room) {
+    var opened = Object.assign({}, room);
+    delete opened.usernames;
+    delete opened.success;
+    state.room = opened;
+    state.messages = [];
+    state.seen = {};
+    render();
+    fireGlobalEvent('room-opened', opened);
+    loadMessages(opened, false);
+  }
+
+  function roomName(room) {
+    var subscription = state.subscriptions.filter(function (s) { return s.rid === room._id; })[0];
+    return room.name || room.fname || (subscription && subscription.name) || '';
+  }
+
+  // app/ui-utils/client/lib/LegacyRoomManager.ts: 'new-message' for every message that arrives
+  // in an opened room, with the room's name and {type, name}.
+  function loadMessages(room, streamed) {
+    if (!room || !room._id) {
+      return;
+    }
+    var endpoint = room.t === 'd' ? 'im.history' : 'channels.history';
+    api('GET', endpoint, { query: { roomId: room._id } }).then(function (res) {
+      if (!res.ok || !state.room || state.room._id !== room._id) {
+        return;
+      }
+      var messages = (res.data.messages || []).slice().reverse();
+      var fresh = messages.filter(function (m) { return !state.seen[m._id]; });
+      messages.forEach(function (m) { state.seen[m._id] = true; });
+      state.messages = messages;
+      if (streamed) {
+        fresh.forEach(function (m) {
+          fireGlobalEvent('new-message', Object.assign({}, m, {
+            name: roomName(room),
+            room: { type: room.t, name: roomName(room) }
+          }));
+        });
+      }
+      if (fresh.length && document.visibilityState === 'visible') {
+        api('POST', 'subscriptions.read', { body: { rid: room._id } });
+      }
+      render();
+    });
+  }
+
+  function sendMessage(text) {
+    if (!state.room || !state.room._id || !text.trim()) {
+      return;
+    }
+    api('POST', 'chat.postMessage', { body: { roomId: state.room._id, text: text } }).then(function () {
+      poll();
+    });
+  }
+
+  // -- rendering (client/views/root/MainLayout/LoginPage.tsx and the signed-in layout) ----------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === 'text') {
+        node.textContent = attrs[name];
+      } else if (name.slice(0, 2) === 'on') {
+        node.addEventListener(name.slice(2), attrs[name]);
+      } else if (attrs[name] !== null && attrs[name] !== undefined && attrs[name] !== false) {
+        node.setAttribute(name, attrs[name] === true ? '' : attrs[name]);
+      }
+    });
+    (children || []).forEach(function (child) {
+      if (child) { node.appendChild(child); }
+    });
+    return node;
+  }
+
+  function embedded() {
+    return new URLSearchParams(window.location.search).get('layout') === 'embedded';
+  }
+
+  function renderLoggedOut() {
+    if (state.iframeLoginUrl) {
+      document.body.dataset.state = 'iframe-login';
+      return el('iframe', { id: 'rc-login-iframe', title: 'Login', src: state.iframeLoginUrl, 'class': 'rc-login-iframe' });
+    }
+    document.body.dataset.state = state.loggingIn ? 'logging-in' : 'logged-out';
+    var username = el('input', { id: 'rc-username-input', name: 'username', autocomplete: 'username', required: true });
+    var password = el('input', { id: 'rc-password-input', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    var form = el('form', {
+      id: 'rc-login-form',
+      'class': 'rc-card',
+      onsubmit: function (event) {
+        event.preventDefault();
+        loginWithPassword(username.value, password.value);
+      }
+    }, [
+      el('h1', { text: 'Login', id: 'rc-login-title' }),
+      el('label', { text: 'Username' }), username,
+      el('label', { text: 'Password' }), password,
+      state.loginError ? el('p', { 'class': 'rc-error', role: 'alert', text: state.loginError }) : null,
+      el('button', { type: 'submit', text: 'Login' })
+    ]);
+    return el('div', { 'class': 'rc-center' }, [form]);
+  }
+
+  function renderSidebar() {
+    var user = state.user;
+    var status = el('select', {
+      id: 'rc-status',
+      'aria-label': 'Status',
+      onchange: function (event) { setStatus(event.target.value); }
+    }, STATUSES.map(function (s) {
+      return el('option', { value: s, text: s, selected: (user.status || 'online') === s });
+    }));
+    var rooms = state.subscriptions.map(function (s) {
+      var href = (s.t === 'd' ? '/direct/' : '/channel/') + encodeURIComponent(s.t === 'd' ? s.rid : s.name);
+      var active = state.room && state.room._id === s.rid;
+      return el('li', {}, [
+        el('a', {
+          href: href,
+          'data-rid': s.rid,
+          'class': 'rc-room-link' + (active ? ' rc-active' : '') + (s.alert ? ' rc-alert' : ''),
+          onclick: function (event) { event.preventDefault(); navigate(href, new URLSearchParams(window.location.search).toString()); }
+        }, [
+          el('span', { text: (s.t === 'd' ? '@' : '#') + (s.fname || s.name) }),
+          s.unread > 0 ? el('span', { 'class': 'rc-unread', text: String(s.unread) }) : null
+        ])
+      ]);
+    });
+    return el('nav', { 'class': 'rc-sidebar', 'aria-label': 'Rooms' }, [
+      el('div', { 'class': 'rc-me' }, [
+        el('span', { 'class': 'rc-avatar', 'aria-hidden': 'true', text: (user.username || '?').charAt(0).toUpperCase() }),
+        el('div', {}, [
+          el('strong', { id: 'rc-user', 'data-username': user.username, text: user.username }),
+          el('div', { 'class': 'rc-name', text: user.name || '' })
+        ])
+      ]),
+      status,
+      el('a', {
+        href: '/home',
+        'class': 'rc-room-link' + (state.room ? '' : ' rc-active'),
+        onclick: function (event) { event.preventDefault(); navigate('/home', new URLSearchParams(window.location.search).toString()); }
+      }, [el('span', { text: 'Home' })]),
+      el('ul', { id: 'rc-rooms', 'class': 'rc-rooms' }, rooms),
+      el('button', { id: 'rc-logout', type: 'button', 'class': 'rc-logout', text: 'Log out', onclick: function () { logout(); } })
+    ]);
+  }
+
+  function renderRoom() {
+    var room = state.room;
+    if (!room) {
+      return el('main', { id: 'rc-home', 'class': 'rc-main' }, [
+        el('h1', { text: 'Home' }),
+        el('p', { text: 'Welcome, ' + (state.user.name || state.user.username) + '. Pick a room on the left.' }),
+        el('p', { 'class': 'rc-muted', text: 'Rocket.Chat stand-in: the REST subset and the iframe integration, nothing more.' })
+      ]);
+    }
+    if (room.missing) {
+      return el('main', { 'class': 'rc-main' }, [el('h1', { text: 'Room not found: ' + room.name })]);
+    }
+    var input = el('input', { id: 'rc-composer-input', 'aria-label': 'Message', placeholder: 'Message', autocomplete: 'off' });
+    return el('main', { id: 'rc-room', 'class': 'rc-main', 'data-rid': room._id }, [
+      el('h1', { id: 'rc-room-title', text: (room.t === 'd' ? '@' : '#') + roomName(room) }),
+      el('ol', { id: 'rc-messages', 'class': 'rc-messages' }, state.messages.map(function (m) {
+        return el('li', { 'data-id': m._id }, [
+          el('strong', { text: m.u.username }),
+          el('span', { text: ' ' + m.msg })
+        ]);
+      })),
+      el('form', {
+        id: 'rc-composer',
+        'class': 'rc-composer',
+        onsubmit: function (event) {
+          event.preventDefault();
+          sendMessage(input.value);
+          input.value = '';
+        }
+      }, [input, el('button', { type: 'submit', text: 'Send' })])
+    ]);
+  }
+
+  function render() {
+    var root = document.getElementById('react-root');
+    if (!root || !state.ready) {
+      return;
+    }
+    var focused = document.activeElement && document.activeElement.id;
+    var view;
+    if (state.user) {
+      document.body.dataset.state = 'logged-in';
+      view = el('div', { 'class': 'rc-layout' + (embedded() ? ' rc-embedded' : '') }, [
+        embedded() ? null : renderSidebar(),
+        renderRoom()
+      ]);
+    } else {
+      view = renderLoggedOut();
+    }
+    // Keep a half-typed message or password across re-renders.
+    var kept = {};
+    root.querySelectorAll('input').forEach(function (input) { kept[input.id] = input.value; });
+    var current = root.querySelector('#rc-login-iframe');
+    if (current && view.id === 'rc-login-iframe' && current.getAttribute('src') === view.getAttribute('src')) {
+      return; // React keeps the same iframe element: do not reload the loading page
+    }
+    root.replaceChildren(view);
+    root.querySelectorAll('input').forEach(function (input) {
+      if (kept[input.id]) { input.value = kept[input.id]; }
+    });
+    if (focused) {
+      var again = document.getElementById(focused);
+      if (again) { again.focus(); }
+    }
+  }
+
+  // -- startup -------------------------------------------------------------------------------
+
+  function start() {
+    api('GET', 'settings.public', { auth: false, query: { _id: PUBLIC_SETTINGS.join(',') } }).then(function (res) {
+      (res.data.settings || []).forEach(function (s) { state.settings[s._id] = s.value; });
+      state.ready = true;
+      window.addEventListener('message', onCommandMessage);
+      window.addEventListener('message', onLoginListenerMessage);
+      window.addEventListener('popstate', route);
+      state.unstoreCallbacks.push(function () { tryLogin(); });
+      // client/views/root/hooks/useStartupEvent.ts
+      fireGlobalEvent('startup', true);
+      // Meteor's auto-login from localStorage (accounts-base: _initLocalStorage), else the
+      // iframe login of useIframeLoginListener.ts.
+      var token = localStorage.getItem(LOGIN_TOKEN_KEY);
+      var expires = Date.parse(localStorage.getItem(LOGIN_TOKEN_EXPIRES_KEY) || '');
+      if (token && !(expires < Date.now())) {
+        loginWithToken(token, function (error) {
+          if (error) { unstoreLoginToken(); }
+        });
+      } else {
+        if (token) {
+          unstoreLoginToken();
+        } else {
+          tryLogin();
+        }
+      }
+      render();
+    });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+}());
