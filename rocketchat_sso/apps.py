@@ -16,4 +16,6 @@ class RocketChatSSOConfig(AppConfig):
 
         register(Tags.compatibility)(checks.check_settings)
         register(Tags.security)(checks.check_cors)
+        register(Tags.security)(checks.check_browser)
+        register(Tags.urls)(checks.check_urls)
         signals.connect()

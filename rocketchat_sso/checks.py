@@ -5,6 +5,7 @@ Every id is listed in README.rst.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,8 +13,9 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso.conf import LOGIN_METHODS, conf
+from rocketchat_sso.conf import LOGIN_METHODS, LOGIN_PAGE_URL_NAME, TOKEN_URL_NAME, conf
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
 COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"
@@ -147,3 +149,94 @@ def check_cors(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
             )
         )
     return errors
+
+
+WHICH_FLOW = (
+    "See README.rst, 'Browsers, cookies and which flow to use': put Rocket.Chat on a subdomain "
+    "of the site's domain, or embed it with {% rocketchat_iframe %} (flow 2), which needs no "
+    "cross-site cookie."
+)
+
+
+def _site_key(host: str) -> str:
+    """The part of ``host`` two hosts must share to be one site, as far as we can tell offline.
+
+    A registrable domain has at least two labels, so hosts whose last two labels differ are
+    surely different sites; an IP address or a single label is a site of its own.
+    """
+    host = host.strip("[]").rstrip(".").lower()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return ".".join(host.split(".")[-2:])
+    return host
+
+
+def _surely_cross_site(chat_host: str) -> bool:
+    """Whether every host this site answers to (ALLOWED_HOSTS) is another site than Rocket.Chat."""
+    hosts = [
+        host.lstrip(".")
+        for host in getattr(settings, "ALLOWED_HOSTS", None) or []
+        if host and "*" not in host
+    ]
+    return bool(hosts) and all(_site_key(host) != _site_key(chat_host) for host in hosts)
+
+
+def check_browser(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """What browsers need for both flows: the session cookie's SameSite/Secure, and HTTPS."""
+    errors: list[CheckMessage] = []
+    samesite = str(getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax")).lower()
+    if samesite == "none" and not getattr(settings, "SESSION_COOKIE_SECURE", False):
+        errors.append(
+            Error(
+                "SESSION_COOKIE_SAMESITE is 'None' but SESSION_COOKIE_SECURE is not True.",
+                hint="Browsers drop a SameSite=None cookie without Secure, so nobody stays "
+                "logged in. Set SESSION_COOKIE_SECURE = True (and serve the site over HTTPS).",
+                id="rocketchat_sso.E020",
+            )
+        )
+    public_url = conf.ROCKETCHAT_SSO_PUBLIC_URL
+    try:
+        parts = urlsplit(public_url)
+        chat_host = parts.hostname or ""
+    except ValueError:  # reported by E002/E003
+        return errors
+    if chat_host and samesite != "none" and _surely_cross_site(chat_host):
+        errors.append(
+            Warning(
+                f"Rocket.Chat ({chat_host}) is on another site than every host in ALLOWED_HOSTS, "
+                f"and SESSION_COOKIE_SAMESITE is {settings.SESSION_COOKIE_SAMESITE!r}: browsers "
+                "will not send the session cookie with Rocket.Chat's call to the token endpoint "
+                "or to the loading page inside Rocket.Chat, so iframe login (flow 1) cannot work.",
+                hint="Use SESSION_COOKIE_SAMESITE = 'None' with SESSION_COOKIE_SECURE = True "
+                "(still blocked where third-party cookies are). " + WHICH_FLOW,
+                id="rocketchat_sso.W020",
+            )
+        )
+    if parts.scheme == "http" and not settings.DEBUG:
+        errors.append(
+            Warning(
+                f"ROCKETCHAT_SSO_PUBLIC_URL {public_url!r} is not HTTPS.",
+                hint="Login tokens travel between the browser, Rocket.Chat and this site: serve "
+                "Rocket.Chat over HTTPS in production (SameSite=None cookies need it too).",
+                id="rocketchat_sso.W021",
+            )
+        )
+    return errors
+
+
+def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """The token endpoint and the loading page must be reachable (the embed tag reverses them)."""
+    try:
+        reverse(TOKEN_URL_NAME)
+        reverse(LOGIN_PAGE_URL_NAME)
+    except NoReverseMatch:
+        return [
+            Error(
+                "The URLs of rocketchat_sso are not included in the URLconf.",
+                hint="Add path('rocketchat/', include('rocketchat_sso.urls')) to your urls.py; "
+                "keep the 'rocketchat_sso' namespace.",
+                id="rocketchat_sso.E021",
+            )
+        ]
+    return []

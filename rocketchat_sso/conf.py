@@ -24,6 +24,10 @@ LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 
 DEFAULT_USER_MAPPER = "rocketchat_sso.services.default_profile"
 
+# URL names of rocketchat_sso.urls.
+TOKEN_URL_NAME = "rocketchat_sso:token"
+LOGIN_PAGE_URL_NAME = "rocketchat_sso:login"
+
 
 def origin_of(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: what browsers send in ``Origin``.

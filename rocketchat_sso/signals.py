@@ -7,9 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso.conf import conf
-
-TOKEN_URL_NAME = "rocketchat_sso:token"
+from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 
 
 def cors_allow_rocketchat(sender: object, request: HttpRequest, **kwargs: Any) -> bool:

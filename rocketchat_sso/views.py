@@ -9,14 +9,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import services
-from rocketchat_sso.conf import conf, origin_of
+from rocketchat_sso import csp, services
+from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
 from rocketchat_sso.exceptions import (
     RocketChatAuthenticationFailed,
     RocketChatBadResponse,
@@ -32,6 +38,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 10
 DATABASE_RETRY_AFTER = 1
 TOKEN_METHODS = ("GET", "POST")
+LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 
 
 def error_response(
@@ -130,8 +137,28 @@ def token(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"loginToken": login_token.auth_token})
 
 
+@xframe_options_exempt  # Rocket.Chat frames it; frame-ancestors below names who may
 @never_cache
 @require_http_methods(["GET"])
 def login_page(request: HttpRequest) -> HttpResponse:
-    """The page Rocket.Chat shows in place of its login form ("Iframe URL")."""
-    return HttpResponse("Signing you in…", content_type="text/plain; charset=utf-8")
+    """The page Rocket.Chat shows in place of its login form ("Iframe URL").
+
+    Signed in, its script fetches a token and posts it to Rocket.Chat; signed out, it offers
+    the site's login, which brings the user back here and on to Rocket.Chat.
+    """
+    user: Any = request.user
+    login_url = resolve_url(settings.LOGIN_URL)
+    context = {
+        "authenticated": bool(user.is_authenticated),
+        "rocketchat_origin": conf.public_origin,
+        "rocketchat_url": conf.ROCKETCHAT_SSO_PUBLIC_URL + "/",
+        "token_url": reverse(TOKEN_URL_NAME),
+        "login_url": login_url,
+        "login_next_url": redirect_to_login(request.get_full_path(), login_url)["Location"],
+        "redirect_field_name": REDIRECT_FIELD_NAME,
+        "csp_nonce": csp.nonce_of(request),
+    }
+    response = render(request, LOGIN_TEMPLATE, context)
+    # The site's own pages may frame it too: there the chat is embedded and signed out.
+    csp.allow_framing_by(response, [csp.SELF, conf.public_origin])
+    return response

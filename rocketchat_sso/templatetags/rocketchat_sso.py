@@ -1,0 +1,63 @@
+"""``{% load rocketchat_sso %}``: ``{% rocketchat_iframe %}``, ``{% rocketchat_sso_script %}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.template.context import Context
+from django.utils.safestring import SafeString
+
+from rocketchat_sso import embed
+from rocketchat_sso.csp import nonce_of
+
+register = template.Library()
+
+# Template option names that are Python keywords or builtins, and the function's names for them.
+RENAMED_OPTIONS = {"class": "css_class", "id": "element_id"}
+OPTIONS = frozenset(
+    {
+        "path",
+        "embedded",
+        "width",
+        "height",
+        "css_class",
+        "element_id",
+        "title",
+        "allow",
+        "sync_logout",
+        "script",
+    }
+)
+
+
+def _authenticated(context: Context) -> bool:
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return bool(getattr(user, "is_authenticated", False))
+
+
+@register.simple_tag(takes_context=True)
+def rocketchat_iframe(context: Context, **options: Any) -> SafeString:
+    """Rocket.Chat in an iframe, signed in as the page's user (see README, "Embedding").
+
+    Options: ``path``, ``embedded``, ``width``, ``height``, ``class``, ``id``, ``title``,
+    ``allow``, ``sync_logout``, ``script``.
+    """
+    kwargs = {RENAMED_OPTIONS.get(name, name): value for name, value in options.items()}
+    unknown = sorted(set(kwargs) - OPTIONS)
+    if unknown:
+        raise template.TemplateSyntaxError(
+            f"rocketchat_iframe got unknown option(s): {', '.join(unknown)}"
+        )
+    return embed.iframe_html(
+        authenticated=_authenticated(context),
+        nonce=nonce_of(context.get("request"), context),
+        **kwargs,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def rocketchat_sso_script(context: Context) -> SafeString:
+    """Only the script, for iframes rendered some other way (``script=False`` on the tag)."""
+    return embed.script_html(nonce=nonce_of(context.get("request"), context))
