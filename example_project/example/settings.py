@@ -71,6 +71,13 @@ LOGOUT_REDIRECT_URL = "home"
 # Rocket.Chat calls the token endpoint with credentials: 'include' (README, "CORS").
 CORS_ALLOW_CREDENTIALS = True
 
+# The demo serves Rocket.Chat from another *site* (127.0.0.1 next to localhost): the session
+# cookie reaches Rocket.Chat's call to the token endpoint only as SameSite=None; Secure, which
+# browsers accept from http://localhost. Rocket.Chat on a subdomain of the site's domain works
+# with Django's default, Lax (README, "Browsers, cookies and which flow to use").
+SESSION_COOKIE_SAMESITE = os.environ.get("DJANGO_SESSION_COOKIE_SAMESITE", "None")
+SESSION_COOKIE_SECURE = os.environ.get("DJANGO_SESSION_COOKIE_SECURE", "1") == "1"
+
 # The embedded stand-in by default; export these to use a real Rocket.Chat.
 ROCKETCHAT_SSO_URL = os.environ.get("ROCKETCHAT_SSO_URL", "http://127.0.0.1:3000")
 ROCKETCHAT_SSO_PUBLIC_URL = os.environ.get("ROCKETCHAT_SSO_PUBLIC_URL", ROCKETCHAT_SSO_URL)

@@ -30,6 +30,25 @@
     'Iframe_Integration_receive_origin'
   ];
 
+  // packages/localstorage (Meteor._localStorage): window.localStorage when the browser lets
+  // this document use it, else a memory-backed stand-in. Browsers that block third-party
+  // cookies also deny storage to a cross-site iframe: the login then lasts as long as the page.
+  var storage = (function () {
+    try {
+      var key = '__rocketchat_standin__';
+      window.localStorage.setItem(key, key);
+      window.localStorage.removeItem(key);
+      return window.localStorage;
+    } catch (error) {
+      var items = {};
+      return {
+        getItem: function (name) { return Object.prototype.hasOwnProperty.call(items, name) ? items[name] : null; },
+        setItem: function (name, value) { items[name] = String(value); },
+        removeItem: function (name) { delete items[name]; }
+      };
+    }
+  }());
+
   var state = {
     settings: {},
     user: null,
@@ -54,8 +73,8 @@
     options = options || {};
     var headers = { Accept: 'application/json' };
     if (options.auth !== false && state.user) {
-      headers['X-User-Id'] = localStorage.getItem(USER_ID_KEY) || '';
-      headers['X-Auth-Token'] = localStorage.getItem(LOGIN_TOKEN_KEY) || '';
+      headers['X-User-Id'] = storage.getItem(USER_ID_KEY) || '';
+      headers['X-Auth-Token'] = storage.getItem(LOGIN_TOKEN_KEY) || '';
     }
     var init = { method: method, headers: headers };
     if (options.body !== undefined) {
@@ -86,17 +105,17 @@
   // -- Meteor accounts (packages accounts-base): store, unstore, log in with a resume token ---
 
   function storeLoginToken(userId, token) {
-    localStorage.setItem(USER_ID_KEY, userId);
-    localStorage.setItem(LOGIN_TOKEN_KEY, token);
-    localStorage.setItem(LOGIN_TOKEN_EXPIRES_KEY, new Date(Date.now() + LOGIN_EXPIRATION_MS).toString());
+    storage.setItem(USER_ID_KEY, userId);
+    storage.setItem(LOGIN_TOKEN_KEY, token);
+    storage.setItem(LOGIN_TOKEN_EXPIRES_KEY, new Date(Date.now() + LOGIN_EXPIRATION_MS).toString());
   }
 
   // Accounts._unstoreLoginToken; Rocket.Chat hooks its iframe tryLogin onto it
   // (client/views/root/hooks/useIframeLoginListener.ts: unstoreLoginToken(tryLogin)).
   function unstoreLoginToken() {
-    localStorage.removeItem(USER_ID_KEY);
-    localStorage.removeItem(LOGIN_TOKEN_KEY);
-    localStorage.removeItem(LOGIN_TOKEN_EXPIRES_KEY);
+    storage.removeItem(USER_ID_KEY);
+    storage.removeItem(LOGIN_TOKEN_KEY);
+    storage.removeItem(LOGIN_TOKEN_EXPIRES_KEY);
     loggedOut();
     state.unstoreCallbacks.forEach(function (callback) { callback(); });
   }
@@ -339,6 +358,11 @@
       window.history.replaceState(null, '', '/home' + window.location.search);
     }
     fireGlobalEvent('Custom_Script_Logged_In');
+    // The DDP connection makes a signed-in user 'online' (server UserPresence); over REST that
+    // is users.setStatus.
+    if (me && me.status === 'offline') {
+      setStatus('online');
+    }
     if (!state.poller) {
       state.poller = window.setInterval(poll, POLL_MS);
     }
@@ -669,8 +693,8 @@
       fireGlobalEvent('startup', true);
       // Meteor's auto-login from localStorage (accounts-base: _initLocalStorage), else the
       // iframe login of useIframeLoginListener.ts.
-      var token = localStorage.getItem(LOGIN_TOKEN_KEY);
-      var expires = Date.parse(localStorage.getItem(LOGIN_TOKEN_EXPIRES_KEY) || '');
+      var token = storage.getItem(LOGIN_TOKEN_KEY);
+      var expires = Date.parse(storage.getItem(LOGIN_TOKEN_EXPIRES_KEY) || '');
       if (token && !(expires < Date.now())) {
         loginWithToken(token, function (error) {
           if (error) { unstoreLoginToken(); }
