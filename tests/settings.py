@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rocketchat_sso",
+    "example",  # the example project's app (example_project/ is on pytest's pythonpath)
 ]
 
 MIDDLEWARE = [

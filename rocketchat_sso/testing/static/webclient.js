@@ -126,7 +126,7 @@
   function loginWithToken(token, callback) {
     state.loggingIn = true;
     render();
-    api('POST', 'login', { auth: false, body: { resume: token } }).then(function (res) {
+    state.pendingLogin = api('POST', 'login', { auth: false, body: { resume: token } }).then(function (res) {
       state.loggingIn = false;
       if (!res.ok || !res.data.data) {
         render();
@@ -157,15 +157,19 @@
     });
   }
 
-  // Meteor.logout: the 'logout' method removes this token on the server (REST /api/v1/logout),
-  // then the client forgets it (makeClientLoggedOut -> _unstoreLoginToken).
+  // Meteor.logout: the 'logout' method (sent with wait: true, so after a login still in flight)
+  // removes this token on the server (REST /api/v1/logout), then the client forgets it
+  // (makeClientLoggedOut -> _unstoreLoginToken), signed in or not.
   function logout() {
-    if (!state.user) {
-      return Promise.resolve();
-    }
-    return api('POST', 'logout', { body: {} }).then(function () {}, function () {}).then(function () {
-      unstoreLoginToken();
-      fireGlobalEvent('Custom_Script_Logged_Out');
+    return (state.pendingLogin || Promise.resolve()).then(function () {
+      var wasLoggedIn = Boolean(state.user);
+      var call = wasLoggedIn ? api('POST', 'logout', { body: {} }) : Promise.resolve();
+      return call.then(function () {}, function () {}).then(function () {
+        unstoreLoginToken();
+        if (wasLoggedIn) {
+          fireGlobalEvent('Custom_Script_Logged_Out');
+        }
+      });
     });
   }
 
@@ -550,7 +554,11 @@
       document.body.dataset.state = 'iframe-login';
       return el('iframe', { id: 'rc-login-iframe', title: 'Login', src: state.iframeLoginUrl, 'class': 'rc-login-iframe' });
     }
-    document.body.dataset.state = state.loggingIn ? 'logging-in' : 'logged-out';
+    if (state.loggingIn) { // Meteor.loggingIn(): the page loader, not the form
+      document.body.dataset.state = 'logging-in';
+      return el('p', { 'class': 'rc-loading', text: 'Loading…' });
+    }
+    document.body.dataset.state = 'logged-out';
     var username = el('input', { id: 'rc-username-input', name: 'username', autocomplete: 'username', required: true });
     var password = el('input', { id: 'rc-password-input', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
     var form = el('form', {
