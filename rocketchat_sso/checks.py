@@ -196,12 +196,11 @@ def check_browser(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
             )
         )
     public_url = conf.ROCKETCHAT_SSO_PUBLIC_URL
-    try:
-        parts = urlsplit(public_url)
-        chat_host = parts.hostname or ""
-    except ValueError:  # reported by E002/E003
+    if not _valid_http_url(public_url):  # reported by E001-E003
         return errors
-    if chat_host and samesite != "none" and _surely_cross_site(chat_host):
+    parts = urlsplit(public_url)
+    chat_host = parts.hostname or ""
+    if samesite != "none" and _surely_cross_site(chat_host):
         errors.append(
             Warning(
                 f"Rocket.Chat ({chat_host}) is on another site than every host in ALLOWED_HOSTS, "

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from rocketchat_sso.checks import check_cors, check_settings
+from rocketchat_sso.checks import check_browser, check_cors, check_settings, check_urls
 
 MIDDLEWARE_OK = [
     "corsheaders.middleware.CorsMiddleware",
@@ -22,9 +22,12 @@ def ids(messages: list[object]) -> list[str]:
     return [m.id for m in messages]  # type: ignore[attr-defined]
 
 
+@override_settings(ALLOWED_HOSTS=["www.example.com"])  # Django's test setup adds 'testserver'
 def test_valid_settings_pass() -> None:
     assert check_settings() == []
     assert check_cors() == []
+    assert check_browser() == []
+    assert check_urls() == []
 
 
 @pytest.mark.parametrize(
@@ -77,3 +80,75 @@ def test_checks_are_registered() -> None:
     with override_settings(ROCKETCHAT_SSO_URL=""), pytest.raises(SystemCheckError) as info:
         call_command("check", stdout=StringIO(), stderr=StringIO())
     assert "rocketchat_sso.E001" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # Browsers drop SameSite=None cookies that are not Secure.
+        ({"SESSION_COOKIE_SAMESITE": "None"}, ["rocketchat_sso.E020"]),
+        ({"SESSION_COOKIE_SAMESITE": "None", "SESSION_COOKIE_SECURE": True}, []),
+        # Every host of the site is surely another site than Rocket.Chat's: Lax cannot work.
+        ({"ALLOWED_HOSTS": ["www.example.org"]}, ["rocketchat_sso.W020"]),
+        ({"ALLOWED_HOSTS": ["www.example.org", ".example.net"]}, ["rocketchat_sso.W020"]),
+        (
+            {
+                "ALLOWED_HOSTS": ["localhost"],
+                "ROCKETCHAT_SSO_PUBLIC_URL": "http://127.0.0.1:3000",
+                "DEBUG": True,
+            },
+            ["rocketchat_sso.W020"],
+        ),
+        (
+            {
+                "ALLOWED_HOSTS": ["www.example.org"],
+                "SESSION_COOKIE_SAMESITE": "None",
+                "SESSION_COOKIE_SECURE": True,
+            },
+            [],
+        ),
+        # Same registrable domain, an undecidable host list, or one host on Rocket.Chat's site.
+        ({"ALLOWED_HOSTS": ["www.example.com"]}, []),
+        ({"ALLOWED_HOSTS": [".example.com"]}, []),
+        ({"ALLOWED_HOSTS": ["*"]}, []),
+        ({"ALLOWED_HOSTS": []}, []),
+        ({"ALLOWED_HOSTS": ["localhost", "chat.example.com"]}, []),
+        (
+            {
+                "ALLOWED_HOSTS": ["[::1]"],
+                "ROCKETCHAT_SSO_PUBLIC_URL": "http://[::1]:3000",
+                "DEBUG": True,
+            },
+            [],
+        ),
+        # HTTPS in production.
+        ({"ROCKETCHAT_SSO_PUBLIC_URL": "http://chat.example.com"}, ["rocketchat_sso.W021"]),
+        ({"ROCKETCHAT_SSO_PUBLIC_URL": "http://chat.example.com", "DEBUG": True}, []),
+        ({"ROCKETCHAT_SSO_PUBLIC_URL": "http://chat.example.com:99999"}, []),  # that is E003
+    ],
+)
+def test_browser_requirements_are_reported(
+    overrides: dict[str, object], expected: list[str]
+) -> None:
+    with override_settings(**{"ALLOWED_HOSTS": ["www.example.com"], **overrides}):
+        messages = check_browser()
+    assert ids(messages) == expected
+    assert all(m.hint for m in messages)
+
+
+def test_missing_urls_are_reported() -> None:
+    with override_settings(ROOT_URLCONF="tests.test_checks"):
+        assert ids(check_urls()) == ["rocketchat_sso.E021"]
+
+
+urlpatterns: list[object] = []  # an URLconf without the app's URLs, for the test above
+
+
+def test_browser_checks_are_registered() -> None:
+    with (
+        override_settings(SESSION_COOKIE_SAMESITE="None", ROOT_URLCONF="tests.test_checks"),
+        pytest.raises(SystemCheckError) as info,
+    ):
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+    assert "rocketchat_sso.E020" in str(info.value)
+    assert "rocketchat_sso.E021" in str(info.value)

@@ -1,0 +1,73 @@
+"""The example project's ``demo`` command (``make demo``), without serving forever."""
+
+from __future__ import annotations
+
+import socket
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from example.management.commands import demo
+
+from rocketchat_sso.testing import FakeRocketChat
+
+pytestmark = pytest.mark.django_db
+
+
+def run_demo(*args: str) -> str:
+    out = StringIO()
+    with override_settings():  # the command points the app at its own stand-in: undo that
+        call_command("demo", "--check", "--port", "8765", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_demo_prints_how_to_use_it_and_creates_the_user() -> None:
+    text = run_demo("--chat-port", "0", "--chatter", "5")
+    assert "Site:        http://localhost:8765/  (log in as demo / demo-password;" in text
+    assert "Rocket.Chat: http://127.0.0.1:" in text
+    assert "Alex Colleague writes to you every 5 s" in text
+    assert "Check passed" in text
+    user = get_user_model().objects.get(username="demo")
+    assert user.check_password("demo-password")
+    assert user.is_superuser and user.email == "demo@example.com"
+
+
+def test_demo_says_it_ignores_a_configured_rocketchat() -> None:
+    with override_settings(ROCKETCHAT_SSO_URL="https://chat.example.com"):
+        text = run_demo("--chat-port", "0", "--chatter", "0")
+    assert "Note: ROCKETCHAT_SSO_URL is 'https://chat.example.com'" in text
+    assert "writes to you" not in text
+
+
+def test_demo_reports_a_busy_port() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(CommandError, match="Cannot serve the stand-in"):
+            run_demo("--chat-port", str(busy.getsockname()[1]))
+
+
+class Ticks:
+    """A stop event that lets ``times`` waits pass, then says stop."""
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+
+    def wait(self, timeout: float) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def test_colleague_writes_once_the_demo_user_exists() -> None:
+    fake = FakeRocketChat()
+    fake.add_user(*demo.COLLEAGUE)
+    demo._chatter(fake, 1, Ticks(1))  # type: ignore[arg-type]
+    user: Any = fake.add_user("demo", "demo@example.com", "Demo User")
+    assert fake.subscriptions_of(user["_id"]) == []
+    demo._chatter(fake, 1, Ticks(2))  # type: ignore[arg-type]
+    [direct] = fake.subscriptions_of(user["_id"])
+    assert (direct["name"], direct["unread"]) == ("alex", 2)

@@ -1,0 +1,161 @@
+"""The loading page (Rocket.Chat's "Iframe URL"): its content, framing and CSP cooperation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+FRAME_ANCESTORS = "frame-ancestors 'self' https://chat.example.com"
+DJANGO_CSP = "django.middleware.csp.ContentSecurityPolicyMiddleware"
+PACKAGE_CSP = "csp.middleware.CSPMiddleware"
+
+
+@pytest.fixture
+def url() -> str:
+    return reverse("rocketchat_sso:login")
+
+
+def csp_headers(response: Any) -> list[str]:
+    return [value for name, value in response.items() if name.lower() == "content-security-policy"]
+
+
+def nonce_in(html: str) -> str:
+    found = re.search(r'<script src="/static/rocketchat_sso/login\.js" nonce="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def test_anonymous_visitor_is_offered_the_sites_login(client: Client, url: str) -> None:
+    response = client.get(url + "?client=electron")
+    assert response.status_code == 200
+    assert [t.name for t in response.templates][:2] == [
+        "rocketchat_sso/login.html",
+        "rocketchat_sso/base.html",
+    ]
+    html = response.content.decode()
+    assert 'data-authenticated="false"' in html
+    assert 'data-rocketchat-origin="https://chat.example.com"' in html
+    assert 'data-rocketchat-url="https://chat.example.com/"' in html
+    assert 'data-token-url="/rocketchat/token/"' in html
+    assert 'data-login-url="/accounts/login/"' in html
+    link = (
+        '<a class="rcsso-button"'
+        ' href="/accounts/login/?next=/rocketchat/login/%3Fclient%3Delectron"'
+        ' target="_top" data-login-link>'
+    )
+    assert link in html
+    assert '<section data-state="signing-in" hidden>' in html
+    assert '<section data-state="login">' in html
+    assert '<script src="/static/rocketchat_sso/login.js"></script>' in html
+
+
+def test_signed_in_user_sees_the_signing_in_state(client: Client, user: Any, url: str) -> None:
+    client.force_login(user)
+    html = client.get(url).content.decode()
+    assert 'data-authenticated="true"' in html
+    assert '<section data-state="signing-in">' in html
+    assert '<section data-state="login" hidden>' in html
+
+
+def test_only_the_site_and_rocketchat_may_frame_it(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert "django.middleware.clickjacking.XFrameOptionsMiddleware" in settings.MIDDLEWARE
+    assert "X-Frame-Options" not in response  # exempt: the CSP below says who may frame it
+    assert csp_headers(response) == [FRAME_ANCESTORS]
+    assert "no-store" in response["Cache-Control"]
+
+
+@override_settings(LOGIN_URL="admin:login")
+def test_login_url_may_be_a_url_name(client: Client, url: str) -> None:
+    html = client.get(url).content.decode()
+    assert 'href="/admin/login/?next=/rocketchat/login/"' in html
+
+
+def test_only_get(client: Client, url: str) -> None:
+    assert client.post(url).status_code == 405
+
+
+def test_the_base_template_can_be_replaced(client: Client, url: str, tmp_path: Path) -> None:
+    (tmp_path / "rocketchat_sso").mkdir()
+    (tmp_path / "rocketchat_sso" / "base.html").write_text(
+        '<html><body class="my-site">{% block body %}{% endblock %}</body></html>'
+    )
+    templates = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    with override_settings(TEMPLATES=templates):
+        html = client.get(url).content.decode()
+    assert '<body class="my-site">' in html
+    assert 'id="rocketchat-sso-login"' in html
+
+
+# -- sites that send a CSP already: one header, theirs, with our frame-ancestors --------------
+
+
+def test_django_csp_policy_gets_our_frame_ancestors(client: Client, url: str) -> None:
+    from csp.constants import NONCE, NONE, SELF
+
+    policy = {
+        "DIRECTIVES": {
+            "default-src": [SELF],
+            "script-src": [SELF, NONCE],
+            "frame-ancestors": [NONE],
+        }
+    }
+    with override_settings(
+        MIDDLEWARE=[*settings.MIDDLEWARE, PACKAGE_CSP],
+        CONTENT_SECURITY_POLICY=policy,
+        CONTENT_SECURITY_POLICY_REPORT_ONLY={"DIRECTIVES": {"frame-ancestors": [NONE]}},
+    ):
+        response = client.get(url)
+    [header] = csp_headers(response)
+    directives = dict(d.strip().split(" ", 1) for d in header.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["frame-ancestors"] == FRAME_ANCESTORS.removeprefix("frame-ancestors ")
+    assert directives["script-src"] == f"'self' 'nonce-{nonce_in(response.content.decode())}'"
+    report_only = response["Content-Security-Policy-Report-Only"].split("; ")
+    assert FRAME_ANCESTORS in report_only  # django-csp adds its default-src 'self'
+
+
+def test_django_csp_without_a_policy_leaves_the_header_to_us(client: Client, url: str) -> None:
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, PACKAGE_CSP]):
+        response = client.get(url)
+    assert csp_headers(response) == [FRAME_ANCESTORS]
+    nonce_in(response.content.decode())  # the nonce is there for a policy that wants it
+
+
+def test_djangos_own_csp_gets_our_frame_ancestors(client: Client, url: str) -> None:
+    csp = pytest.importorskip("django.utils.csp", reason="Django's CSP support is 6.0+")
+    policy = {
+        "default-src": [csp.CSP.SELF],
+        "script-src": [csp.CSP.SELF, csp.CSP.NONCE],
+        "frame-ancestors": [csp.CSP.NONE],
+    }
+    with override_settings(
+        MIDDLEWARE=[DJANGO_CSP, *settings.MIDDLEWARE],
+        SECURE_CSP=policy,
+        SECURE_CSP_REPORT_ONLY={"frame-ancestors": [csp.CSP.NONE]},
+    ):
+        response = client.get(url)
+    nonce = nonce_in(response.content.decode())
+    assert csp_headers(response) == [
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; {FRAME_ANCESTORS}"
+    ]
+    assert response["Content-Security-Policy-Report-Only"] == FRAME_ANCESTORS
+
+
+def test_djangos_own_csp_report_only_alone(client: Client, url: str) -> None:
+    csp = pytest.importorskip("django.utils.csp", reason="Django's CSP support is 6.0+")
+    with override_settings(
+        MIDDLEWARE=[DJANGO_CSP, *settings.MIDDLEWARE],
+        SECURE_CSP_REPORT_ONLY={"default-src": [csp.CSP.SELF]},
+    ):
+        response = client.get(url)
+    assert csp_headers(response) == [FRAME_ANCESTORS]
+    assert response["Content-Security-Policy-Report-Only"] == "default-src 'self'"
