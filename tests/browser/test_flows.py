@@ -31,6 +31,14 @@ def serve_evil_page(page: Any, html: str) -> None:
     page.route(f"{EVIL}/**", lambda route: route.fulfill(body=html, content_type="text/html"))
 
 
+def open_rocketchat(context: Any, deployment: Deployment, user: Any) -> Any:
+    """Log ``user`` in to the site, then open Rocket.Chat itself (flow 1)."""
+    log_in(context, deployment, user)
+    page = context.new_page()
+    page.goto(deployment.chat + "/home")
+    return page
+
+
 def sign_in_embedded(page: Any, deployment: Deployment) -> Any:
     """Open the example's home page and wait until the embedded chat is signed in (flow 2)."""
     page.goto(deployment.url("/"))
@@ -42,26 +50,20 @@ def sign_in_embedded(page: Any, deployment: Deployment) -> Any:
 # -- 1. Flow 1: Rocket.Chat calls the site's token endpoint with the browser's cookies ----------
 
 
+@pytest.mark.parametrize(
+    ("deployment", "browser_context"),
+    [("same-site", "context"), ("cross-site", "context_allowing_third_party_cookies")],
+    indirect=["deployment"],
+)
 def test_flow1_rocketchat_signs_in_with_the_site_session(
-    context: Any, deployment: Deployment, alice: Any
+    request: pytest.FixtureRequest, deployment: Deployment, alice: Any, browser_context: str
 ) -> None:
-    log_in(context, deployment, alice)
-    page = context.new_page()
-    page.goto(deployment.chat + "/home")
+    # Across sites: SameSite=None; Secure (accepted from http://localhost) and a user who
+    # allows third-party cookies.
+    page = open_rocketchat(request.getfixturevalue(browser_context), deployment, alice)
     expect(page.locator("#rc-user")).to_have_text("alice")
     token = page.evaluate(STORED_TOKEN)  # kept as Meteor keeps it
     assert token in deployment.fake.tokens_of(deployment.rocketchat_user("alice")["_id"])
-
-
-@CROSS_SITE
-def test_flow1_across_sites_needs_third_party_cookies(
-    context_allowing_third_party_cookies: Any, deployment: Deployment, alice: Any
-) -> None:
-    context = context_allowing_third_party_cookies
-    log_in(context, deployment, alice)  # SameSite=None; Secure, accepted from http://localhost
-    page = context.new_page()
-    page.goto(deployment.chat + "/home")
-    expect(page.locator("#rc-user")).to_have_text("alice")
 
 
 @CROSS_SITE
@@ -70,9 +72,7 @@ def test_flow1_across_sites_without_third_party_cookies_offers_the_login(
 ) -> None:
     # Chromium blocks third-party cookies by default here: the session cookie reaches neither
     # the token endpoint nor the loading page framed by Rocket.Chat (README: use flow 2).
-    log_in(context, deployment, alice)
-    page = context.new_page()
-    page.goto(deployment.chat + "/home")
+    page = open_rocketchat(context, deployment, alice)
     loading_page = page.frame_locator("#rc-login-iframe")
     expect(loading_page.locator("#rocketchat-sso-login")).to_have_attribute("data-current", "login")
     assert RocketChatAccount.objects.count() == 0
@@ -105,9 +105,7 @@ def test_loading_page_hands_rocketchat_the_token_itself(
     # Rocket.Chat's own call fails (its first REST call refused), so it shows the loading page;
     # the loading page fetches a token and posts it to Rocket.Chat.
     deployment.fake.inject(FakeResponse(401, {"success": False}), path="/api/v1/users.list")
-    log_in(context, deployment, alice)
-    page = context.new_page()
-    page.goto(deployment.chat + "/home")
+    page = open_rocketchat(context, deployment, alice)
     expect(page.locator("#rc-user")).to_have_text("alice")
     assert page.locator("#rc-login-iframe").count() == 0
 
@@ -159,6 +157,25 @@ def test_logging_out_of_the_site_signs_the_embedded_chat_out(
     expect(page.locator("#site-login")).to_be_visible()
     expect(chat.locator("#rc-login-form")).to_be_visible()
     assert deployment.fake.tokens_of(user_id) == []  # Meteor's logout revoked it
+
+
+def test_a_session_that_ended_meanwhile_signs_the_chat_out(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    deployment.fake.set_setting("Accounts_iframe_enabled", False)
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    chat = sign_in_embedded(page, deployment)
+    # The page was rendered for a signed-in user, but the token endpoint now says 401.
+    refusal = {"error": "not_authenticated", "message": "Log in to the site first."}
+    page.route("**/rocketchat/token/", lambda route: route.fulfill(status=401, json=refusal))
+    page.add_init_script(
+        "document.addEventListener('rocketchat:sso-error', e => { window.ssoError = e.detail; });"
+    )
+    page.reload()
+    expect(chat.locator("#rc-login-form")).to_be_visible()
+    assert page.evaluate("window.ssoError") == {"status": 401, **refusal}
+    assert deployment.fake.tokens_of(deployment.rocketchat_user("alice")["_id"]) == []
 
 
 # -- 4. What a third origin cannot do ---------------------------------------------------------

@@ -109,6 +109,10 @@
             return body.loginToken;
           }
           chat.emit(ERROR_EVENT, { status: response.status, error: body.error || '', message: body.message || '' });
+          if (response.status === 401) {
+            chat.authenticated = false; // the session ended since the page was rendered
+            chat.sync();
+          }
           return null;
         });
       }, function () {
