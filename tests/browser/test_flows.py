@@ -159,6 +159,23 @@ def test_logging_out_of_the_site_signs_the_embedded_chat_out(
     assert deployment.fake.tokens_of(user_id) == []  # Meteor's logout revoked it
 
 
+def test_anonymous_page_shows_the_loading_page_inside_the_chat_and_comes_back(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    # site page > Rocket.Chat > loading page: frame-ancestors must allow the site itself too.
+    page = context.new_page()
+    page.goto(deployment.url("/"))
+    loading_page = page.frame_locator("#chat").frame_locator("#rc-login-iframe")
+    login = loading_page.locator("[data-state=login] [data-login-link]")
+    expect(login).to_have_attribute("href", "/accounts/login/?next=%2F")  # back to this page
+    login.click()
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(deployment.url("/"))
+    expect(page.frame_locator("#chat").locator("#rc-user")).to_have_text("alice")
+
+
 def test_a_session_that_ended_meanwhile_signs_the_chat_out(
     context: Any, deployment: Deployment, alice: Any
 ) -> None:
