@@ -12,10 +12,11 @@ class RocketChatSSOConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import Tags, register
 
-        from rocketchat_sso import checks, signals
+        from rocketchat_sso import checks, receivers
 
         register(Tags.compatibility)(checks.check_settings)
         register(Tags.security)(checks.check_cors)
         register(Tags.security)(checks.check_browser)
         register(Tags.urls)(checks.check_urls)
-        signals.connect()
+        register(Tags.compatibility, Tags.caches)(checks.check_lifecycle)
+        receivers.connect()

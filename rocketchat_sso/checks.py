@@ -15,10 +15,20 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso.conf import LOGIN_METHODS, LOGIN_PAGE_URL_NAME, TOKEN_URL_NAME, conf
+from rocketchat_sso.conf import (
+    LOGIN_METHODS,
+    LOGIN_PAGE_URL_NAME,
+    ON_USER_DELETE_CHOICES,
+    TOKEN_URL_NAME,
+    conf,
+)
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
 COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"
+DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
+# A third of Rocket.Chat's default Accounts_LoginExpiration (90 days): beyond it a cached token
+# may outlive a shortened expiry setting.
+MAX_TOKEN_CACHE_TIMEOUT = 30 * 24 * 60 * 60
 
 
 def _valid_http_url(url: str) -> bool:
@@ -239,3 +249,68 @@ def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
             )
         ]
     return []
+
+
+def check_lifecycle(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Token reuse cache, deletion policy and the site URL the commands use."""
+    errors: list[CheckMessage] = []
+    caches_setting = getattr(settings, "CACHES", None) or {}
+    alias = conf.ROCKETCHAT_SSO_CACHE
+    if alias not in caches_setting:
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_CACHE {alias!r} is not a cache in CACHES.",
+                hint="Name one of your CACHES aliases (default 'default'); the app keeps each "
+                "session's Rocket.Chat token there.",
+                id="rocketchat_sso.E030",
+            )
+        )
+    elif caches_setting[alias].get("BACKEND") == DUMMY_CACHE:
+        errors.append(
+            Warning(
+                f"The cache {alias!r} (ROCKETCHAT_SSO_CACHE) is a DummyCache.",
+                hint="Sessions cannot reuse their Rocket.Chat token: every chat opening mints "
+                "a new one and Rocket.Chat drops the oldest, signing users out of their other "
+                "devices. Use a real cache (Redis, Memcached, database).",
+                id="rocketchat_sso.W030",
+            )
+        )
+    try:
+        timeout = conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT
+    except (TypeError, ValueError):
+        timeout = -1
+    if timeout < 0:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT must be a whole number of seconds, 0 or more.",
+                hint="The default is 86400 (one day); 0 turns token reuse off.",
+                id="rocketchat_sso.E031",
+            )
+        )
+    elif timeout > MAX_TOKEN_CACHE_TIMEOUT:
+        errors.append(
+            Warning(
+                f"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT is {timeout} seconds (over 30 days).",
+                hint="Keep it well below Rocket.Chat's Accounts_LoginExpiration (90 days by "
+                "default); a day is plenty, since a session rarely lives longer.",
+                id="rocketchat_sso.W031",
+            )
+        )
+    if conf.ROCKETCHAT_SSO_ON_USER_DELETE not in ON_USER_DELETE_CHOICES:
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_ON_USER_DELETE {conf.ROCKETCHAT_SSO_ON_USER_DELETE!r} is unknown.",
+                hint=f"Use one of: {', '.join(repr(c) for c in ON_USER_DELETE_CHOICES)}.",
+                id="rocketchat_sso.E032",
+            )
+        )
+    site_url = conf.ROCKETCHAT_SSO_SITE_URL
+    if site_url and not _valid_http_url(site_url):
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_SITE_URL {site_url!r} is not an http(s) URL.",
+                hint="Use this site's URL as browsers open it, e.g. 'https://www.example.com'.",
+                id="rocketchat_sso.E033",
+            )
+        )
+    return errors

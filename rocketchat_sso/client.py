@@ -31,6 +31,7 @@ from rocketchat_sso.exceptions import (
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTimeout,
+    RocketChatTwoFactorRequired,
     RocketChatUnavailable,
     RocketChatUserNotFound,
 )
@@ -44,6 +45,8 @@ INVALID_USER = "error-invalid-user"
 ACTION_NOT_ALLOWED = "error-action-not-allowed"
 # Recent releases answer an unknown user with this message and no errorType (facts file).
 USER_NOT_FOUND_MESSAGE = "User not found."
+# A twoFactorRequired route called with a token that does not bypass 2FA (ApiClass.ts).
+TOTP_REQUIRED = "totp-required"
 RETRY_STATUSES = (502, 503, 504)
 # Rocket.Chat's window ends at ``x-ratelimit-reset``: wait a little past it, a few times at most.
 RATE_LIMIT_MARGIN = 0.05
@@ -317,18 +320,24 @@ class RocketChatClient:
             authenticated=False,
         )
 
-    def token_is_valid(self, token: LoginToken) -> bool:
-        """Whether Rocket.Chat still accepts ``token`` (``GET /api/v1/me``)."""
+    def user_of_token(self, token: LoginToken) -> JSONDict | None:
+        """The token's own user (``GET /api/v1/me`` as that user), ``None`` if it is refused.
+
+        Revoked, expired and deactivated users' tokens are all refused with a 401.
+        """
         try:
-            self.request(
+            return self.request(
                 "GET",
                 "me",
                 headers={"X-User-Id": token.user_id, "X-Auth-Token": token.auth_token},
                 authenticated=False,
             )
         except RocketChatAuthenticationFailed:
-            return False
-        return True
+            return None
+
+    def token_is_valid(self, token: LoginToken) -> bool:
+        """Whether Rocket.Chat still accepts ``token`` (``GET /api/v1/me``)."""
+        return self.user_of_token(token) is not None
 
     # -- server ---------------------------------------------------------------------------
 
@@ -380,6 +389,8 @@ def _api_error(where: str, status: int, message: str, error_type: str | None) ->
     text = f"Rocket.Chat refused {where}: {message}"
     if error_type == FIELD_UNAVAILABLE or (error_type is None and FIELD_UNAVAILABLE in message):
         return RocketChatFieldUnavailable(text, status=status, error_type=FIELD_UNAVAILABLE)
+    if error_type == TOTP_REQUIRED:
+        return RocketChatTwoFactorRequired(text, status=status, error_type=error_type)
     if error_type == ACTION_NOT_ALLOWED:
         return RocketChatPermissionDenied(text, status=status, error_type=error_type)
     if error_type == INVALID_USER or message.rstrip(".") == USER_NOT_FOUND_MESSAGE.rstrip("."):

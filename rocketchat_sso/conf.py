@@ -28,6 +28,15 @@ DEFAULT_USER_MAPPER = "rocketchat_sso.services.default_profile"
 TOKEN_URL_NAME = "rocketchat_sso:token"
 LOGIN_PAGE_URL_NAME = "rocketchat_sso:login"
 
+ON_USER_DELETE_DEACTIVATE = "deactivate"
+ON_USER_DELETE_DELETE = "delete"
+ON_USER_DELETE_CHOICES = (ON_USER_DELETE_DEACTIVATE, ON_USER_DELETE_DELETE)
+
+DEFAULT_CACHE_ALIAS = "default"
+# One day: far below Rocket.Chat's Accounts_LoginExpiration (90 days by default), so a cached
+# token never outlives Rocket.Chat's own expiry.
+DEFAULT_TOKEN_CACHE_TIMEOUT = 24 * 60 * 60
+
 
 def origin_of(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: what browsers send in ``Origin``.
@@ -115,6 +124,42 @@ class Settings:
     @property
     def ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS(self) -> bool:
         return bool(getattr(django_settings, "ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS", True))
+
+    @property
+    def ROCKETCHAT_SSO_CACHE(self) -> str:
+        """Alias in ``CACHES`` of the cache that keeps each session's Rocket.Chat token."""
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_CACHE", DEFAULT_CACHE_ALIAS))
+
+    @property
+    def ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT(self) -> int:
+        """Seconds a session reuses its Rocket.Chat token; 0 mints one per request."""
+        return int(
+            getattr(
+                django_settings, "ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT", DEFAULT_TOKEN_CACHE_TIMEOUT
+            )
+        )
+
+    @property
+    def ROCKETCHAT_SSO_LOGOUT_EVERYWHERE(self) -> bool:
+        """Whether a Django logout also ends every Rocket.Chat session of the user."""
+        return bool(getattr(django_settings, "ROCKETCHAT_SSO_LOGOUT_EVERYWHERE", False))
+
+    @property
+    def ROCKETCHAT_SSO_ON_USER_DELETE(self) -> str:
+        """What a deleted Django user becomes in Rocket.Chat: deactivated or deleted."""
+        return str(
+            getattr(django_settings, "ROCKETCHAT_SSO_ON_USER_DELETE", ON_USER_DELETE_DEACTIVATE)
+        )
+
+    @property
+    def ROCKETCHAT_SSO_SYNC_ON_SAVE(self) -> bool:
+        """Whether saving a user pushes a changed profile to Rocket.Chat after the commit."""
+        return bool(getattr(django_settings, "ROCKETCHAT_SSO_SYNC_ON_SAVE", False))
+
+    @property
+    def ROCKETCHAT_SSO_SITE_URL(self) -> str:
+        """This site's public URL as browsers see it, for the doctor and configure commands."""
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_SITE_URL", "") or "").rstrip("/")
 
 
 conf = Settings()

@@ -56,6 +56,13 @@ class RocketChatAPIError(RocketChatError):
     """Rocket.Chat refused the request (``success: false``), usually HTTP 400."""
 
 
+class RocketChatTwoFactorRequired(RocketChatAPIError):
+    """Rocket.Chat asks the admin for a 2FA code (``totp-required``).
+
+    The admin's personal access token was created without *Ignore Two Factor Authentication*.
+    """
+
+
 class RocketChatUserNotFound(RocketChatAPIError):
     """No Rocket.Chat user matches."""
 

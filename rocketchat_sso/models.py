@@ -10,12 +10,16 @@ from django.utils.translation import gettext_lazy as _
 class RocketChatAccount(models.Model):
     """A Django user's Rocket.Chat user, and what happened the last time we synced it.
 
-    Written by the app, never by hand: the admin shows it read-only.
+    Written by the app, never by hand: the admin shows it read-only. When the Django user is
+    deleted the row stays, without a user, until Rocket.Chat has been told (deactivate or delete,
+    see ``ROCKETCHAT_SSO_ON_USER_DELETE``): a failure there is retried by the sync command.
     """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="rocketchat_account",
         verbose_name=_("user"),
     )
@@ -26,6 +30,13 @@ class RocketChatAccount(models.Model):
     last_login_at = models.DateTimeField(_("last logged in"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    # A digest of the profile last written to Rocket.Chat: unchanged users cost no call.
+    profile_digest = models.CharField(_("synced profile digest"), max_length=64, blank=True)
+    # Set when this site deactivated the Rocket.Chat user because the Django user became
+    # inactive; only then does reactivating the Django user reactivate them in Rocket.Chat.
+    deactivated_at = models.DateTimeField(
+        _("deactivated in Rocket.Chat by this site"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("Rocket.Chat account")

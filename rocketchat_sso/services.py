@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from rocketchat_sso import signals
 from rocketchat_sso.client import LoginToken, RocketChatClient
-from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
+from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, ON_USER_DELETE_DELETE, conf
 from rocketchat_sso.exceptions import (
+    RocketChatAPIError,
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatFieldUnavailable,
@@ -40,6 +42,18 @@ _INVALID_NAME_CHARS = re.compile(r"[<>\\/%]+")
 MAX_USERNAME_LENGTH = 64
 PLACEHOLDER_EMAIL_DOMAIN = "users.noreply.invalid"
 PASSWORD_SALT = "rocketchat_sso.password"
+MAX_ERROR_LENGTH = 2000
+# users.logout answers this when the user has no login token left (nothing to log out).
+NO_TOKENS_LEFT = "error-invalid-user-id"
+
+# What one reconciliation did to a user (sync command, admin, signal receivers).
+CREATED = "created"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+DEACTIVATED = "deactivated"
+REACTIVATED = "reactivated"
+DELETED = "deleted"
+SKIPPED = "skipped"
 
 
 class RocketChatAccountConflict(RocketChatFieldUnavailable):
@@ -57,6 +71,21 @@ class RocketChatProfile:
     username: str
     email: str
     name: str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of syncing one user (one of the module's outcome constants)."""
+
+    outcome: str
+    account: RocketChatAccount | None = None
+    changes: tuple[str, ...] = ()
+
+
+def profile_digest(profile: RocketChatProfile) -> str:
+    """A fingerprint of what we wrote to Rocket.Chat: a user whose digest matches is in step."""
+    text = "\0".join((profile.username, profile.email.lower(), profile.name))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def clean_username(value: str, *, fallback: str) -> str:
@@ -208,7 +237,7 @@ def _update(
         raise
 
 
-def _link(user: AbstractBaseUser, rc_user: dict[str, Any]) -> RocketChatAccount:
+def _link(user: AbstractBaseUser, rc_user: dict[str, Any], digest: str) -> RocketChatAccount:
     now = timezone.now()
     fields = {
         "rocketchat_user_id": str(rc_user["_id"]),
@@ -216,6 +245,7 @@ def _link(user: AbstractBaseUser, rc_user: dict[str, Any]) -> RocketChatAccount:
         "last_synced_at": now,
         "last_error": "",
         "last_error_at": None,
+        "profile_digest": digest,
     }
     try:
         # Write first, never read-then-write: a transaction that has read cannot wait for
@@ -244,7 +274,13 @@ def sync_user(
     Looks up the stored id first, then the email, else creates the user. Returns the account
     and Rocket.Chat's user record.
     """
-    client = client or RocketChatClient()
+    account, rc_user, _ = _sync(user, client or RocketChatClient())
+    return account, rc_user
+
+
+def _sync(
+    user: AbstractBaseUser, client: RocketChatClient
+) -> tuple[RocketChatAccount, dict[str, Any], SyncResult]:
     profile = conf.user_mapper(user)
     candidates = username_candidates(profile, user)
     account = RocketChatAccount.objects.filter(user_id=user.pk).first()
@@ -261,12 +297,67 @@ def sync_user(
     changes = {} if created else _changes(rc_user, profile, candidates)
     if changes:
         rc_user = _update(client, rc_user, changes)
-    return _link(user, rc_user), rc_user
+    account = _link(user, rc_user, profile_digest(profile))
+    outcome = CREATED if created else UPDATED if changes else UNCHANGED
+    result = SyncResult(outcome, account, tuple(sorted(changes)))
+    if created:
+        signals.user_created.send(
+            sender=RocketChatAccount, user=user, account=account, rocketchat_user=rc_user
+        )
+    signals.user_synced.send(
+        sender=RocketChatAccount,
+        user=user,
+        account=account,
+        rocketchat_user=rc_user,
+        created=created,
+        changes=result.changes,
+    )
+    return account, rc_user, result
 
 
-def _record_error(user: AbstractBaseUser, error: Exception) -> None:
+def sync_drift(
+    user: AbstractBaseUser,
+    account: RocketChatAccount,
+    rc_user: dict[str, Any],
+    *,
+    client: RocketChatClient,
+) -> dict[str, Any]:
+    """Bring a Rocket.Chat user we already hold (e.g. ``/me``'s answer) in step with ``user``.
+
+    Costs a Rocket.Chat call only when the profile differs, so the warm token path stays cheap.
+    """
+    profile = conf.user_mapper(user)
+    digest = profile_digest(profile)
+    changes = _changes(rc_user, profile, username_candidates(profile, user))
+    if changes:
+        rc_user = _update(client, rc_user, changes)
+        account = _link(user, rc_user, digest)
+        signals.user_synced.send(
+            sender=RocketChatAccount,
+            user=user,
+            account=account,
+            rocketchat_user=rc_user,
+            created=False,
+            changes=tuple(sorted(changes)),
+        )
+    elif account.profile_digest != digest:
+        RocketChatAccount.objects.filter(pk=account.pk).update(profile_digest=digest)
+    return rc_user
+
+
+def record_user_error(user: AbstractBaseUser, error: Exception) -> None:
+    """Keep a failure on the user's account (if linked) for the admin and a retry."""
     RocketChatAccount.objects.filter(user_id=user.pk).update(
-        last_error=str(error)[:2000], last_error_at=timezone.now()
+        last_error=str(error)[:MAX_ERROR_LENGTH], last_error_at=timezone.now()
+    )
+
+
+def record_account_error(account: RocketChatAccount, error: Exception) -> None:
+    """Keep a failure on the account for the admin and the sync command's retry."""
+    account.last_error = str(error)[:MAX_ERROR_LENGTH]
+    account.last_error_at = timezone.now()
+    RocketChatAccount.objects.filter(pk=account.pk).update(
+        last_error=account.last_error, last_error_at=account.last_error_at
     )
 
 
@@ -279,16 +370,17 @@ def issue_login_token(
     """
     client = client or RocketChatClient()
     try:
-        account, rc_user = sync_user(user, client=client)
+        account, rc_user, _ = _sync(user, client)
         if rc_user.get("active") is False:
             raise RocketChatUserInactive(
                 "This user is deactivated in Rocket.Chat.", error_type="error-user-is-not-activated"
             )
         token = _login(client, user, account)
     except RocketChatError as error:
-        _record_error(user, error)
+        record_user_error(user, error)
         raise
     RocketChatAccount.objects.filter(pk=account.pk).update(last_login_at=timezone.now())
+    signals.token_issued.send(sender=RocketChatAccount, user=user, account=account)
     return token
 
 
@@ -306,3 +398,164 @@ def _login(
         # A user we linked by email, or a rotated key: set the derived password, once.
         client.update_user(account.rocketchat_user_id, {"password": password})
         return client.login(username=account.rocketchat_username, password=password)
+
+
+# -- lifecycle: active state, logout, deletion, reconciliation ---------------------------------
+
+
+def _account_of(user: AbstractBaseUser) -> RocketChatAccount | None:
+    return RocketChatAccount.objects.filter(user_id=user.pk).first()
+
+
+def propagate_active_state(
+    user: AbstractBaseUser, *, client: RocketChatClient | None = None
+) -> SyncResult:
+    """Make the Rocket.Chat user follow the Django user's ``is_active``.
+
+    An inactive Django user is deactivated in Rocket.Chat; reactivating the Django user
+    reactivates only a Rocket.Chat user this site deactivated: one that Rocket.Chat's own
+    moderators deactivated stays so. Failures are recorded on the account and re-raised.
+    """
+    account = _account_of(user)
+    if account is None:
+        return SyncResult(SKIPPED)
+    client = client or RocketChatClient()
+    rc_id = account.rocketchat_user_id
+    try:
+        if not user.is_active and account.deactivated_at is None:
+            if client.user_info(user_id=rc_id).get("active") is False:
+                return SyncResult(UNCHANGED, account)  # a moderator's decision, not ours
+            client.set_active_status(rc_id, False)
+            _mark(account, deactivated_at=timezone.now())
+            return SyncResult(DEACTIVATED, account)
+        if user.is_active and account.deactivated_at is not None:
+            client.set_active_status(rc_id, True)
+            _mark(account, deactivated_at=None)
+            return SyncResult(REACTIVATED, account)
+    except RocketChatUserNotFound:
+        # Gone from Rocket.Chat: nothing to switch; the next sync creates or relinks the user.
+        _mark(account, deactivated_at=None)
+        return SyncResult(UNCHANGED, account)
+    except RocketChatError as error:
+        record_account_error(account, error)
+        raise
+    return SyncResult(UNCHANGED, account)
+
+
+def _mark(account: RocketChatAccount, *, deactivated_at: Any) -> None:
+    """Store the site's deactivation marker and clear the last error: the change went through."""
+    account.deactivated_at = deactivated_at
+    account.last_error, account.last_error_at = "", None
+    account.last_synced_at = timezone.now()
+    account.save(update_fields=["deactivated_at", "last_error", "last_error_at", "last_synced_at"])
+
+
+def set_active_in_rocketchat(
+    account: RocketChatAccount, active: bool, *, client: RocketChatClient | None = None
+) -> None:
+    """An operator's (de)activation in Rocket.Chat, from the admin.
+
+    It acts like a Rocket.Chat moderator: a deactivation is not undone when the Django user
+    is saved, only by reactivating here (or in Rocket.Chat).
+    """
+    client = client or RocketChatClient()
+    try:
+        client.set_active_status(account.rocketchat_user_id, active)
+    except RocketChatError as error:
+        record_account_error(account, error)
+        raise
+    _mark(account, deactivated_at=None)
+
+
+def end_rocketchat_sessions(
+    account: RocketChatAccount, *, client: RocketChatClient | None = None
+) -> bool:
+    """Log the user out of every Rocket.Chat session (``users.logout``).
+
+    Returns ``False`` when there was none: Rocket.Chat answers ``error-invalid-user-id`` when
+    the user has no login token left, which is the state we wanted.
+    """
+    client = client or RocketChatClient()
+    try:
+        client.logout_user_everywhere(account.rocketchat_user_id)
+    except RocketChatAPIError as error:
+        if error.error_type == NO_TOKENS_LEFT:
+            return False
+        record_account_error(account, error)
+        raise
+    except RocketChatError as error:
+        record_account_error(account, error)
+        raise
+    return True
+
+
+def propagate_deletion(
+    account: RocketChatAccount, *, client: RocketChatClient | None = None
+) -> SyncResult:
+    """The Django user of ``account`` was deleted: deactivate or delete them in Rocket.Chat.
+
+    ``ROCKETCHAT_SSO_ON_USER_DELETE`` decides; deactivating (the default) keeps their messages
+    and rooms. The account row goes once Rocket.Chat has been told; on failure it stays,
+    with the error, for the sync command to retry.
+    """
+    client = client or RocketChatClient()
+    delete = conf.ROCKETCHAT_SSO_ON_USER_DELETE == ON_USER_DELETE_DELETE
+    try:
+        if delete:
+            client.delete_user(account.rocketchat_user_id)
+        else:
+            client.set_active_status(account.rocketchat_user_id, False)
+    except RocketChatUserNotFound:
+        pass  # already gone from Rocket.Chat
+    except RocketChatError as error:
+        record_account_error(account, error)
+        raise
+    account.delete()
+    return SyncResult(DELETED if delete else DEACTIVATED)
+
+
+def plan_user(user: AbstractBaseUser, account: RocketChatAccount | None, *, full: bool) -> str:
+    """What reconciling ``user`` would do, from the database alone (no Rocket.Chat call).
+
+    ``UNCHANGED`` means the stored digest says Rocket.Chat already has the current profile;
+    ``full`` checks every linked user against Rocket.Chat anyway.
+    """
+    if account is None:
+        return CREATED if user.is_active else SKIPPED
+    if not user.is_active:
+        return DEACTIVATED if account.deactivated_at is None else UNCHANGED
+    if account.deactivated_at is not None:
+        return REACTIVATED
+    stale = account.profile_digest != profile_digest(conf.user_mapper(user))
+    return UPDATED if full or stale or account.last_error else UNCHANGED
+
+
+def reconcile_user(
+    user: AbstractBaseUser,
+    account: RocketChatAccount | None,
+    *,
+    client: RocketChatClient,
+    full: bool = False,
+) -> SyncResult:
+    """Bring one Django user and their Rocket.Chat user in step (the sync command's unit).
+
+    Calls Rocket.Chat only when :func:`plan_user` says something is to be done. Failures are
+    recorded on the account and re-raised.
+    """
+    planned = plan_user(user, account, full=full)
+    if planned in (SKIPPED, UNCHANGED):
+        return SyncResult(planned, account)
+    if planned == DEACTIVATED:
+        return propagate_active_state(user, client=client)
+    try:
+        if planned == REACTIVATED:
+            propagate_active_state(user, client=client)
+        _, _, result = _sync(user, client)
+    except RocketChatError as error:
+        record_user_error(user, error)
+        raise
+    return (
+        SyncResult(REACTIVATED, result.account, result.changes)
+        if planned == REACTIVATED
+        else (result)
+    )

@@ -1,32 +1,24 @@
-"""Signal receivers wired in ``AppConfig.ready()``."""
+"""Signals this app sends, for sites that build on it.
+
+Every signal is sent with ``sender=RocketChatAccount``; receivers take ``**kwargs``. The
+receivers this app connects itself live in :mod:`rocketchat_sso.receivers`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from django.dispatch import Signal
 
-from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+# Sent after a Django user was synced with Rocket.Chat (created, or looked up and updated where
+# the profile differed), so a site can mirror what the user mapper does not cover (custom
+# fields, roles, avatars). Arguments: user, account, rocketchat_user (Rocket.Chat's record),
+# created (bool), changes (tuple of the field names written).
+user_synced = Signal()
 
-from rocketchat_sso.conf import TOKEN_URL_NAME, conf
+# Sent once when this app creates a Rocket.Chat user for a Django user, so a site can welcome
+# them: add them to teams or channels, post a message. Arguments: user, account,
+# rocketchat_user.
+user_created = Signal()
 
-
-def cors_allow_rocketchat(sender: object, request: HttpRequest, **kwargs: Any) -> bool:
-    """django-cors-headers hook: CORS for Rocket.Chat's origin on our token endpoint only.
-
-    The site's own CORS settings stay untouched; this adds exactly one origin on one URL.
-    """
-    if request.headers.get("Origin") != conf.public_origin:
-        return False
-    try:
-        return request.path == reverse(TOKEN_URL_NAME)
-    except NoReverseMatch:
-        return False
-
-
-def connect() -> None:
-    try:
-        from corsheaders.signals import check_request_enabled
-    except ImportError:  # reported by the system check rocketchat_sso.E006
-        return
-
-    check_request_enabled.connect(cors_allow_rocketchat, dispatch_uid="rocketchat_sso.cors")
+# Sent when a new Rocket.Chat login token was minted for a user (not when a session reuses its
+# cached token), for audit logs and login metrics. Arguments: user, account.
+token_issued = Signal()

@@ -21,7 +21,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import csp, services
+from rocketchat_sso import csp, services, tokens
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
 from rocketchat_sso.exceptions import (
     RocketChatAuthenticationFailed,
@@ -108,6 +108,7 @@ def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
 def token(request: HttpRequest) -> HttpResponse:
     """Answer ``{"loginToken": ...}`` for the session's own user, as Rocket.Chat expects.
 
+    The session keeps reusing its token while Rocket.Chat accepts it (:mod:`rocketchat_sso.tokens`).
     The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
     """
     if request.method not in TOKEN_METHODS:  # require_http_methods would answer in HTML
@@ -122,7 +123,7 @@ def token(request: HttpRequest) -> HttpResponse:
     if not user.is_active:
         return error_response(403, "user_inactive", "This account is disabled.")
     try:
-        login_token = services.issue_login_token(user)
+        login_token = tokens.session_login_token(request.session, user)
     except RocketChatError as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error.message)
         return rocketchat_error_response(error)

@@ -5,10 +5,19 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.test import Client
 
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from rocketchat_sso.testing.server import RocketChatServer
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches() -> Iterator[None]:
+    """Cached session tokens must not leak from one test into the next."""
+    yield
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

@@ -7,7 +7,13 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from rocketchat_sso.checks import check_browser, check_cors, check_settings, check_urls
+from rocketchat_sso.checks import (
+    check_browser,
+    check_cors,
+    check_lifecycle,
+    check_settings,
+    check_urls,
+)
 
 MIDDLEWARE_OK = [
     "corsheaders.middleware.CorsMiddleware",
@@ -28,6 +34,7 @@ def test_valid_settings_pass() -> None:
     assert check_cors() == []
     assert check_browser() == []
     assert check_urls() == []
+    assert check_lifecycle() == []
 
 
 @pytest.mark.parametrize(
@@ -75,11 +82,44 @@ def test_cors_mistakes_are_reported(overrides: dict[str, object], expected: list
     assert all(m.hint for m in messages)
 
 
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+DUMMY = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"ROCKETCHAT_SSO_CACHE": "tokens"}, ["rocketchat_sso.E030"]),
+        ({"CACHES": {"default": DUMMY}}, ["rocketchat_sso.W030"]),
+        (
+            {"CACHES": {"default": LOCMEM, "tokens": DUMMY}, "ROCKETCHAT_SSO_CACHE": "tokens"},
+            ["rocketchat_sso.W030"],
+        ),
+        ({"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT": -1}, ["rocketchat_sso.E031"]),
+        ({"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT": "a day"}, ["rocketchat_sso.E031"]),
+        ({"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT": 90 * 86400}, ["rocketchat_sso.W031"]),
+        ({"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT": 0}, []),
+        ({"ROCKETCHAT_SSO_ON_USER_DELETE": "purge"}, ["rocketchat_sso.E032"]),
+        ({"ROCKETCHAT_SSO_ON_USER_DELETE": "delete"}, []),
+        ({"ROCKETCHAT_SSO_SITE_URL": "www.example.com"}, ["rocketchat_sso.E033"]),
+        ({"ROCKETCHAT_SSO_SITE_URL": "https://www.example.com"}, []),
+    ],
+)
+def test_lifecycle_mistakes_are_reported(overrides: dict[str, object], expected: list[str]) -> None:
+    with override_settings(**overrides):
+        messages = check_lifecycle()
+    assert ids(messages) == expected
+    assert all(m.hint for m in messages)
+
+
 def test_checks_are_registered() -> None:
     call_command("check", stdout=StringIO())
     with override_settings(ROCKETCHAT_SSO_URL=""), pytest.raises(SystemCheckError) as info:
         call_command("check", stdout=StringIO(), stderr=StringIO())
     assert "rocketchat_sso.E001" in str(info.value)
+    with override_settings(ROCKETCHAT_SSO_CACHE="nope"), pytest.raises(SystemCheckError) as info:
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+    assert "rocketchat_sso.E030" in str(info.value)
 
 
 @pytest.mark.parametrize(

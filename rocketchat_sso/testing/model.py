@@ -87,6 +87,7 @@ ROLES = frozenset({"admin", "user", "bot", "app", "guest", "anonymous", "livecha
 # The default roles holding each permission the modelled routes check.
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     "view-d-room": frozenset({"admin", "user", "bot", "app", "guest"}),
+    "api-bypass-rate-limit": frozenset({"admin", "bot", "app"}),
 }
 LIMITED_USER_FIELDS = ("emails", "roles", "createdAt", "lastLogin", "requirePasswordChange")
 EDITABLE_FIELDS = (
@@ -315,7 +316,7 @@ class FakeRocketChat:
         create_tokens_for_users: bool = False,
         create_tokens_secret: str | None = None,
         max_login_tokens: int = 50,
-        login_rate_limit: tuple[int, int] | None = None,
+        login_rate_limit: tuple[int, int] | None = None,  # (calls, window ms) per route
         latency: float = 0.0,
         now: Callable[[], datetime] | None = None,
     ) -> None:
@@ -349,8 +350,10 @@ class FakeRocketChat:
         self._subscribe(admin, self._rooms[GENERAL_ROOM_ID])
         self._routes: dict[tuple[str, str], _Route] = {
             ("POST", f"{API}/login"): _Route(self._login, auth=False, rate_limited=True),
-            ("POST", f"{API}/logout"): _Route(self._logout),
-            ("GET", f"{API}/me"): _Route(self._me),
+            # Every route is rate-limited per client for callers without api-bypass-rate-limit
+            # (ApiClass.ts); modelled on the routes called with a user's own token.
+            ("POST", f"{API}/logout"): _Route(self._logout, rate_limited=True),
+            ("GET", f"{API}/me"): _Route(self._me, rate_limited=True),
             ("GET", "/api/info"): _Route(self._info, auth=False),
             ("GET", f"{API}/users.info"): _Route(self._users_info),
             ("GET", f"{API}/users.list"): _Route(self._users_list),
@@ -480,7 +483,8 @@ class FakeRocketChat:
             return FakeResponse(404, {"success": False, "error": "Resource not found"})
         if route.auth:
             call.user, call.token = self._authenticate(request)
-        headers = self._rate_limit(request) if route.rate_limited else {}
+        limited = route.rate_limited and not self._has(call.user, "api-bypass-rate-limit")
+        headers = self._rate_limit(request) if limited else {}
         try:
             call.params = self._params(request)
             if route.permission and not self._has(call.user, route.permission):

@@ -1,7 +1,8 @@
-"""Shared test helpers: a tiny ``requests`` client for the stand-in."""
+"""Shared test helpers: a tiny ``requests`` client for the stand-in, and a clock."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -39,3 +40,16 @@ class Api:
         assert response.status_code == 200, response.text
         data = response.json()["data"]
         return {"X-User-Id": data["userId"], "X-Auth-Token": data["authToken"]}
+
+
+class Clock:
+    """An injectable ``now`` the tests move forward."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)

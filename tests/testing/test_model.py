@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from rocketchat_sso.testing import (
     mock_rocketchat,
 )
 from rocketchat_sso.testing.model import ID_ALPHABET
-from tests.testing.helpers import ADMIN, ADMIN_ID, ADMIN_TOKEN, BASE, PASSWORD, Api
+from tests.testing.helpers import ADMIN, ADMIN_ID, ADMIN_TOKEN, BASE, PASSWORD, Api, Clock
 
 NOT_LOGGED_IN = "You must be logged in to do this."
 NO_PERMISSION = "User does not have the permissions required for this action [error-unauthorized]"
@@ -30,19 +29,6 @@ UNAUTHORIZED_LOGIN = {
     "status": "error",
     "message": "Unauthorized",
 }
-
-
-class Clock:
-    """An injectable ``now`` the tests move forward."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 def invalid_params(message: str) -> dict[str, Any]:
@@ -643,9 +629,20 @@ def test_login_rate_limit() -> None:
         }
         assert limited.headers["x-ratelimit-remaining"] == "0"
         assert limited.headers["x-ratelimit-reset"] == str(start_ms + 60_000)
-        assert api.get("/api/v1/me").status_code == 200  # only login is limited
+        assert api.get("/api/v1/me").status_code == 200  # admins bypass the limiter
         clock.advance(seconds=45)
         assert api.login()
+
+
+def test_user_token_routes_are_rate_limited_but_not_for_admins() -> None:
+    """ApiClass.ts limits every route per client unless the caller has api-bypass-rate-limit."""
+    with mock_rocketchat(BASE, login_rate_limit=(2, 60_000), now=Clock()):
+        api = Api()
+        api.create()
+        user = api.login()
+        assert [api.get("/api/v1/me", auth=user).status_code for _ in range(3)] == [200, 200, 429]
+        assert [api.get("/api/v1/me").status_code for _ in range(3)] == [200, 200, 200]
+        assert api.post("/api/v1/logout", auth=user).status_code == 200  # its own bucket
 
 
 def test_rate_limit_counts_per_client_and_can_be_disabled() -> None:

@@ -1,0 +1,146 @@
+"""Receivers this app connects in ``AppConfig.ready()``: CORS for the token endpoint, and the
+propagation of Django's user lifecycle (logout, deactivation, deletion, profile edits) to
+Rocket.Chat.
+
+No receiver ever lets a Rocket.Chat failure break the Django operation that triggered it: the
+failure is logged without secrets, recorded on the account and retried by the sync command.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.db.models.signals import post_save, pre_delete
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from rocketchat_sso import services, tokens
+from rocketchat_sso.conf import TOKEN_URL_NAME, conf
+from rocketchat_sso.exceptions import RocketChatError
+from rocketchat_sso.models import RocketChatAccount
+
+logger = logging.getLogger(__name__)
+
+# Saves that touch only these fields cannot change anything Rocket.Chat knows
+# (``update_last_login`` saves ``last_login`` on every login).
+IGNORED_UPDATE_FIELDS = frozenset({"last_login", "password"})
+
+
+def cors_allow_rocketchat(sender: object, request: HttpRequest, **kwargs: Any) -> bool:
+    """django-cors-headers hook: CORS for Rocket.Chat's origin on our token endpoint only.
+
+    The site's own CORS settings stay untouched; this adds exactly one origin on one URL.
+    """
+    if request.headers.get("Origin") != conf.public_origin:
+        return False
+    try:
+        return request.path == reverse(TOKEN_URL_NAME)
+    except NoReverseMatch:
+        return False
+
+
+def _swallow(what: str, user_pk: object, error: RocketChatError) -> None:
+    """Log a propagation failure (the service recorded it on the account); never re-raise."""
+    logger.warning(
+        "Rocket.Chat %s failed for Django user %s (left to the sync command): %s",
+        what,
+        user_pk,
+        error.message,
+    )
+
+
+def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Revoke the Rocket.Chat token of the session being logged out (and, if configured,
+    every Rocket.Chat session of the user)."""
+    if user is None:
+        return
+    session = getattr(request, "session", None)
+    session_key = getattr(session, "session_key", None)
+    if session_key:
+        tokens.revoke_session_token(session_key, user)
+    if conf.ROCKETCHAT_SSO_LOGOUT_EVERYWHERE:
+        account = RocketChatAccount.objects.filter(user_id=user.pk).first()
+        if account is not None:
+            try:
+                services.end_rocketchat_sessions(account)
+            except RocketChatError as error:
+                _swallow("logout", user.pk, error)
+
+
+def user_saved(
+    sender: type[Any],
+    instance: Any,
+    created: bool,
+    raw: bool = False,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """After the commit: (de)activate in Rocket.Chat when ``is_active`` changed, and push a
+    changed profile when ``ROCKETCHAT_SSO_SYNC_ON_SAVE`` is on."""
+    if raw or created:
+        return
+    if update_fields is not None and set(update_fields) <= IGNORED_UPDATE_FIELDS:
+        return
+    account = RocketChatAccount.objects.filter(user_id=instance.pk).first()
+    if account is None:
+        return
+    if (not instance.is_active and account.deactivated_at is None) or (
+        instance.is_active and account.deactivated_at is not None
+    ):
+        transaction.on_commit(lambda: _propagate_active_state(instance))
+    elif (
+        instance.is_active
+        and conf.ROCKETCHAT_SSO_SYNC_ON_SAVE
+        and services.plan_user(instance, account, full=False) == services.UPDATED
+    ):
+        transaction.on_commit(lambda: _sync(instance))
+
+
+def _propagate_active_state(user: Any) -> None:
+    try:
+        services.propagate_active_state(user)
+    except RocketChatError as error:
+        _swallow("active state", user.pk, error)
+
+
+def _sync(user: Any) -> None:
+    try:
+        services.sync_user(user)
+    except RocketChatError as error:
+        services.record_user_error(user, error)
+        _swallow("profile sync", user.pk, error)
+
+
+def user_deleted(sender: type[Any], instance: Any, **kwargs: Any) -> None:
+    """Once the deletion is committed, deactivate (or delete) the user in Rocket.Chat.
+
+    The account row survives the deletion without its user (``SET_NULL``) until this worked.
+    """
+    pks = list(RocketChatAccount.objects.filter(user_id=instance.pk).values_list("pk", flat=True))
+    if pks:
+        transaction.on_commit(lambda: _propagate_deletion(pks))
+
+
+def _propagate_deletion(pks: list[int]) -> None:
+    for account in RocketChatAccount.objects.filter(pk__in=pks, user__isnull=True):
+        try:
+            services.propagate_deletion(account)
+        except RocketChatError as error:
+            _swallow(f"{conf.ROCKETCHAT_SSO_ON_USER_DELETE} of a deleted user", None, error)
+
+
+def connect() -> None:
+    user_model = settings.AUTH_USER_MODEL  # lazy: resolved once the model is registered
+    user_logged_out.connect(logged_out, dispatch_uid="rocketchat_sso.logout")
+    post_save.connect(user_saved, sender=user_model, dispatch_uid="rocketchat_sso.user_saved")
+    pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="rocketchat_sso.user_deleted")
+    try:
+        from corsheaders.signals import check_request_enabled
+    except ImportError:  # reported by the system check rocketchat_sso.E006
+        return
+
+    check_request_enabled.connect(cors_allow_rocketchat, dispatch_uid="rocketchat_sso.cors")

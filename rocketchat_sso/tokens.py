@@ -1,0 +1,182 @@
+"""One Rocket.Chat login token per Django session, reused until it dies.
+
+Every Rocket.Chat login adds a resume token to the user, and Rocket.Chat drops the oldest over
+its cap, signing the user out of their phone and desktop apps. So a session keeps the token it
+was given, server-side in Django's cache (``ROCKETCHAT_SSO_CACHE``), keyed by a hash of the
+session key, for ``ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT`` seconds: far less than Rocket.Chat's
+``Accounts_LoginExpiration``. Before a cached token is handed out again Rocket.Chat is asked
+whether it still accepts it (``GET /api/v1/me`` as its user, the one call of the warm path);
+a refused token (revoked, expired, logged out in Rocket.Chat, user deactivated) is dropped and a
+fresh one issued, so a dead token can never send the loading page round in circles.
+
+Everything about the cache lives here. :func:`session_lock` is the seam for a cross-process
+single-flight lock; today it only serialises the threads of one process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.cache import BaseCache, caches
+
+from rocketchat_sso import services
+from rocketchat_sso.client import LoginToken, RocketChatClient
+from rocketchat_sso.conf import conf
+from rocketchat_sso.exceptions import RocketChatAuthenticationFailed, RocketChatError
+from rocketchat_sso.models import RocketChatAccount
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.sessions.backends.base import SessionBase
+
+logger = logging.getLogger(__name__)
+
+CACHE_KEY_PREFIX = "rocketchat_sso:token:"
+
+
+@dataclass(frozen=True)
+class CachedToken:
+    """A session's token and the Django user it was issued for."""
+
+    user_pk: str
+    token: LoginToken
+
+    def belongs_to(self, user: AbstractBaseUser) -> bool:
+        return self.user_pk == str(user.pk)
+
+
+def cache_key(session_key: str) -> str:
+    """The cache key of a session: a hash, so the cache never holds a usable session key."""
+    return CACHE_KEY_PREFIX + hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def _cache() -> BaseCache:
+    return caches[conf.ROCKETCHAT_SSO_CACHE]
+
+
+def get_cached(session_key: str) -> CachedToken | None:
+    value = _cache().get(cache_key(session_key))
+    if not isinstance(value, dict):
+        return None
+    try:
+        token = LoginToken(user_id=str(value["user_id"]), auth_token=str(value["auth_token"]))
+        return CachedToken(user_pk=str(value["user_pk"]), token=token)
+    except KeyError:
+        return None
+
+
+def store(session_key: str, user: AbstractBaseUser, token: LoginToken) -> None:
+    timeout = conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT
+    if timeout <= 0:
+        return
+    value = {"user_pk": str(user.pk), "user_id": token.user_id, "auth_token": token.auth_token}
+    _cache().set(cache_key(session_key), value, timeout)
+
+
+def forget(session_key: str) -> None:
+    _cache().delete(cache_key(session_key))
+
+
+_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+_locks_guard = threading.Lock()
+
+
+@contextmanager
+def session_lock(session_key: str) -> Iterator[None]:
+    """Let one request per session at a time look up, check and mint its token.
+
+    Process-local for now; a cross-process lock (on the shared cache or the database) replaces
+    it here without touching the callers.
+    """
+    with _locks_guard:
+        lock = _locks.get(session_key)
+        if lock is None:
+            lock = threading.Lock()
+            _locks[session_key] = lock
+    with lock:
+        yield
+
+
+def ensure_session_key(session: SessionBase) -> str:
+    """The session's key, saving the session first if it has none yet."""
+    if not session.session_key:
+        session.save()
+    return str(session.session_key)
+
+
+def session_login_token(
+    session: SessionBase, user: AbstractBaseUser, *, client: RocketChatClient | None = None
+) -> LoginToken:
+    """The session's Rocket.Chat token: the cached one while Rocket.Chat accepts it, else new.
+
+    Warm path: one Rocket.Chat call (``/me``), plus one only if the profile drifted. A cached
+    token is never handed to another user, nor for another Rocket.Chat user than the linked one.
+    """
+    client = client or RocketChatClient()
+    session_key = ensure_session_key(session)
+    with session_lock(session_key):
+        cached = get_cached(session_key)
+        if cached is not None:
+            token = _still_valid(cached, user, client)
+            if token is not None:
+                return token
+            forget(session_key)
+        token = services.issue_login_token(user, client=client)
+        store(session_key, user, token)
+        return token
+
+
+def _still_valid(
+    cached: CachedToken, user: AbstractBaseUser, client: RocketChatClient
+) -> LoginToken | None:
+    if not cached.belongs_to(user):
+        return None
+    account = RocketChatAccount.objects.filter(user_id=user.pk).first()
+    if account is None or account.rocketchat_user_id != cached.token.user_id:
+        return None
+    me = client.user_of_token(cached.token)  # rate-limited or down: raises, nothing handed out
+    if me is None or me.get("_id") != cached.token.user_id:
+        return None
+    try:
+        services.sync_drift(user, account, me, client=client)
+    except RocketChatError as error:
+        # The token is good; a profile that could not be written waits for the next sync.
+        services.record_account_error(account, error)
+    return cached.token
+
+
+def revoke_session_token(
+    session_key: str, user: AbstractBaseUser, *, client: RocketChatClient | None = None
+) -> bool:
+    """Revoke the session's cached token in Rocket.Chat (``POST /api/v1/logout``) and forget it.
+
+    Returns whether a token was revoked. A token Rocket.Chat already refuses counts as revoked;
+    other failures are recorded on the account (the token then lives until it expires).
+    """
+    cached = get_cached(session_key)
+    forget(session_key)
+    if cached is None or not cached.belongs_to(user):
+        return False
+    client = client or RocketChatClient()
+    try:
+        client.revoke_token(cached.token)
+    except RocketChatAuthenticationFailed:
+        return True  # already dead in Rocket.Chat
+    except RocketChatError as error:
+        account = RocketChatAccount.objects.filter(user_id=user.pk).first()
+        if account is not None:
+            services.record_account_error(account, error)
+        logger.warning(
+            "Could not revoke the Rocket.Chat token of a logged-out session of Django user %s: %s",
+            user.pk,
+            error.message,
+        )
+        return False
+    return True

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import caches
+from django.test import Client, override_settings
+
+from rocketchat_sso import signals, tokens
+from rocketchat_sso.client import LoginToken, RocketChatClient
+from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
+from tests.conftest import paths
+from tests.testing.helpers import Clock
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "/rocketchat/token/"
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def open_chat(browser: Client) -> str:
+    response = browser.post(TOKEN_URL)
+    assert response.status_code == 200, response.content
+    return str(response.json()["loginToken"])
+
+
+def rc_id(fake: FakeRocketChat, username: str = "alice") -> str:
+    rc_user = fake.user_by_username(username)
+    assert rc_user is not None
+    return str(rc_user["_id"])
+
+
+def test_fifty_openings_of_one_session_leave_one_token(
+    rocketchat: FakeRocketChat, browser: Client
+) -> None:
+    first = open_chat(browser)
+    rocketchat.reset_calls()
+    handed_out = {open_chat(browser) for _ in range(49)}
+    assert handed_out == {first}
+    assert rocketchat.tokens_of(rc_id(rocketchat)) == [first]
+    assert rocketchat.calls_to("/api/v1/login") == []
+    assert paths(rocketchat) == ["GET me"] * 49  # one Rocket.Chat call per warm opening
+
+
+def test_each_session_has_its_own_token(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    other = Client()
+    other.force_login(user)
+    assert open_chat(browser) != open_chat(other)
+    assert len(rocketchat.tokens_of(rc_id(rocketchat))) == 2
+
+
+@pytest.mark.parametrize(
+    "kill",
+    [
+        pytest.param(lambda c, t: c.revoke_token(t), id="logged-out-in-rocketchat"),
+        pytest.param(lambda c, t: c.logout_user_everywhere(t.user_id), id="all-sessions-ended"),
+    ],
+)
+def test_a_dead_token_is_replaced_not_handed_out_again(
+    rocketchat: FakeRocketChat, browser: Client, kill: Any
+) -> None:
+    dead = open_chat(browser)
+    kill(RocketChatClient(), LoginToken(user_id=rc_id(rocketchat), auth_token=dead))
+    fresh = open_chat(browser)
+    assert fresh != dead
+    assert rocketchat.tokens_of(rc_id(rocketchat)) == [fresh]
+    rocketchat.reset_calls()
+    assert open_chat(browser) == fresh  # and the fresh one is reused in turn
+    assert paths(rocketchat) == ["GET me"]
+
+
+def test_an_expired_token_is_replaced(user: Any) -> None:
+    clock = Clock()
+    browser = Client()
+    browser.force_login(user)
+    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL, now=clock) as fake:
+        fake.set_setting("Accounts_LoginExpiration", 1)  # a day, like the cache timeout
+        old = open_chat(browser)
+        clock.advance(days=1, seconds=1)
+        fresh = open_chat(browser)
+        assert fresh != old
+        assert fresh in fake.tokens_of(rc_id(fake))
+
+
+def test_a_user_deactivated_in_rocketchat_gets_an_error_not_a_loop(
+    rocketchat: FakeRocketChat, browser: Client
+) -> None:
+    open_chat(browser)
+    RocketChatClient().set_active_status(rc_id(rocketchat), False)
+    for _ in range(2):
+        response = browser.post(TOKEN_URL)
+        assert response.status_code == 403
+        assert response.json()["error"] == "rocketchat_user_inactive"
+    assert len(rocketchat.calls_to("/api/v1/login")) == 1  # the first opening only
+    assert rocketchat.tokens_of(rc_id(rocketchat)) == []
+
+
+def test_rate_limited_check_hands_out_nothing(user: Any) -> None:
+    browser = Client()
+    browser.force_login(user)
+    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL, login_rate_limit=(1, 60_000)) as fake:
+        open_chat(browser)
+        open_chat(browser)  # the one /me call of the window
+        response = browser.post(TOKEN_URL)
+        assert response.status_code == 503
+        assert response.json()["error"] == "rocketchat_rate_limited"
+        assert int(response["Retry-After"]) > 0
+        assert len(fake.tokens_of(rc_id(fake))) == 1  # no token minted instead
+
+
+def test_a_cached_token_is_never_handed_to_another_user(
+    rocketchat: FakeRocketChat, browser: Client, user: Any, django_user_model: Any
+) -> None:
+    alices = open_chat(browser)
+    mallory = django_user_model.objects.create_user("mallory", "m@example.com", "pw")
+    session_key = browser.session.session_key
+    assert session_key is not None
+    session = SessionStore(session_key)
+    assert tokens.session_login_token(session, user).auth_token == alices
+    theirs = tokens.session_login_token(session, mallory)
+    assert theirs.auth_token != alices
+    assert theirs.user_id == rc_id(rocketchat, "mallory")
+
+
+def test_a_relinked_account_does_not_reuse_the_old_users_token(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    old = open_chat(browser)
+    other = rocketchat.add_user("alice2", "a2@example.com", name="A")
+    RocketChatAccount.objects.filter(user=user).update(rocketchat_user_id=other["_id"])
+    assert open_chat(browser) != old
+
+
+def test_the_cache_holds_no_session_key(rocketchat: FakeRocketChat, browser: Client) -> None:
+    open_chat(browser)
+    session_key = browser.session.session_key
+    assert session_key is not None
+    key = tokens.cache_key(session_key)
+    assert session_key not in key
+    assert caches["default"].get(key)["user_pk"] == str(browser.session["_auth_user_id"])
+
+
+def test_a_session_without_a_key_gets_one(rocketchat: FakeRocketChat, user: Any) -> None:
+    session = SessionStore()
+    first = tokens.session_login_token(session, user)
+    assert session.session_key
+    assert tokens.session_login_token(session, user) == first
+
+
+@override_settings(ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT=0)
+def test_reuse_can_be_turned_off(rocketchat: FakeRocketChat, browser: Client) -> None:
+    assert open_chat(browser) != open_chat(browser)
+
+
+@override_settings(
+    CACHES={
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "tokens": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"},
+    },
+    ROCKETCHAT_SSO_CACHE="tokens",
+)
+def test_the_cache_alias_is_a_setting(rocketchat: FakeRocketChat, browser: Client) -> None:
+    open_chat(browser)
+    session_key = browser.session.session_key
+    assert session_key is not None
+    assert caches["tokens"].get(tokens.cache_key(session_key)) is not None
+
+
+def test_profile_drift_is_synced_on_the_warm_path(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    open_chat(browser)
+    user.first_name = "Alicia"
+    user.save()
+    rocketchat.reset_calls()
+    open_chat(browser)
+    assert paths(rocketchat) == ["GET me", "POST users.update"]
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None and rc_user["name"] == "Alicia Liddell"
+    rc_user["name"] = "Renamed in Rocket.Chat"
+    rocketchat.reset_calls()
+    open_chat(browser)
+    assert rc_user["name"] == "Alicia Liddell"
+    rocketchat.reset_calls()
+    open_chat(browser)
+    assert paths(rocketchat) == ["GET me"]
+
+
+@pytest.fixture
+def issued() -> Iterator[list[dict[str, Any]]]:
+    sent: list[dict[str, Any]] = []
+
+    def receiver(sender: object, **kwargs: Any) -> None:
+        sent.append(kwargs)
+
+    signals.token_issued.connect(receiver)
+    yield sent
+    signals.token_issued.disconnect(receiver)
+
+
+def test_token_issued_is_sent_for_new_tokens_only(
+    rocketchat: FakeRocketChat, browser: Client, user: Any, issued: list[dict[str, Any]]
+) -> None:
+    for _ in range(3):
+        open_chat(browser)
+    assert len(issued) == 1
+    assert issued[0]["user"] == user
+    assert issued[0]["account"].rocketchat_user_id == rc_id(rocketchat)
