@@ -1,16 +1,97 @@
+"""The admin: the accounts the app wrote, read-only, with the operations people need.
+
+Actions work per account and say per user what happened. When the user admin is Django's own
+``UserAdmin``, the account is shown inline on each user; sites with their own user admin add
+:class:`RocketChatAccountInline` to its ``inlines`` themselves.
+"""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from rocketchat_sso import services
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
 
 if TYPE_CHECKING:
     AccountAdminBase = admin.ModelAdmin[RocketChatAccount]
-else:  # ModelAdmin is generic for type checkers only
+    AccountInlineBase = admin.StackedInline[RocketChatAccount, Any]
+    UserAdminBase = UserAdmin[Any]
+else:  # generic for type checkers only
     AccountAdminBase = admin.ModelAdmin
+    AccountInlineBase = admin.StackedInline
+    UserAdminBase = UserAdmin
+
+ACCOUNT_FIELDS = (
+    "rocketchat_username",
+    "rocketchat_user_id",
+    "created_at",
+    "last_synced_at",
+    "last_login_at",
+    "deactivated_at",
+    "last_error",
+    "last_error_at",
+)
+OUTCOME_MESSAGES = {
+    services.CREATED: _("created in Rocket.Chat"),
+    services.UPDATED: _("updated in Rocket.Chat"),
+    services.UNCHANGED: _("already in step with Rocket.Chat"),
+    services.DEACTIVATED: _("deactivated in Rocket.Chat"),
+    services.REACTIVATED: _("reactivated in Rocket.Chat"),
+    services.DELETED: _("deleted in Rocket.Chat"),
+    services.SKIPPED: _("not in Rocket.Chat (inactive user)"),
+}
+
+
+class ErrorFilter(admin.SimpleListFilter):
+    title = _("last sync")
+    parameter_name = "failed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("failed")), ("no", _("succeeded"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
+    ) -> QuerySet[RocketChatAccount]:
+        if self.value() == "yes":
+            return queryset.exclude(last_error="")
+        if self.value() == "no":
+            return queryset.filter(last_error="")
+        return queryset
+
+
+class OrphanFilter(admin.SimpleListFilter):
+    title = _("Django user")
+    parameter_name = "orphaned"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("deleted, Rocket.Chat not told yet")), ("no", _("exists"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
+    ) -> QuerySet[RocketChatAccount]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(user__isnull=self.value() == "yes")
+        return queryset
+
+
+def _label(account: RocketChatAccount) -> str:
+    if account.user is None:
+        return gettext("deleted user (Rocket.Chat %(username)s)") % {
+            "username": account.rocketchat_username
+        }
+    return str(account.user)
 
 
 @admin.register(RocketChatAccount)
@@ -23,22 +104,133 @@ class RocketChatAccountAdmin(AccountAdminBase):
         "rocketchat_user_id",
         "last_synced_at",
         "last_login_at",
+        "deactivated_at",
         "last_error_at",
     )
-    list_filter = ("last_synced_at", "last_login_at", "last_error_at")
-    search_fields = ("rocketchat_username", "rocketchat_user_id", "user__username", "user__email")
-    list_select_related = ("user",)
-    readonly_fields = (
-        "user",
-        "rocketchat_user_id",
-        "rocketchat_username",
-        "created_at",
+    list_filter = (
+        ErrorFilter,
+        OrphanFilter,
         "last_synced_at",
         "last_login_at",
-        "last_error",
-        "last_error_at",
+        "deactivated_at",
     )
+    search_fields = ("rocketchat_username", "rocketchat_user_id", "user__username", "user__email")
+    list_select_related = ("user",)
+    readonly_fields = ("user", *ACCOUNT_FIELDS)
     date_hierarchy = "created_at"
+    actions = ("sync_now", "log_out_everywhere", "deactivate", "reactivate")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[RocketChatAccount],
+        operation: Any,
+    ) -> None:
+        """Run ``operation(account, client)`` per account; one message per user either way."""
+        with RocketChatClient() as client:
+            for account in queryset.select_related("user"):
+                label = _label(account)
+                try:
+                    text, level = operation(account, client)
+                except RocketChatError as error:
+                    self.message_user(
+                        request,
+                        gettext("%(user)s: failed: %(error)s") % {"user": label, "error": error},
+                        messages.ERROR,
+                    )
+                    continue
+                self.message_user(request, f"{label}: {text}", level)
+
+    @admin.action(description=_("Sync now with Rocket.Chat"), permissions=["change"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]) -> None:
+        def sync(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
+            if account.user is None:
+                result = services.propagate_deletion(account, client=client)
+            else:
+                result = services.reconcile_user(account.user, account, client=client, full=True)
+            text = str(OUTCOME_MESSAGES[result.outcome])
+            if result.changes:
+                text += f" ({', '.join(result.changes)})"
+            return text, messages.SUCCESS
+
+        self._each(request, queryset, sync)
+
+    @admin.action(description=_("Log out of every Rocket.Chat session"), permissions=["change"])
+    def log_out_everywhere(
+        self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
+    ) -> None:
+        def log_out(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
+            if services.end_rocketchat_sessions(account, client=client):
+                return gettext("logged out of every Rocket.Chat session"), messages.SUCCESS
+            return gettext("had no Rocket.Chat session"), messages.INFO
+
+        self._each(request, queryset, log_out)
+
+    @admin.action(description=_("Deactivate in Rocket.Chat"), permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]) -> None:
+        def off(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
+            services.set_active_in_rocketchat(account, False, client=client)
+            return gettext("deactivated in Rocket.Chat"), messages.SUCCESS
+
+        self._each(request, queryset, off)
+
+    @admin.action(description=_("Reactivate in Rocket.Chat"), permissions=["change"])
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]) -> None:
+        def on(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
+            services.set_active_in_rocketchat(account, True, client=client)
+            if account.user is not None and not account.user.is_active:
+                return gettext(
+                    "reactivated in Rocket.Chat, but the Django user is inactive: the next "
+                    "sync deactivates them again"
+                ), messages.WARNING
+            return gettext("reactivated in Rocket.Chat"), messages.SUCCESS
+
+        self._each(request, queryset, on)
+
+
+class RocketChatAccountInline(AccountInlineBase):
+    """The user's Rocket.Chat account on the user's admin page, with a link to its actions."""
+
+    model = RocketChatAccount
+    fk_name = "user"
+    can_delete = False
+    extra = 0
+    max_num = 0
+    fields = ("manage", *ACCOUNT_FIELDS)
+    readonly_fields = ("manage", *ACCOUNT_FIELDS)
+    verbose_name_plural = _("Rocket.Chat")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("actions"))
+    def manage(self, account: RocketChatAccount) -> str:
+        url = reverse("admin:rocketchat_sso_rocketchataccount_changelist")
+        return format_html(
+            '<a href="{}?user__id__exact={}">{}</a>',
+            url,
+            account.user_id,
+            gettext("Sync, log out, deactivate…"),
+        )
+
+
+class UserAdminWithRocketChat(UserAdminBase):
+    """Django's ``UserAdmin`` plus the Rocket.Chat account inline."""
+
+    inlines = (*UserAdmin.inlines, RocketChatAccountInline)
+
+
+def _add_inline_to_default_user_admin() -> None:
+    """Swap in the inline only where the site kept Django's own ``UserAdmin``: a site's own
+    user admin is never replaced (it adds :class:`RocketChatAccountInline` itself)."""
+    user_model = get_user_model()
+    registered = admin.site._registry.get(user_model)  # no public getter before Django 5.0
+    if type(registered) is UserAdmin:
+        admin.site.unregister(user_model)
+        admin.site.register(user_model, UserAdminWithRocketChat)
+
+
+_add_inline_to_default_user_admin()

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.services import issue_login_token
+from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +48,169 @@ def test_no_add_and_read_only(admin_client: Client, account: RocketChatAccount) 
 
 def test_str() -> None:
     assert str(RocketChatAccount(rocketchat_username="bob", rocketchat_user_id="x1")) == "bob (x1)"
+
+
+# -- actions ---------------------------------------------------------------------------------
+
+CHANGELIST = "admin:rocketchat_sso_rocketchataccount_changelist"
+
+
+def run_action(admin_client: Client, action: str, *accounts: RocketChatAccount) -> list[str]:
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": action, "_selected_action": [a.pk for a in accounts]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+@pytest.fixture
+def synced(rocketchat: FakeRocketChat, user: Any) -> RocketChatAccount:
+    issue_login_token(user)
+    return RocketChatAccount.objects.get(user=user)
+
+
+def test_one_failure_does_not_stop_the_others(
+    admin_client: Client,
+    rocketchat: FakeRocketChat,
+    user: Any,
+    synced: RocketChatAccount,
+    django_user_model: Any,
+) -> None:
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    issue_login_token(bob)
+    bobs = RocketChatAccount.objects.get(user=bob)
+    later = synced.created_at + timedelta(seconds=1)
+    RocketChatAccount.objects.filter(pk=bobs.pk).update(created_at=later)  # listed first
+    user.first_name = "Alicia"
+    user.save()
+    rocketchat.inject(FakeResponse(400, {"success": False, "error": "Boom"}), "/api/v1/users.info")
+    assert run_action(admin_client, "sync_now", synced, bobs) == [
+        "bob: failed: Rocket.Chat refused GET /api/v1/users.info: Boom",
+        "alice: updated in Rocket.Chat (name)",
+    ]
+    assert RocketChatAccount.objects.get(user=bob).last_error.endswith("Boom")
+    assert RocketChatAccount.objects.get(user=user).last_error == ""
+
+
+def test_sync_now_updates_and_reports_changes(
+    admin_client: Client, rocketchat: FakeRocketChat, user: Any, synced: RocketChatAccount
+) -> None:
+    user.first_name = "Alicia"
+    user.save()
+    assert run_action(admin_client, "sync_now", synced) == ["alice: updated in Rocket.Chat (name)"]
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None and rc_user["name"] == "Alicia Liddell"
+    assert run_action(admin_client, "sync_now", synced) == [
+        "alice: already in step with Rocket.Chat"
+    ]
+
+
+def test_sync_now_retries_a_deleted_users_deactivation(
+    admin_client: Client, rocketchat: FakeRocketChat, synced: RocketChatAccount
+) -> None:
+    RocketChatAccount.objects.filter(pk=synced.pk).update(user=None, last_error="unreachable")
+    synced.refresh_from_db()
+    found = run_action(admin_client, "sync_now", synced)
+    assert found == ["deleted user (Rocket.Chat alice): deactivated in Rocket.Chat"]
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None and rc_user["active"] is False
+    assert not RocketChatAccount.objects.exists()
+
+
+def test_log_out_everywhere_action(
+    admin_client: Client, rocketchat: FakeRocketChat, user: Any, synced: RocketChatAccount
+) -> None:
+    assert run_action(admin_client, "log_out_everywhere", synced) == [
+        "alice: logged out of every Rocket.Chat session"
+    ]
+    assert rocketchat.tokens_of(synced.rocketchat_user_id) == []
+    assert run_action(admin_client, "log_out_everywhere", synced) == [
+        "alice: had no Rocket.Chat session"
+    ]
+
+
+def test_deactivate_and_reactivate_actions(
+    admin_client: Client,
+    rocketchat: FakeRocketChat,
+    user: Any,
+    synced: RocketChatAccount,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    rc_user = rocketchat.user_by_id(synced.rocketchat_user_id)
+    assert rc_user is not None
+    assert run_action(admin_client, "deactivate", synced) == ["alice: deactivated in Rocket.Chat"]
+    assert rc_user["active"] is False
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save()  # an operator's deactivation is not undone by saving the Django user
+    assert rc_user["active"] is False
+    assert run_action(admin_client, "reactivate", synced) == ["alice: reactivated in Rocket.Chat"]
+    assert rc_user["active"] is True
+
+
+def test_reactivating_an_inactive_django_user_warns(
+    admin_client: Client, rocketchat: FakeRocketChat, user: Any, synced: RocketChatAccount
+) -> None:
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    (message,) = run_action(admin_client, "reactivate", synced)
+    assert message.startswith("alice: reactivated in Rocket.Chat, but the Django user is inactive")
+
+
+def test_action_failure_is_shown_and_recorded(
+    admin_client: Client, rocketchat: FakeRocketChat, synced: RocketChatAccount
+) -> None:
+    rocketchat.inject(Fault.CONNECTION_REFUSED, times=10)
+    (message,) = run_action(admin_client, "deactivate", synced)
+    assert message.startswith("alice: failed: Rocket.Chat could not be reached")
+    synced.refresh_from_db()
+    assert "could not be reached" in synced.last_error
+
+
+def test_error_and_orphan_filters(
+    admin_client: Client, account: RocketChatAccount, django_user_model: Any
+) -> None:
+    RocketChatAccount.objects.create(rocketchat_user_id="gone1", rocketchat_username="gone")
+    url = reverse(CHANGELIST)
+    failed = admin_client.get(url, {"failed": "yes"}).content
+    assert b"rcid00000000000001" in failed and b"gone1" not in failed
+    assert b"gone1" in admin_client.get(url, {"failed": "no"}).content
+    orphans = admin_client.get(url, {"orphaned": "yes"}).content
+    assert b"gone1" in orphans and b"rcid00000000000001" not in orphans
+    assert b"gone1" not in admin_client.get(url, {"orphaned": "no"}).content
+
+
+# -- on the user admin -----------------------------------------------------------------------
+
+
+def test_user_admin_shows_the_account_with_a_link_to_its_actions(
+    admin_client: Client, account: RocketChatAccount, user: Any
+) -> None:
+    response = admin_client.get(reverse("admin:auth_user_change", args=[user.pk]))
+    assert response.status_code == 200
+    assert b"rcid00000000000001" in response.content
+    link = f"{reverse(CHANGELIST)}?user__id__exact={user.pk}"
+    assert link.encode() in response.content
+    listing = admin_client.get(link)
+    assert listing.status_code == 200
+    assert b"rcid00000000000001" in listing.content
+
+
+def test_a_sites_own_user_admin_is_left_alone() -> None:
+    from django.contrib import admin as django_admin
+    from django.contrib.auth.admin import UserAdmin
+
+    from rocketchat_sso import admin as our_admin
+
+    class SiteUserAdmin(UserAdmin):  # type: ignore[type-arg]
+        pass
+
+    site = django_admin.AdminSite()
+    user_model = get_user_model()
+    site.register(user_model, SiteUserAdmin)
+    original, django_admin.site = django_admin.site, site
+    try:
+        our_admin._add_inline_to_default_user_admin()
+    finally:
+        django_admin.site = original
+    assert type(site._registry[user_model]) is SiteUserAdmin
