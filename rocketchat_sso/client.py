@@ -85,6 +85,7 @@ class RocketChatClient:
         self.user_id = user_id if user_id is not None else conf.ROCKETCHAT_SSO_ADMIN_USER_ID
         self.auth_token = auth_token if auth_token is not None else conf.ROCKETCHAT_SSO_ADMIN_TOKEN
         self.timeout = timeout if timeout is not None else conf.ROCKETCHAT_SSO_TIMEOUT
+        self.calls = 0  # requests sent (retries not counted), for summaries and benchmarks
         retries = retries if retries is not None else conf.ROCKETCHAT_SSO_RETRIES
         if rate_limit_wait is None:
             rate_limit_wait = conf.ROCKETCHAT_SSO_RATE_LIMIT_WAIT
@@ -168,6 +169,7 @@ class RocketChatClient:
             all_headers.update(self._admin_headers())
         all_headers.update(headers or {})
         started = time.monotonic()
+        self.calls += 1
         try:
             response = self.session.request(
                 method,

@@ -1,0 +1,168 @@
+"""``manage.py rocketchat_sso_sync``: bring Rocket.Chat in step with the Django users."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import QuerySet
+
+from rocketchat_sso import services
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.exceptions import RocketChatError
+from rocketchat_sso.models import RocketChatAccount
+
+DEFAULT_BATCH_SIZE = 500
+PROGRESS_EVERY = 100
+FAILED = "failed"
+SUMMARY = (
+    services.CREATED,
+    services.UPDATED,
+    services.UNCHANGED,
+    services.DEACTIVATED,
+    services.REACTIVATED,
+    services.DELETED,
+    services.SKIPPED,
+    FAILED,
+)
+INTERRUPTED_EXIT = 130  # what shells report for Ctrl-C
+
+Outcome = tuple[str, str]  # (outcome, detail for -v 2)
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync Django users to Rocket.Chat: create the missing, update changed profiles, "
+        "deactivate inactive and deleted users, and retry what failed before. Users unchanged "
+        "since their last sync cost no Rocket.Chat call (see --full), so running it again "
+        "after an interruption carries on where it stopped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("usernames", nargs="*", help="Only these users (by username).")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Show what would be done, from the database alone; change nothing.",
+        )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Check every linked user against Rocket.Chat, even if unchanged since the "
+            "last sync (catches edits made in Rocket.Chat).",
+        )
+        parser.add_argument(
+            "--failed", action="store_true", help="Only users whose last sync failed."
+        )
+        parser.add_argument(
+            "--since-pk",
+            metavar="PK",
+            help="Only users with a larger primary key (printed when interrupted).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"Users read from the database per query (default {DEFAULT_BATCH_SIZE}).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        self.dry_run: bool = options["dry_run"]
+        self.full: bool = options["full"]
+        self.verbosity: int = options["verbosity"]
+        self.progress = self.verbosity >= 1 and self.stdout.isatty()
+        self.counts: Counter[str] = Counter()
+        self.last_pk: Any = None
+        self.started = time.monotonic()
+        with RocketChatClient() as self.client:
+            try:
+                self._run(options)
+            except KeyboardInterrupt:
+                self._end_progress_line()
+                self._summary()
+                where = f" (or resume with --since-pk {self.last_pk})" if self.last_pk else ""
+                raise CommandError(
+                    f"Interrupted. Run it again to carry on{where}.", returncode=INTERRUPTED_EXIT
+                ) from None
+        self._summary()
+        if self.counts[FAILED]:
+            raise CommandError(f"{self.counts[FAILED]} failed; see above.")
+
+    def _run(self, options: dict[str, Any]) -> None:
+        users = self._users(options)
+        total = users.count()
+        for done, user in enumerate(users.iterator(chunk_size=options["batch_size"]), 1):
+            account = getattr(user, "rocketchat_account", None)
+            self._one(str(user), partial(self._user, user, account))
+            self.last_pk = user.pk
+            if self.progress and (done % PROGRESS_EVERY == 0 or done == total):
+                self.stdout.write(f"\r{done}/{total} users", ending="")
+                self.stdout.flush()
+        self._end_progress_line()
+        if not options["usernames"]:
+            for orphan in self._orphans(options):
+                label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
+                self._one(label, partial(self._orphan, orphan))
+
+    def _users(self, options: dict[str, Any]) -> QuerySet[Any]:
+        user_model = get_user_model()
+        users = user_model._default_manager.select_related("rocketchat_account")
+        if options["usernames"]:
+            users = users.filter(**{f"{user_model.USERNAME_FIELD}__in": options["usernames"]})
+        if options["failed"]:
+            users = users.filter(rocketchat_account__isnull=False).exclude(
+                rocketchat_account__last_error=""
+            )
+        if options["since_pk"] is not None:
+            users = users.filter(pk__gt=options["since_pk"])
+        return users.order_by("pk")
+
+    def _orphans(self, options: dict[str, Any]) -> QuerySet[RocketChatAccount]:
+        """Accounts whose Django user was deleted before Rocket.Chat could be told."""
+        orphans = RocketChatAccount.objects.filter(user__isnull=True).order_by("pk")
+        return orphans.exclude(last_error="") if options["failed"] else orphans
+
+    def _user(self, user: Any, account: RocketChatAccount | None) -> Outcome:
+        if self.dry_run:
+            return services.plan_user(user, account, full=self.full), ""
+        result = services.reconcile_user(user, account, client=self.client, full=self.full)
+        return result.outcome, f" ({', '.join(result.changes)})" if result.changes else ""
+
+    def _orphan(self, account: RocketChatAccount) -> Outcome:
+        if self.dry_run:
+            return services.DEACTIVATED, ""
+        return services.propagate_deletion(account, client=self.client).outcome, ""
+
+    def _one(self, label: str, work: Callable[[], Outcome]) -> None:
+        """Count one user's outcome; a failure is reported and counted, never fatal."""
+        try:
+            outcome, detail = work()
+        except RocketChatError as error:
+            self.counts[FAILED] += 1
+            self._end_progress_line()
+            self.stderr.write(f"{label}: failed: {error.message}")
+            return
+        self.counts[outcome] += 1
+        if self.verbosity >= 2 and outcome != services.UNCHANGED:
+            would = "would be " if self.dry_run else ""
+            self.stdout.write(f"{label}: {would}{outcome}{detail}")
+
+    def _end_progress_line(self) -> None:
+        if self.progress:
+            self.stdout.write("")
+
+    def _summary(self) -> None:
+        counts = ", ".join(f"{outcome} {self.counts[outcome]}" for outcome in SUMMARY)
+        elapsed = time.monotonic() - self.started
+        if self.dry_run:
+            self.stdout.write(f"Dry run, nothing changed. Would be: {counts} ({elapsed:.1f} s)")
+        else:
+            calls = self.client.calls
+            self.stdout.write(f"{counts} ({calls} Rocket.Chat calls, {elapsed:.1f} s)")
