@@ -1,0 +1,309 @@
+"""End-to-end checks of the live setup, each answered with OK or FAIL and a hint.
+
+Unlike the system checks (settings alone), these talk to Rocket.Chat. Each check is a function
+``(Doctor) -> Finding`` so other commands can run a subset; :data:`CHECKS` is the full order,
+and a check whose prerequisite failed is reported as SKIP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.core.cache import caches
+from django.utils.crypto import get_random_string
+
+from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
+from rocketchat_sso.exceptions import (
+    RocketChatAPIError,
+    RocketChatAuthenticationFailed,
+    RocketChatError,
+    RocketChatPermissionDenied,
+    RocketChatTwoFactorRequired,
+)
+
+OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
+# A user id Rocket.Chat can never have (Random.id() is 17 characters): users.update on it is
+# refused after the 2FA check and can change nothing.
+PROBE_USER_ID = "rocketchat-sso-doctor-probe"
+# Below this many calls per minute per route, the rate limiter throttles a busy site's logins.
+MIN_CALLS_PER_MINUTE = 60
+SECONDS_PER_DAY = 86400
+DEFAULT_LOGIN_EXPIRATION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's answer; ``title`` is the check's, filled in by :meth:`Doctor.run`."""
+
+    status: str
+    detail: str = ""
+    hint: str = ""
+    title: str = ""
+
+
+@dataclass
+class Doctor:
+    """The state the checks share: one client, the site's URL, what is known so far."""
+
+    client: RocketChatClient
+    site_url: str | None = None
+    min_calls_per_minute: int = MIN_CALLS_PER_MINUTE
+    unmet: set[str] = field(default_factory=set)  # checks that failed or were skipped
+
+    def setting(self, setting_id: str) -> Any:
+        return self.client.get_setting(setting_id)
+
+    def run(self, checks: list[Check] | None = None) -> Iterator[Finding]:
+        """Run ``checks`` (default: all) in order, skipping those whose prerequisite failed."""
+        for check in checks or CHECKS:
+            missing = [name for name in check.needs if name in self.unmet]
+            if missing:
+                self.unmet.add(check.name)
+                yield Finding(SKIP, f"needs: {', '.join(missing)}", title=check.title)
+                continue
+            try:
+                finding = check.run(self)
+            except RocketChatError as error:
+                finding = Finding(FAIL, error.message, _hint_for(error))
+            if finding.status == FAIL:
+                self.unmet.add(check.name)
+            yield replace(finding, title=check.title)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    title: str
+    run: Callable[[Doctor], Finding]
+    needs: tuple[str, ...] = ()
+
+
+def _hint_for(error: RocketChatError) -> str:
+    if isinstance(error, RocketChatTwoFactorRequired):
+        return (
+            "Create the admin's personal access token with 'Ignore Two Factor Authentication' "
+            "(My Account > Personal Access Tokens)."
+        )
+    if isinstance(error, RocketChatPermissionDenied):
+        return "The admin of ROCKETCHAT_SSO_ADMIN_USER_ID lacks a permission this needs."
+    return "See the message; `python manage.py check` reports mistakes in the settings."
+
+
+def reachable(doctor: Doctor) -> Finding:
+    try:
+        info = doctor.client.server_info()
+    except RocketChatError as error:
+        return Finding(
+            FAIL,
+            error.message,
+            f"Check ROCKETCHAT_SSO_URL ({conf.ROCKETCHAT_SSO_URL}) and that this server can "
+            "reach it (DNS, firewall, proxy).",
+        )
+    version = info.get("version") or "version hidden"
+    return Finding(OK, f"{conf.ROCKETCHAT_SSO_URL}, {version}")
+
+
+def admin_credentials(doctor: Doctor) -> Finding:
+    try:
+        me = doctor.client.me()
+    except RocketChatAuthenticationFailed as error:
+        return Finding(
+            FAIL,
+            error.message,
+            "ROCKETCHAT_SSO_ADMIN_USER_ID / ROCKETCHAT_SSO_ADMIN_TOKEN are refused: create a "
+            "personal access token for a Rocket.Chat admin and set both.",
+        )
+    if "admin" not in (me.get("roles") or []):
+        return Finding(
+            FAIL,
+            f"{me.get('username')} is not an administrator",
+            "Use a personal access token of a user with the admin role.",
+        )
+    return Finding(OK, f"admin {me.get('username')}")
+
+
+def two_factor(doctor: Doctor) -> Finding:
+    """``users.update`` is twoFactorRequired: a token without the bypass cannot edit users."""
+    try:
+        doctor.client.update_user(PROBE_USER_ID, {"name": "probe"})
+    except RocketChatTwoFactorRequired as error:
+        return Finding(
+            FAIL,
+            f"users.update asks for a 2FA code ({error.error_type})",
+            _hint_for(error),
+        )
+    except RocketChatPermissionDenied as error:
+        return Finding(FAIL, error.message, _hint_for(error))
+    except RocketChatAPIError:
+        pass  # the probe user does not exist: the 2FA check came before and passed
+    return Finding(OK, "users.update does not ask for a 2FA code")
+
+
+def login_method(doctor: Doctor) -> Finding:
+    method = conf.ROCKETCHAT_SSO_LOGIN_METHOD
+    if method != LOGIN_METHOD_CREATE_TOKEN:
+        return Finding(OK, f"{method}: users log in over /api/v1/login with derived passwords")
+    client = doctor.client
+    try:
+        token = client.create_token(client.user_id, secret=conf.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET)
+    except RocketChatPermissionDenied as error:
+        return Finding(
+            FAIL,
+            f"{method}: users.createToken is not authorized ({error.message})",
+            "Up to Rocket.Chat 7.x start it with CREATE_TOKENS_FOR_USERS=true; from 8.x set "
+            "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET to its CREATE_TOKENS_FOR_USERS_SECRET. Or use "
+            "ROCKETCHAT_SSO_LOGIN_METHOD = 'password'.",
+        )
+    client.revoke_token(token)  # the probe's token for the admin must not linger
+    return Finding(OK, f"{method}: users.createToken works (the probe's token was revoked)")
+
+
+def iframe_login(doctor: Doctor) -> Finding:
+    try:
+        urls = rc.site_urls(doctor.site_url)
+    except rc.SiteURLMissing as exc:
+        return Finding(FAIL, "this site's URL is unknown", str(exc))
+    wrong = []
+    if doctor.setting(rc.IFRAME_ENABLED) is not True:
+        wrong.append(f"{rc.IFRAME_ENABLED} is off")
+    for setting_id, expected in (
+        (rc.IFRAME_URL, urls.login_url),
+        (rc.IFRAME_API_URL, urls.token_url),
+    ):
+        value = doctor.setting(setting_id)
+        if value != expected:
+            wrong.append(f"{setting_id} is {value!r}, expected {expected!r}")
+    method = doctor.setting(rc.IFRAME_API_METHOD)
+    if str(method).upper() not in ("GET", "POST"):
+        wrong.append(f"{rc.IFRAME_API_METHOD} is {method!r}, expected 'POST'")
+    if wrong:
+        return Finding(
+            FAIL,
+            "; ".join(wrong),
+            "Run `python manage.py rocketchat_sso_configure`, then turn on "
+            f"{rc.IFRAME_ENABLED} (Administration > Settings > Accounts > Iframe).",
+        )
+    return Finding(OK, f"{urls.token_url}, {urls.login_url}")
+
+
+def iframe_integration(doctor: Doctor) -> Finding:
+    try:
+        urls = rc.site_urls(doctor.site_url)
+    except rc.SiteURLMissing as exc:
+        return Finding(FAIL, "this site's URL is unknown", str(exc))
+    wrong = []
+    for setting_id in (rc.SEND_ENABLE, rc.RECEIVE_ENABLE):
+        if doctor.setting(setting_id) is not True:
+            wrong.append(f"{setting_id} is off")
+    target = doctor.setting(rc.SEND_TARGET_ORIGIN)
+    if target != urls.origin:
+        wrong.append(f"{rc.SEND_TARGET_ORIGIN} is {target!r}, expected {urls.origin!r}")
+    receive = doctor.setting(rc.RECEIVE_ORIGIN)
+    if receive == rc.ANY_ORIGIN or urls.origin not in rc.origins_of(receive):
+        wrong.append(f"{rc.RECEIVE_ORIGIN} is {receive!r}, must list {urls.origin!r}")
+    if wrong:
+        return Finding(
+            FAIL,
+            "; ".join(wrong),
+            "Run `python manage.py rocketchat_sso_configure` ('*' would let any site read "
+            "Rocket.Chat's events or send it commands).",
+        )
+    return Finding(OK, f"events to and commands from {urls.origin}")
+
+
+def framing(doctor: Doctor) -> Finding:
+    try:
+        urls = rc.site_urls(doctor.site_url)
+    except rc.SiteURLMissing as exc:
+        return Finding(FAIL, "this site's URL is unknown", str(exc))
+    if urls.origin == conf.public_origin or doctor.setting(rc.RESTRICT_ACCESS) is not True:
+        return Finding(OK, "no X-Frame-Options forbids it")
+    return Finding(
+        FAIL,
+        f"{rc.RESTRICT_ACCESS} is on: Rocket.Chat sends X-Frame-Options: "
+        f"{doctor.setting(rc.X_FRAME_OPTIONS)}",
+        f"To embed Rocket.Chat in this site's pages turn off {rc.RESTRICT_ACCESS} "
+        f"(Administration > Settings > General) and send 'Content-Security-Policy: "
+        f"frame-ancestors {urls.origin}' from Rocket.Chat's proxy instead.",
+    )
+
+
+def rate_limiter(doctor: Doctor) -> Finding:
+    """Every route is limited per client address unless the caller bypasses it (the admin
+    does): the users' own calls from this server, /login and /me, share one bucket each."""
+    if doctor.setting(rc.RATE_LIMITER) is not True:
+        return Finding(OK, f"{rc.RATE_LIMITER} is off")
+    calls = int(doctor.setting(rc.RATE_LIMIT_CALLS) or 0)
+    window_ms = int(doctor.setting(rc.RATE_LIMIT_MS) or 0)
+    if not calls or not window_ms:
+        return Finding(OK, "no default limit set")
+    per_minute = calls * 60_000 / window_ms
+    routes = "/api/v1/me (token reuse)"
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
+        routes = "/api/v1/login (password method) and " + routes
+    detail = (
+        f"{calls} calls per {window_ms} ms: {per_minute:g} per minute on {routes}, "
+        "for all users of this site together"
+    )
+    if per_minute < doctor.min_calls_per_minute:
+        return Finding(
+            FAIL,
+            detail,
+            f"Raise {rc.RATE_LIMIT_CALLS} (Administration > Settings > Rate Limiter) to at "
+            f"least {doctor.min_calls_per_minute * window_ms // 60_000} for this window, or turn "
+            f"off {rc.RATE_LIMITER}; beyond it users see 'Rocket.Chat is busy' (503).",
+        )
+    return Finding(OK, detail)
+
+
+def token_reuse(doctor: Doctor) -> Finding:
+    timeout = conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT
+    if timeout <= 0:
+        return Finding(
+            FAIL,
+            "off (ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT = 0): every chat opening mints a token",
+            "Rocket.Chat drops a user's oldest tokens over its cap, signing them out of their "
+            "other devices; set ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT (default 86400).",
+        )
+    cache = caches[conf.ROCKETCHAT_SSO_CACHE]
+    probe_key, probe = f"rocketchat_sso:doctor:{get_random_string(12)}", get_random_string(12)
+    cache.set(probe_key, probe, 30)
+    kept = cache.get(probe_key) == probe
+    cache.delete(probe_key)
+    if not kept:
+        return Finding(
+            FAIL,
+            f"the cache {conf.ROCKETCHAT_SSO_CACHE!r} does not keep values",
+            "Point ROCKETCHAT_SSO_CACHE at a working shared cache (Redis, Memcached, database).",
+        )
+    days = doctor.setting(rc.LOGIN_EXPIRATION_DAYS)
+    if not isinstance(days, (int, float)) or days <= 0:
+        days = DEFAULT_LOGIN_EXPIRATION_DAYS  # Rocket.Chat's fallback for non-positive values
+    reuse = f"tokens reused for {timeout / SECONDS_PER_DAY:g} day(s) per session"
+    expiry = f"Rocket.Chat expires them after {days:g} day(s)"
+    if timeout >= days * SECONDS_PER_DAY / 2:
+        return Finding(
+            FAIL,
+            f"{reuse}; {expiry}",
+            f"Lower ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT well below {rc.LOGIN_EXPIRATION_DAYS}.",
+        )
+    return Finding(OK, f"{reuse}; {expiry}")
+
+
+CHECKS: list[Check] = [
+    Check("reachable", "Rocket.Chat reachable", reachable),
+    Check("admin", "Admin credentials", admin_credentials, ("reachable",)),
+    Check("two_factor", "Admin token needs no 2FA code", two_factor, ("admin",)),
+    Check("login_method", "Login method", login_method, ("admin",)),
+    Check("iframe_login", "Iframe login points at this site", iframe_login, ("admin",)),
+    Check(
+        "iframe_integration", "Iframe integration with this site", iframe_integration, ("admin",)
+    ),
+    Check("framing", "This site may frame Rocket.Chat", framing, ("admin",)),
+    Check("rate_limiter", "Rate limiter leaves room for logins", rate_limiter, ("admin",)),
+    Check("token_reuse", "Token reuse", token_reuse, ("admin",)),
+]

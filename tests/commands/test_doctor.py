@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.testing import FakeRocketChat, Fault, mock_rocketchat
+
+SITE = "https://www.example.com"
+ADMIN_ID = "rcadmin0000000001"
+ADMIN_TOKEN = "admin-personal-access-token"
+
+
+def doctor(*args: str) -> tuple[str, CommandError | None]:
+    out = StringIO()
+    try:
+        call_command("rocketchat_sso_doctor", "--site-url", SITE, *args, stdout=out, no_color=True)
+    except CommandError as error:
+        return out.getvalue(), error
+    return out.getvalue(), None
+
+
+def line(output: str, title: str) -> str:
+    (found,) = [text for text in output.splitlines() if title in text]
+    return found
+
+
+def hint_after(output: str, title: str) -> str:
+    lines = output.splitlines()
+    index = next(i for i, text in enumerate(lines) if title in text)
+    return lines[index + 1]
+
+
+def healthy(fake: FakeRocketChat) -> FakeRocketChat:
+    """Rocket.Chat set up as the README says."""
+    call_command("rocketchat_sso_configure", "--site-url", SITE, stdout=StringIO())
+    fake.set_setting(rc.IFRAME_ENABLED, True)
+    fake.set_setting(rc.RESTRICT_ACCESS, False)
+    fake.set_setting(rc.RATE_LIMIT_CALLS, 600)
+    fake.reset_calls()
+    return fake
+
+
+@pytest.fixture
+def stand_in() -> Iterator[Callable[..., FakeRocketChat]]:
+    """Start a stand-in with options: ``stand_in(admin_bypass_two_factor=False)``."""
+    with ExitStack() as stack:
+        yield lambda **kwargs: stack.enter_context(
+            mock_rocketchat(settings.ROCKETCHAT_SSO_URL, **kwargs)
+        )
+
+
+def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    out, error = doctor()
+    assert error is None, out
+    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 9
+    assert line(out, "Rocket.Chat reachable").endswith("https://chat.example.com, 7.10.0")
+    assert rocketchat.settings[rc.IFRAME_URL] == f"{SITE}/rocketchat/login/"  # changed nothing
+
+
+def test_a_fresh_rocketchat_fails_with_hints(rocketchat: FakeRocketChat) -> None:
+    out, error = doctor()
+    assert error is not None and str(error) == "4 check(s) failed."
+    failing = [text for text in out.splitlines() if text.startswith("FAIL")]
+    assert [text.split(":")[0] for text in failing] == [
+        "FAIL  Iframe login points at this site",
+        "FAIL  Iframe integration with this site",
+        "FAIL  This site may frame Rocket.Chat",
+        "FAIL  Rate limiter leaves room for logins",
+    ]
+    assert "Accounts_iframe_enabled is off" in line(out, "Iframe login")
+    assert "rocketchat_sso_configure" in hint_after(out, "Iframe login")
+    assert "X-Frame-Options: sameorigin" in line(out, "frame Rocket.Chat")
+    assert "10 calls per 60000 ms: 10 per minute" in line(out, "Rate limiter")
+    assert "at least 60" in hint_after(out, "Rate limiter")
+
+
+def test_unreachable_rocketchat_skips_the_rest(rocketchat: FakeRocketChat) -> None:
+    rocketchat.inject(Fault.CONNECTION_REFUSED, times=10)
+    out, error = doctor()
+    assert error is not None and str(error) == "1 check(s) failed."
+    assert line(out, "Rocket.Chat reachable").startswith("FAIL")
+    assert "ROCKETCHAT_SSO_URL" in hint_after(out, "Rocket.Chat reachable")
+    assert line(out, "Admin credentials") == "SKIP  Admin credentials: needs: reachable"
+    assert line(out, "Token reuse") == "SKIP  Token reuse: needs: admin"
+
+
+@override_settings(ROCKETCHAT_SSO_ADMIN_TOKEN="wrong")
+def test_refused_admin_credentials(rocketchat: FakeRocketChat) -> None:
+    out, error = doctor()
+    assert line(out, "Admin credentials").startswith("FAIL")
+    assert "personal access token" in hint_after(out, "Admin credentials")
+    assert str(error) == "1 check(s) failed."
+
+
+def test_admin_credentials_of_a_non_admin(rocketchat: FakeRocketChat) -> None:
+    bob = rocketchat.add_user("bob", "bob@example.com", name="Bob", password="pw")
+    token = RocketChatClient().login(username="bob", password="pw")
+    with override_settings(
+        ROCKETCHAT_SSO_ADMIN_USER_ID=bob["_id"], ROCKETCHAT_SSO_ADMIN_TOKEN=token.auth_token
+    ):
+        out, _ = doctor()
+    assert line(out, "Admin credentials") == "FAIL  Admin credentials: bob is not an administrator"
+
+
+def test_token_without_2fa_bypass_is_detected(stand_in: Callable[..., FakeRocketChat]) -> None:
+    fake = stand_in(admin_bypass_two_factor=False)
+    out, _ = doctor()
+    assert line(out, "2FA") == (
+        "FAIL  Admin token needs no 2FA code: users.update asks for a 2FA code (totp-required)"
+    )
+    assert "Ignore Two Factor Authentication" in hint_after(out, "2FA")
+    assert fake.calls_to("/api/v1/users.update")  # probed, on a user that cannot exist
+
+
+@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
+def test_create_token_not_authorized(rocketchat: FakeRocketChat) -> None:
+    out, _ = doctor()
+    assert "users.createToken is not authorized" in line(out, "Login method")
+    assert "CREATE_TOKENS_FOR_USERS=true" in hint_after(out, "Login method")
+
+
+@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
+def test_create_token_authorized_leaves_no_token(
+    stand_in: Callable[..., FakeRocketChat],
+) -> None:
+    fake = stand_in(create_tokens_for_users=True)
+    out, _ = doctor()
+    assert line(out, "Login method").startswith("OK    Login method: create_token")
+    assert fake.tokens_of(ADMIN_ID) == [ADMIN_TOKEN]
+
+
+def test_site_url_is_needed_for_the_iframe_checks(rocketchat: FakeRocketChat) -> None:
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("rocketchat_sso_doctor", stdout=out, no_color=True)
+    text = out.getvalue()
+    assert (
+        line(text, "Iframe login")
+        == "FAIL  Iframe login points at this site: this site's URL is unknown"
+    )
+    assert "--site-url" in hint_after(text, "Iframe login")
+
+
+def test_any_origin_is_not_accepted(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    rocketchat.set_setting(rc.RECEIVE_ORIGIN, "*")
+    out, _ = doctor()
+    assert "must list 'https://www.example.com'" in line(out, "Iframe integration")
+
+
+def test_min_calls_per_minute(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    rocketchat.set_setting(rc.RATE_LIMIT_CALLS, 100)
+    assert doctor()[1] is None
+    out, _ = doctor("--min-calls-per-minute", "200")
+    assert line(out, "Rate limiter").startswith("FAIL")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT": 0}, "off"),
+        (
+            {"CACHES": {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}},
+            "does not keep values",
+        ),
+        ({"ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT": 50 * 86400}, "expires them after 90 day(s)"),
+    ],
+)
+def test_token_reuse_problems(
+    rocketchat: FakeRocketChat, overrides: dict[str, Any], expected: str
+) -> None:
+    healthy(rocketchat)
+    with override_settings(**overrides):
+        out, error = doctor()
+    assert line(out, "Token reuse").startswith("FAIL")
+    assert expected in line(out, "Token reuse")
+    assert str(error) == "1 check(s) failed."
