@@ -10,6 +10,7 @@ import pytest
 from django.test import Client, override_settings
 
 from rocketchat_sso import signals
+from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.services import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat, Fault
@@ -310,3 +311,61 @@ def test_user_created_and_user_synced(
         (False, ("name",)),
     ]
     assert all(s["user"] == user and s["account"].user == user for s in received["synced"])
+
+
+# -- edges -----------------------------------------------------------------------------------
+
+
+def test_logging_out_an_anonymous_session_calls_nothing(
+    rocketchat: FakeRocketChat, client: Client
+) -> None:
+    client.logout()
+    assert rocketchat.calls == []
+
+
+def test_logout_after_rocketchat_already_dropped_the_token(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    browser.post(TOKEN_URL)
+    RocketChatClient().logout_user_everywhere(account_of(user).rocketchat_user_id)
+    rocketchat.reset_calls()
+    browser.logout()  # the revocation is refused with a 401: the token is dead, as wanted
+    assert paths(rocketchat) == ["POST logout"]
+    assert account_of(user).last_error == ""
+
+
+@override_settings(ROCKETCHAT_SSO_LOGOUT_EVERYWHERE=True)
+def test_logout_everywhere_failure_is_recorded(
+    rocketchat: FakeRocketChat, browser: Client, user: Any, linked: dict[str, Any]
+) -> None:
+    break_rocketchat(rocketchat)
+    browser.logout()
+    assert "_auth_user_id" not in browser.session
+    assert "could not be reached" in account_of(user).last_error
+
+
+def test_deactivating_a_user_gone_from_rocketchat(
+    rocketchat: FakeRocketChat,
+    user: Any,
+    linked: dict[str, Any],
+    django_capture_on_commit_callbacks: Commit,
+) -> None:
+    RocketChatClient().delete_user(linked["_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save()
+    account = account_of(user)
+    assert account.last_error == ""
+    assert account.deactivated_at is None
+
+
+def test_deleting_a_user_gone_from_rocketchat(
+    rocketchat: FakeRocketChat,
+    user: Any,
+    linked: dict[str, Any],
+    django_capture_on_commit_callbacks: Commit,
+) -> None:
+    RocketChatClient().delete_user(linked["_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        user.delete()
+    assert not RocketChatAccount.objects.exists()

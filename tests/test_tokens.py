@@ -218,3 +218,25 @@ def test_token_issued_is_sent_for_new_tokens_only(
     assert len(issued) == 1
     assert issued[0]["user"] == user
     assert issued[0]["account"].rocketchat_user_id == rc_id(rocketchat)
+
+
+def test_accounts_linked_before_digests_get_one_without_a_call(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    open_chat(browser)
+    RocketChatAccount.objects.filter(user=user).update(profile_digest="")
+    rocketchat.reset_calls()
+    open_chat(browser)
+    assert paths(rocketchat) == ["GET me"]
+    assert RocketChatAccount.objects.get(user=user).profile_digest
+
+
+def test_a_profile_rocketchat_refuses_does_not_cost_the_token(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    token = open_chat(browser)
+    rocketchat.add_user("taken", "alicia@example.com", name="Someone Else")
+    user.email = "alicia@example.com"
+    user.save()
+    assert open_chat(browser) == token
+    assert "already in use" in RocketChatAccount.objects.get(user=user).last_error

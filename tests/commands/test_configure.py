@@ -83,3 +83,10 @@ def test_refused_credentials_are_a_command_error() -> None:
         pytest.raises(CommandError, match="refused the credentials"),
     ):
         configure("--site-url", SITE)
+
+
+def test_verbose_lists_unchanged_settings_too(rocketchat: FakeRocketChat) -> None:
+    rocketchat.set_setting(rc.IFRAME_ENABLED, True)
+    out = configure("--site-url", SITE, "-v", "2")
+    assert "Accounts_Iframe_api_method: 'POST' (unchanged)" in out
+    assert "Accounts_iframe_enabled is off" not in out

@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from rocketchat_sso import rocketchat_settings as rc
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.testing import FakeRocketChat, Fault, mock_rocketchat
+from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault, mock_rocketchat
 
 SITE = "https://www.example.com"
 ADMIN_ID = "rcadmin0000000001"
@@ -187,3 +187,60 @@ def test_token_reuse_problems(
     assert line(out, "Token reuse").startswith("FAIL")
     assert expected in line(out, "Token reuse")
     assert str(error) == "1 check(s) failed."
+
+
+def test_a_refused_settings_read_fails_its_check_with_a_hint(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    refused = FakeResponse(403, {"success": False, "error": "unauthorized"})
+    rocketchat.inject(refused, f"/api/v1/settings/{rc.IFRAME_ENABLED}")
+    out, _ = doctor()
+    assert line(out, "Iframe login").startswith("FAIL  Iframe login points at this site: ")
+    assert "lacks a permission" in hint_after(out, "Iframe login")
+
+
+def test_admin_without_permission_to_edit_users(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    refused = FakeResponse(
+        400,
+        {
+            "success": False,
+            "error": "Editing user is not allowed [error-action-not-allowed]",
+            "errorType": "error-action-not-allowed",
+        },
+    )
+    rocketchat.inject(refused, "/api/v1/users.update")
+    out, _ = doctor()
+    assert line(out, "2FA").startswith("FAIL")
+    assert "lacks a permission" in hint_after(out, "2FA")
+
+
+def test_an_api_method_rocketchat_cannot_use(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    rocketchat.set_setting(rc.IFRAME_API_METHOD, "PUT")
+    out, _ = doctor()
+    assert "Accounts_Iframe_api_method is 'PUT', expected 'POST'" in line(out, "Iframe login")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        (
+            rc.RATE_LIMITER,
+            False,
+            "OK    Rate limiter leaves room for logins: API_Enable_Rate_Limiter is off",
+        ),
+        (rc.RATE_LIMIT_CALLS, 0, "OK    Rate limiter leaves room for logins: no default limit set"),
+    ],
+)
+def test_rate_limiter_off(
+    rocketchat: FakeRocketChat, setting: str, value: object, expected: str
+) -> None:
+    healthy(rocketchat)
+    rocketchat.set_setting(setting, value)
+    assert line(doctor()[0], "Rate limiter") == expected
+
+
+def test_a_non_positive_login_expiration_means_90_days(rocketchat: FakeRocketChat) -> None:
+    healthy(rocketchat)
+    rocketchat.set_setting(rc.LOGIN_EXPIRATION_DAYS, 0)
+    assert "expires them after 90 day(s)" in line(doctor()[0], "Token reuse")
