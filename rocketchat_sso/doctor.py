@@ -57,6 +57,10 @@ class Doctor:
     def setting(self, setting_id: str) -> Any:
         return self.client.get_setting(setting_id)
 
+    def urls(self) -> rc.SiteURLs:
+        """This site's URLs; the checks using them need :func:`site_url` to have passed."""
+        return rc.site_urls(self.site_url)
+
     def run(self, checks: list[Check] | None = None) -> Iterator[Finding]:
         """Run ``checks`` (default: all) in order, skipping those whose prerequisite failed."""
         for check in checks or CHECKS:
@@ -91,6 +95,14 @@ def _hint_for(error: RocketChatError) -> str:
     if isinstance(error, RocketChatPermissionDenied):
         return "The admin of ROCKETCHAT_SSO_ADMIN_USER_ID lacks a permission this needs."
     return "See the message; `python manage.py check` reports mistakes in the settings."
+
+
+def site_url(doctor: Doctor) -> Finding:
+    try:
+        urls = doctor.urls()
+    except rc.SiteURLMissing as exc:
+        return Finding(FAIL, "unknown", str(exc))
+    return Finding(OK, urls.origin)
 
 
 def reachable(doctor: Doctor) -> Finding:
@@ -163,10 +175,7 @@ def login_method(doctor: Doctor) -> Finding:
 
 
 def iframe_login(doctor: Doctor) -> Finding:
-    try:
-        urls = rc.site_urls(doctor.site_url)
-    except rc.SiteURLMissing as exc:
-        return Finding(FAIL, "this site's URL is unknown", str(exc))
+    urls = doctor.urls()
     wrong = []
     if doctor.setting(rc.IFRAME_ENABLED) is not True:
         wrong.append(f"{rc.IFRAME_ENABLED} is off")
@@ -191,10 +200,7 @@ def iframe_login(doctor: Doctor) -> Finding:
 
 
 def iframe_integration(doctor: Doctor) -> Finding:
-    try:
-        urls = rc.site_urls(doctor.site_url)
-    except rc.SiteURLMissing as exc:
-        return Finding(FAIL, "this site's URL is unknown", str(exc))
+    urls = doctor.urls()
     wrong = []
     for setting_id in (rc.SEND_ENABLE, rc.RECEIVE_ENABLE):
         if doctor.setting(setting_id) is not True:
@@ -216,10 +222,7 @@ def iframe_integration(doctor: Doctor) -> Finding:
 
 
 def framing(doctor: Doctor) -> Finding:
-    try:
-        urls = rc.site_urls(doctor.site_url)
-    except rc.SiteURLMissing as exc:
-        return Finding(FAIL, "this site's URL is unknown", str(exc))
+    urls = doctor.urls()
     if urls.origin == conf.public_origin or doctor.setting(rc.RESTRICT_ACCESS) is not True:
         return Finding(OK, "no X-Frame-Options forbids it")
     return Finding(
@@ -294,16 +297,22 @@ def token_reuse(doctor: Doctor) -> Finding:
     return Finding(OK, f"{reuse}; {expiry}")
 
 
+AFTER_ADMIN = ("admin",)
+AFTER_ADMIN_AND_SITE = ("admin", "site_url")
 CHECKS: list[Check] = [
+    Check("site_url", "This site's URL", site_url),
     Check("reachable", "Rocket.Chat reachable", reachable),
     Check("admin", "Admin credentials", admin_credentials, ("reachable",)),
-    Check("two_factor", "Admin token needs no 2FA code", two_factor, ("admin",)),
-    Check("login_method", "Login method", login_method, ("admin",)),
-    Check("iframe_login", "Iframe login points at this site", iframe_login, ("admin",)),
+    Check("two_factor", "Admin token needs no 2FA code", two_factor, AFTER_ADMIN),
+    Check("login_method", "Login method", login_method, AFTER_ADMIN),
+    Check("iframe_login", "Iframe login points at this site", iframe_login, AFTER_ADMIN_AND_SITE),
     Check(
-        "iframe_integration", "Iframe integration with this site", iframe_integration, ("admin",)
+        "iframe_integration",
+        "Iframe integration with this site",
+        iframe_integration,
+        AFTER_ADMIN_AND_SITE,
     ),
-    Check("framing", "This site may frame Rocket.Chat", framing, ("admin",)),
-    Check("rate_limiter", "Rate limiter leaves room for logins", rate_limiter, ("admin",)),
-    Check("token_reuse", "Token reuse", token_reuse, ("admin",)),
+    Check("framing", "This site may frame Rocket.Chat", framing, AFTER_ADMIN_AND_SITE),
+    Check("rate_limiter", "Rate limiter leaves room for logins", rate_limiter, AFTER_ADMIN),
+    Check("token_reuse", "Token reuse", token_reuse, AFTER_ADMIN),
 ]

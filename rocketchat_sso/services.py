@@ -304,15 +304,26 @@ def _sync(
         signals.user_created.send(
             sender=RocketChatAccount, user=user, account=account, rocketchat_user=rc_user
         )
+    _send_synced(user, account, rc_user, created=created, changes=result.changes)
+    return account, rc_user, result
+
+
+def _send_synced(
+    user: AbstractBaseUser,
+    account: RocketChatAccount,
+    rc_user: dict[str, Any],
+    *,
+    created: bool,
+    changes: tuple[str, ...],
+) -> None:
     signals.user_synced.send(
         sender=RocketChatAccount,
         user=user,
         account=account,
         rocketchat_user=rc_user,
         created=created,
-        changes=result.changes,
+        changes=changes,
     )
-    return account, rc_user, result
 
 
 def sync_drift(
@@ -332,14 +343,7 @@ def sync_drift(
     if changes:
         rc_user = _update(client, rc_user, changes)
         account = _link(user, rc_user, digest)
-        signals.user_synced.send(
-            sender=RocketChatAccount,
-            user=user,
-            account=account,
-            rocketchat_user=rc_user,
-            created=False,
-            changes=tuple(sorted(changes)),
-        )
+        _send_synced(user, account, rc_user, created=False, changes=tuple(sorted(changes)))
     elif account.profile_digest != digest:
         RocketChatAccount.objects.filter(pk=account.pk).update(profile_digest=digest)
     return rc_user

@@ -63,7 +63,8 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
     out, error = doctor()
     assert error is None, out
-    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 9
+    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 10
+    assert line(out, "This site's URL") == f"OK    This site's URL: {SITE}"
     assert line(out, "Rocket.Chat reachable").endswith("https://chat.example.com, 7.10.0")
     assert rocketchat.settings[rc.IFRAME_URL] == f"{SITE}/rocketchat/login/"  # changed nothing
 
@@ -142,14 +143,13 @@ def test_create_token_authorized_leaves_no_token(
 
 def test_site_url_is_needed_for_the_iframe_checks(rocketchat: FakeRocketChat) -> None:
     out = StringIO()
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="2 check"):  # and the default rate limit
         call_command("rocketchat_sso_doctor", stdout=out, no_color=True)
     text = out.getvalue()
-    assert (
-        line(text, "Iframe login")
-        == "FAIL  Iframe login points at this site: this site's URL is unknown"
-    )
-    assert "--site-url" in hint_after(text, "Iframe login")
+    assert line(text, "This site's URL") == "FAIL  This site's URL: unknown"
+    assert "--site-url" in hint_after(text, "This site's URL")
+    assert line(text, "Iframe login") == "SKIP  Iframe login points at this site: needs: site_url"
+    assert line(text, "Rate limiter").startswith("FAIL")  # the rest still runs
 
 
 def test_any_origin_is_not_accepted(rocketchat: FakeRocketChat) -> None:
