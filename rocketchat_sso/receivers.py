@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from rocketchat_sso import services, tokens
+from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
@@ -60,15 +61,17 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
         return
     session = getattr(request, "session", None)
     session_key = getattr(session, "session_key", None)
-    if session_key:
-        tokens.revoke_session_token(session_key, user)
-    if conf.ROCKETCHAT_SSO_LOGOUT_EVERYWHERE:
-        account = RocketChatAccount.objects.filter(user_id=user.pk).first()
-        if account is not None:
-            try:
-                services.end_rocketchat_sessions(account)
-            except RocketChatError as error:
-                _swallow("logout", user.pk, error)
+    # No retries: the user waits for this logout, and a failure is recorded, not retried.
+    with RocketChatClient(retries=0) as client:
+        if session_key:
+            tokens.revoke_session_token(session_key, user, client=client)
+        if conf.ROCKETCHAT_SSO_LOGOUT_EVERYWHERE:
+            account = RocketChatAccount.objects.filter(user_id=user.pk).first()
+            if account is not None:
+                try:
+                    services.end_rocketchat_sessions(account, client=client)
+                except RocketChatError as error:
+                    _swallow("logout", user.pk, error)
 
 
 def user_saved(

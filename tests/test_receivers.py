@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from rocketchat_sso import signals
+from rocketchat_sso import signals, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.services import issue_login_token
@@ -369,3 +369,20 @@ def test_deleting_a_user_gone_from_rocketchat(
     with django_capture_on_commit_callbacks(execute=True):
         user.delete()
     assert not RocketChatAccount.objects.exists()
+
+
+def test_logout_does_not_wait_for_retries(
+    rocketchat: FakeRocketChat, browser: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user waits for the logout: one attempt per call, a failure is recorded."""
+    seen: list[int] = []
+    real = tokens.revoke_session_token
+
+    def spy(session_key: str, user: Any, *, client: RocketChatClient) -> bool:
+        seen.append(client.session.get_adapter("https://").max_retries.total)
+        return real(session_key, user, client=client)
+
+    browser.post(TOKEN_URL)
+    monkeypatch.setattr(tokens, "revoke_session_token", spy)
+    browser.logout()
+    assert seen == [0]
