@@ -356,6 +356,12 @@ def record_user_error(user: AbstractBaseUser, error: Exception) -> None:
     )
 
 
+def clear_account_error(account: RocketChatAccount) -> None:
+    """Rocket.Chat answered again and the account is in step: forget the last failure."""
+    account.last_error, account.last_error_at = "", None
+    RocketChatAccount.objects.filter(pk=account.pk).update(last_error="", last_error_at=None)
+
+
 def record_account_error(account: RocketChatAccount, error: Exception) -> None:
     """Keep a failure on the account for the admin and the sync command's retry."""
     account.last_error = str(error)[:MAX_ERROR_LENGTH]

@@ -141,7 +141,12 @@ def _still_valid(
     account = RocketChatAccount.objects.filter(user_id=user.pk).first()
     if account is None or account.rocketchat_user_id != cached.token.user_id:
         return None
-    me = client.user_of_token(cached.token)  # rate-limited or down: raises, nothing handed out
+    try:
+        me = client.user_of_token(cached.token)
+    except RocketChatError as error:
+        # Rate-limited or down: hand out nothing unchecked, mint nothing.
+        services.record_account_error(account, error)
+        raise
     if me is None or me.get("_id") != cached.token.user_id:
         return None
     try:
@@ -149,6 +154,9 @@ def _still_valid(
     except RocketChatError as error:
         # The token is good; a profile that could not be written waits for the next sync.
         services.record_account_error(account, error)
+    else:
+        if account.last_error:
+            services.clear_account_error(account)
     return cached.token
 
 

@@ -152,7 +152,7 @@ def test_a_locked_database_is_a_retryable_json_error(
 ) -> None:
     """Past SQLite's busy timeout (or a dropped PostgreSQL connection): 503, not an HTML 500."""
 
-    def locked(user: Any) -> Any:
+    def locked(user: Any, **kwargs: Any) -> Any:
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(services, "issue_login_token", locked)

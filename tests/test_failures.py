@@ -33,6 +33,7 @@ USERS_LIST = "/api/v1/users.list"
 USERS_INFO = "/api/v1/users.info"
 USERS_CREATE = "/api/v1/users.create"
 LOGIN = "/api/v1/login"
+ME = "/api/v1/me"
 
 
 def _reset_in(seconds: float) -> dict[str, str]:
@@ -82,6 +83,14 @@ def server(rocketchat_server: RocketChatServer, settings: Any) -> Iterator[Rocke
 
 def token_of(client: Client) -> Any:
     return client.post(reverse("rocketchat_sso:token"))
+
+
+def new_session(user: Any) -> Client:
+    """Another browser of ``user``: it has no token yet, so its first request logs in (a
+    session that already has one reuses it and calls only ``/api/v1/me``)."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def assert_consistent(fake: FakeRocketChat, user: Any) -> None:
@@ -148,12 +157,32 @@ def test_fault_for_a_linked_user(
     linked = RocketChatAccount.objects.get(user=user).rocketchat_user_id
     fake.reset_calls()
     fake.inject(case.make(), path=path, times=1 + RETRIES)
-    assert_answer(token_of(signed_in), case)
+    browser = new_session(user)
+    assert_answer(token_of(browser), case)
     assert len(fake.calls_to(path)) == expected_sends(case, method)
     account = RocketChatAccount.objects.get(user=user)  # the link survives the failure
     assert account.rocketchat_user_id == linked
     assert account.last_error and account.last_error_at is not None
-    assert assert_recovers(fake, signed_in, user) == linked
+    assert assert_recovers(fake, browser, user) == linked
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fault_while_checking_a_reused_token(
+    server: RocketChatServer, signed_in: Client, user: Any, name: str
+) -> None:
+    """A session's second request only asks Rocket.Chat whether its token still works
+    (``GET /api/v1/me``); a failure there hands out nothing and mints nothing."""
+    fake, case = server.fake, CASES[name]
+    first = token_of(signed_in).json()["loginToken"]
+    fake.reset_calls()
+    fake.inject(case.make(), path=ME, times=1 + RETRIES)
+    assert_answer(token_of(signed_in), case)
+    assert len(fake.calls_to(ME)) == expected_sends(case, "GET")
+    assert fake.calls_to(LOGIN) == []
+    account = RocketChatAccount.objects.get(user=user)
+    assert account.last_error and account.last_error_at is not None
+    assert_recovers(fake, signed_in, user)
+    assert fake.tokens_of(account.rocketchat_user_id) == [first]
 
 
 def test_rocketchat_not_listening_then_restarted(
@@ -198,12 +227,14 @@ def test_admin_token_revoked_after_linking(
 ) -> None:
     assert token_of(signed_in).status_code == 200
     settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "revoked-personal-access-token"
-    response = token_of(signed_in)
+    assert token_of(signed_in).status_code == 200  # reusing a token needs no admin
+    browser = new_session(user)
+    response = token_of(browser)
     assert response.status_code == 502
     assert response.json()["error"] == "rocketchat_misconfigured"
     assert RocketChatAccount.objects.filter(user=user).exists()
     settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"
-    assert_recovers(server.fake, signed_in, user)
+    assert_recovers(server.fake, browser, user)
 
 
 @pytest.mark.parametrize("method", ["create_user", "login"])
@@ -235,18 +266,19 @@ def test_refused_password_is_repaired_once_not_in_a_loop(
     fake.reset_calls()
     unauthorized = FakeResponse(401, {"status": "error", "error": "Unauthorized"})
     fake.inject(unauthorized, path=LOGIN, times=10)
-    response = token_of(signed_in)
+    response = token_of(new_session(user))
     assert response.status_code == 502
     assert len(fake.calls_to(LOGIN)) == 2
     assert len(fake.calls_to("/api/v1/users.update")) == 1
     fake.clear_faults()
     fake.inject(unauthorized, path=LOGIN, times=1)
-    assert token_of(signed_in).status_code == 200
+    assert token_of(new_session(user)).status_code == 200
 
 
 # -- Rocket.Chat's rate limiter against the password method ------------------------------------
-# Every warm request logs in over /api/v1/login, which Rocket.Chat rate-limits per client
-# address (default: 10 calls a minute); the admin's own calls bypass the limiter.
+# Every session's first request logs in over /api/v1/login, which Rocket.Chat rate-limits per
+# client address (default: 10 calls a minute); the admin's own calls bypass the limiter. Each
+# request below comes from a new session, as many users' would.
 
 
 class Clock:
@@ -269,7 +301,7 @@ def test_default_rate_limit_answers_a_clear_503_without_waiting(
     clock = Clock()
     limited(server, 10, 60_000, clock)
     for _ in range(10):
-        assert token_of(signed_in).status_code == 200
+        assert token_of(new_session(user)).status_code == 200
     started = time.monotonic()
     response = token_of(signed_in)
     assert time.monotonic() - started < 1  # a minute is past any sane wait: no sleeping
@@ -282,13 +314,13 @@ def test_default_rate_limit_answers_a_clear_503_without_waiting(
 
 
 def test_short_rate_limit_window_is_waited_out(
-    server: RocketChatServer, signed_in: Client, settings: Any
+    server: RocketChatServer, signed_in: Client, user: Any, settings: Any
 ) -> None:
     settings.ROCKETCHAT_SSO_TIMEOUT = 5
     limited(server, 1, 600)
     assert token_of(signed_in).status_code == 200
     started = time.monotonic()
-    response = token_of(signed_in)
+    response = token_of(new_session(user))
     waited = time.monotonic() - started
     assert response.status_code == 200
     assert 0.3 < waited < 2
@@ -303,6 +335,7 @@ def test_short_rate_limit_window_is_waited_out(
 def test_rate_limit_wait_is_bounded(
     server: RocketChatServer,
     signed_in: Client,
+    user: Any,
     settings: Any,
     wait_setting: float,
     timeout: float,
@@ -312,14 +345,14 @@ def test_rate_limit_wait_is_bounded(
     limited(server, 1, 600)
     assert token_of(signed_in).status_code == 200
     started = time.monotonic()
-    response = token_of(signed_in)
+    response = token_of(new_session(user))
     assert time.monotonic() - started < 0.3
     assert_answer(response, CASES["429"])
     assert len(server.fake.calls_to(LOGIN)) == 2
 
 
 def test_rate_limiter_that_keeps_refusing_is_given_up_on(
-    server: RocketChatServer, signed_in: Client
+    server: RocketChatServer, signed_in: Client, user: Any
 ) -> None:
     """However short each window claims to be, a request waits a bounded number of times."""
     assert token_of(signed_in).status_code == 200
@@ -329,7 +362,7 @@ def test_rate_limiter_that_keeps_refusing_is_given_up_on(
         server.fake.inject(
             FakeResponse(429, {"success": False}, _reset_in(0.05)), path=LOGIN, times=1
         )
-    response = token_of(signed_in)
+    response = token_of(new_session(user))
     assert_answer(response, CASES["429"])
     assert len(server.fake.calls_to(LOGIN)) == 4
     assert time.monotonic() - started < 2

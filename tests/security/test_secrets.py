@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from rocketchat_sso import tokens
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.services import rocketchat_password
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
@@ -35,26 +36,52 @@ def fake(request: pytest.FixtureRequest) -> Iterator[FakeRocketChat]:
 
 
 def whole_flow(fake: FakeRocketChat, client: Client) -> list[Any]:
-    """A first request, warm ones, and each kind of failure, some after a token was minted."""
-    responses = [client.post(TOKEN_URL), client.get(TOKEN_URL)]
+    """A first request, warm ones, and each kind of failure, some after a token was minted.
+
+    Each request after the first forgets the session's cached token first, so that it logs in
+    again (the reused token's own check, ``/api/v1/me``, is covered by :func:`reuse_flow`).
+    """
+    responses = [client.post(TOKEN_URL), forgotten(client).get(TOKEN_URL)]
     unauthorized = FakeResponse(401, {"status": "error", "error": "Unauthorized"})
     fake.inject(unauthorized, path=LOGIN)  # the password is repaired and sent again
-    responses.append(client.post(TOKEN_URL))
-    for fault in (
-        Fault.TIMEOUT,
-        Fault.DROP_MID_BODY,
-        Fault.NON_JSON_200,
-        FakeResponse(500, {"success": False, "error": "boom"}),
-        FakeResponse(
-            429, {"success": False}, {"x-ratelimit-reset": str(int(time.time() * 1000) + 60_000)}
-        ),
-        unauthorized,
-    ):
+    responses.append(forgotten(client).post(TOKEN_URL))
+    for fault in FAULTS[:-1] + (unauthorized,):
         fake.inject(fault, path=LOGIN, times=3)
+        responses.append(forgotten(client).post(TOKEN_URL))
+        fake.clear_faults()
+    responses.append(forgotten(client).post(TOKEN_URL))
+    return responses
+
+
+def reuse_flow(fake: FakeRocketChat, client: Client) -> list[Any]:
+    """A session's token, then each kind of failure while Rocket.Chat is asked to check it:
+    the request that carries the user's token in its headers."""
+    responses = [client.post(TOKEN_URL)]
+    for fault in FAULTS:
+        fake.inject(fault, path="/api/v1/me", times=3)
         responses.append(client.post(TOKEN_URL))
         fake.clear_faults()
     responses.append(client.post(TOKEN_URL))
     return responses
+
+
+def forgotten(client: Client) -> Client:
+    session_key = client.session.session_key
+    assert session_key is not None
+    tokens.forget(session_key)
+    return client
+
+
+FAULTS = (
+    Fault.TIMEOUT,
+    Fault.DROP_MID_BODY,
+    Fault.NON_JSON_200,
+    FakeResponse(500, {"success": False, "error": "boom"}),
+    FakeResponse(
+        429, {"success": False}, {"x-ratelimit-reset": str(int(time.time() * 1000) + 60_000)}
+    ),
+    FakeResponse(400, {"success": False, "error": "refused"}),
+)
 
 
 def secrets_of(fake: FakeRocketChat, user: Any) -> list[str]:
@@ -78,6 +105,24 @@ def test_no_secret_in_logs_or_stored_errors(
     for secret in secrets_of(fake, user):
         assert secret not in logged
         assert secret not in stored
+
+
+def test_no_secret_in_the_reuse_check(
+    fake: FakeRocketChat, user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = Client()
+    client.force_login(user)
+    answers = reuse_flow(fake, client)
+    assert [response.status_code for response in answers].count(200) == 2
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    stored = repr(list(RocketChatAccount.objects.values()))
+    errors = [r.content.decode() for r in answers if r.status_code != 200]
+    assert "GET /api/v1/me" in caplog.text
+    for secret in secrets_of(fake, user):
+        assert secret not in logged
+        assert secret not in stored
+        assert all(secret not in error for error in errors)
 
 
 def test_no_secret_in_error_answers(fake: FakeRocketChat, user: Any) -> None:
