@@ -64,8 +64,6 @@ DATABASES = {
 }
 
 STATIC_URL = "/static/"
-# Fast hashing: the tests create many users, and PBKDF2 costs a quarter of a second each here.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "/accounts/login/"
 
 CORS_ALLOW_CREDENTIALS = True
