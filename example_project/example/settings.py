@@ -85,6 +85,8 @@ ROCKETCHAT_SSO_ADMIN_USER_ID = os.environ.get("ROCKETCHAT_SSO_ADMIN_USER_ID", "r
 ROCKETCHAT_SSO_ADMIN_TOKEN = os.environ.get(
     "ROCKETCHAT_SSO_ADMIN_TOKEN", "admin-personal-access-token"
 )
+# Where browsers find this site, for `manage.py rocketchat_sso_doctor` and `..._configure`.
+ROCKETCHAT_SSO_SITE_URL = os.environ.get("ROCKETCHAT_SSO_SITE_URL", "http://localhost:8000")
 
 LOGGING = {
     "version": 1,
