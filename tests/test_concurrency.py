@@ -90,7 +90,7 @@ def test_fifty_simultaneous_first_requests_make_one_user(
     assert rc_user is not None and rc_user["_id"] == account.rocketchat_user_id
     tokens = fake.tokens_of(account.rocketchat_user_id)
     assert all(body["loginToken"] in tokens for status, body in answers if status == 200)
-    print(f"50 simultaneous first requests: {dict(statuses)}")
+    print(f"50 simultaneous first requests: {dict(statuses)}, {len(tokens)} tokens minted")
 
 
 def test_five_hundred_requests_over_fifty_users(
@@ -125,7 +125,11 @@ def test_five_hundred_requests_over_fifty_users(
     for user, status, body in results:
         if status == 200:
             assert body["loginToken"] in fake.tokens_of(accounts[user.pk].rocketchat_user_id)
-    print(f"500 requests over 50 users: {dict(statuses)}")
+    minted = sum(len(fake.tokens_of(rc_id)) for rc_id in rc_ids)
+    print(
+        f"500 requests over 50 users: {dict(statuses)}, {len(rc_ids)} Rocket.Chat users, "
+        f"{minted} tokens minted, {len(fake.calls)} Rocket.Chat calls"
+    )
 
 
 def test_linking_waits_for_another_writer_instead_of_failing(
