@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"  # its own site, whoever calls
 
 RC_ORIGIN = "https://chat.example.com"
+BASELINE = "/baseline/"  # a signed-in JSON view calling nothing: the site's own floor
 IMPLEMENTATIONS = {
     "rocketchat_sso": "/rocketchat/token/",
     "obvious (rocketchat_API)": "/obvious/token/",
@@ -153,7 +154,7 @@ def ask(http: requests.Session, url: str) -> Sample:
     started = time.perf_counter()
     response = http.post(url, headers={"Origin": RC_ORIGIN}, timeout=30)
     latency = time.perf_counter() - started
-    if response.status_code == 200:
+    if response.status_code == 200 and url.endswith("/token/"):
         assert "loginToken" in response.json()
     return Sample(
         latency,
@@ -243,6 +244,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "runs": {},
     }
+    floor = [browser(key) for key in make_sessions("base", args.users)]
+    for http in floor:  # warm up: the first requests import and build what Django caches
+        ask(http, site + BASELINE)
+    samples = [ask(http, site + BASELINE) for _ in range(args.rounds) for http in floor]
+    results["baseline"] = {
+        "latency_ms": ms(s.latency for s in samples),
+        "in_app_ms": ms(s.app for s in samples),
+    }
     for latency in args.latency:
         process, settings.ROCKETCHAT_SSO_URL = serve_rocketchat(latency)
         try:
@@ -291,7 +300,12 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 def table(results: dict[str, Any]) -> str:
     """The figures as reStructuredText grid tables, one per latency."""
     names = list(IMPLEMENTATIONS)
-    out = []
+    floor = results["baseline"]
+    out = [
+        "A signed-in JSON view that calls nothing, the site's floor: latency "
+        f"{_pair(floor['latency_ms'])}, of which inside Django {_pair(floor['in_app_ms'])}.",
+        "",
+    ]
     for latency, run_results in results["runs"].items():
         header = [f"Rocket.Chat latency {latency}", *names]
         cells = [[label, *(fmt(run_results[name]) for name in names)] for label, fmt in ROWS]

@@ -27,6 +27,9 @@ def test_benchmark_smoke_run() -> None:
     assert completed.returncode == 0, completed.stderr
     results = json.loads(completed.stdout)
     assert list(results["runs"]) == ["0 ms", "5 ms"]
+    assert (
+        0 < results["baseline"]["in_app_ms"]["median"] <= results["baseline"]["latency_ms"]["p95"]
+    )
     for run in results["runs"].values():
         ours, obvious = run["rocketchat_sso"], run["obvious (rocketchat_API)"]
         for figures in (ours, obvious):
