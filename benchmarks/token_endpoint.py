@@ -303,7 +303,7 @@ def table(results: dict[str, Any]) -> str:
     floor = results["baseline"]
     out = [
         "A signed-in JSON view that calls nothing, the site's floor: latency "
-        f"{_pair(floor['latency_ms'])}, of which inside Django {_pair(floor['in_app_ms'])}.",
+        f"{_pair(floor['latency_ms'])},\nof which inside Django {_pair(floor['in_app_ms'])}.",
         "",
     ]
     for latency, run_results in results["runs"].items():
