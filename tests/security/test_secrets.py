@@ -45,7 +45,7 @@ def whole_flow(fake: FakeRocketChat, client: Client) -> list[Any]:
     unauthorized = FakeResponse(401, {"status": "error", "error": "Unauthorized"})
     fake.inject(unauthorized, path=LOGIN)  # the password is repaired and sent again
     responses.append(forgotten(client).post(TOKEN_URL))
-    for fault in FAULTS[:-1] + (unauthorized,):
+    for fault in faults()[:-1] + (unauthorized,):
         fake.inject(fault, path=LOGIN, times=3)
         responses.append(forgotten(client).post(TOKEN_URL))
         fake.clear_faults()
@@ -57,7 +57,7 @@ def reuse_flow(fake: FakeRocketChat, client: Client) -> list[Any]:
     """A session's token, then each kind of failure while Rocket.Chat is asked to check it:
     the request that carries the user's token in its headers."""
     responses = [client.post(TOKEN_URL)]
-    for fault in FAULTS:
+    for fault in faults():
         fake.inject(fault, path="/api/v1/me", times=3)
         responses.append(client.post(TOKEN_URL))
         fake.clear_faults()
@@ -72,16 +72,17 @@ def forgotten(client: Client) -> Client:
     return client
 
 
-FAULTS = (
-    Fault.TIMEOUT,
-    Fault.DROP_MID_BODY,
-    Fault.NON_JSON_200,
-    FakeResponse(500, {"success": False, "error": "boom"}),
-    FakeResponse(
-        429, {"success": False}, {"x-ratelimit-reset": str(int(time.time() * 1000) + 60_000)}
-    ),
-    FakeResponse(400, {"success": False, "error": "refused"}),
-)
+def faults() -> tuple[Fault | FakeResponse, ...]:
+    """Built per use: the 429's window must still lie ahead when the test runs."""
+    reset = {"x-ratelimit-reset": str(int(time.time() * 1000) + 60_000)}
+    return (
+        Fault.TIMEOUT,
+        Fault.DROP_MID_BODY,
+        Fault.NON_JSON_200,
+        FakeResponse(500, {"success": False, "error": "boom"}),
+        FakeResponse(429, {"success": False}, reset),
+        FakeResponse(400, {"success": False, "error": "refused"}),
+    )
 
 
 def secrets_of(fake: FakeRocketChat, user: Any) -> list[str]:
