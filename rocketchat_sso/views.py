@@ -16,6 +16,8 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -39,6 +41,38 @@ DEFAULT_RETRY_AFTER = 10
 DATABASE_RETRY_AFTER = 1
 TOKEN_METHODS = ("GET", "POST")
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
+
+# What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
+# own: ``network``, ``login_refused`` when Rocket.Chat refused the token, ``default``). Plain
+# words and something to do; the codes themselves are for administrators and logs.
+UNREACHABLE = _("The chat server cannot be reached at the moment. Please try again in a minute.")
+MISCONFIGURED = _("The chat is not set up correctly. Please let the site's administrators know.")
+LOADING_PAGE_REASONS: dict[str, Promise] = {
+    "rocketchat_timeout": UNREACHABLE,
+    "rocketchat_unavailable": UNREACHABLE,
+    "rocketchat_rate_limited": _("The chat is very busy. Please try again in a minute."),
+    "database_unavailable": _("The site is very busy. Please try again in a moment."),
+    "rocketchat_misconfigured": MISCONFIGURED,
+    "rocketchat_error": MISCONFIGURED,
+    "rocketchat_bad_response": MISCONFIGURED,
+    "origin_not_allowed": MISCONFIGURED,
+    "user_inactive": _("Your account is disabled, so you cannot use the chat."),
+    "rocketchat_user_inactive": _(
+        "Your chat account is deactivated. Please contact the site's administrators."
+    ),
+    "rocketchat_account_conflict": _(
+        "Your chat account could not be matched to your account on this site. Please contact "
+        "the site's administrators."
+    ),
+    "network": _(
+        "The connection to the site was interrupted. Check your connection and try again."
+    ),
+    "login_refused": _(
+        "The chat did not accept the sign-in. Try again; if it keeps failing, please let the "
+        "site's administrators know."
+    ),
+    "default": _("Something went wrong. Please try again."),
+}
 
 
 def error_response(
@@ -158,6 +192,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         "login_next_url": redirect_to_login(request.get_full_path(), login_url)["Location"],
         "redirect_field_name": REDIRECT_FIELD_NAME,
         "csp_nonce": csp.nonce_of(request),
+        "reasons": {code: str(text) for code, text in LOADING_PAGE_REASONS.items()},
     }
     response = render(request, LOGIN_TEMPLATE, context)
     # The site's own pages may frame it too: there the chat is embedded and signed out.

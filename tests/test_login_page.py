@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,16 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import translation
+
+from rocketchat_sso import views
 
 pytestmark = pytest.mark.django_db
 
 FRAME_ANCESTORS = "frame-ancestors 'self' https://chat.example.com"
 DJANGO_CSP = "django.middleware.csp.ContentSecurityPolicyMiddleware"
 PACKAGE_CSP = "csp.middleware.CSPMiddleware"
+VIEWS_SOURCE = Path(views.__file__).read_text()
 
 
 @pytest.fixture
@@ -159,3 +164,75 @@ def test_djangos_own_csp_report_only_alone(client: Client, url: str) -> None:
         response = client.get(url)
     assert csp_headers(response) == [FRAME_ANCESTORS]
     assert response["Content-Security-Policy-Report-Only"] == "default-src 'self'"
+
+
+# -- what people read: plain reasons, a live region, their language, the site's look ----------
+
+
+def reasons_in(html: str) -> dict[str, str]:
+    found = re.search(
+        r'<script id="rocketchat-sso-reasons" type="application/json">(.*?)</script>', html
+    )
+    assert found, html
+    reasons: dict[str, str] = json.loads(found.group(1))
+    return reasons
+
+
+def test_every_failure_of_the_token_endpoint_has_a_reason_in_plain_words(
+    client: Client, url: str
+) -> None:
+    reasons = reasons_in(client.get(url).content.decode())
+    codes = set(re.findall(r'error_response\(\s*\d+,\s*"(\w+)"', VIEWS_SOURCE))
+    codes -= {
+        "method_not_allowed",
+        "not_authenticated",
+    }  # the page never sends the first; 401 = log in
+    assert codes <= set(reasons), codes - set(reasons)
+    assert {"network", "login_refused", "default"} <= set(reasons)
+    assert "Rocket.Chat" not in "".join(reasons.values())  # the user sees "the chat"
+    assert reasons["rocketchat_unavailable"].startswith("The chat server cannot be reached")
+
+
+def test_state_changes_are_announced_in_one_live_region(client: Client, url: str) -> None:
+    html = client.get(url).content.decode()
+    assert html.count('aria-live="polite"') == 1
+    live = re.search(r'<p [^>]*role="status" aria-live="polite"[^>]*data-live>([^<]*)</p>', html)
+    assert live, html
+    assert live.group(1) == "Please log in to the site to use the chat."
+
+
+@override_settings(LANGUAGE_CODE="de")
+def test_the_page_speaks_german(client: Client, user: Any, url: str) -> None:
+    client.force_login(user)
+    html = client.get(url).content.decode()
+    assert "Sie werden im Chat angemeldet …" in html
+    assert ">Erneut versuchen<" in html
+    assert reasons_in(html)["rocketchat_unavailable"].startswith("Der Chat-Server ist im Moment")
+
+
+def test_the_shipped_german_catalogue_translates_every_reason() -> None:
+    # Fails when a message is added or reworded without updating (and compiling) the .po.
+    from rocketchat_sso.views import LOADING_PAGE_REASONS
+
+    with translation.override("en"):
+        english = {code: str(text) for code, text in LOADING_PAGE_REASONS.items()}
+    with translation.override("de"):
+        german = {code: str(text) for code, text in LOADING_PAGE_REASONS.items()}
+    assert [code for code in english if german[code] == english[code]] == []
+
+
+def test_a_site_can_theme_the_page_through_blocks(client: Client, url: str, tmp_path: Path) -> None:
+    (tmp_path / "rocketchat_sso").mkdir()
+    (tmp_path / "rocketchat_sso" / "login.html").write_text(
+        '{% extends "rocketchat_sso/login.html" %}'
+        '{% block brand %}<img class="my-logo" alt="Example">{% endblock %}'
+        "{% block unavailable_hint %}<p>Call 555-0100.</p>{% endblock %}"
+        '{% block extra_styles %}<link rel="stylesheet" href="/my.css">{% endblock %}'
+    )
+    templates = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    with override_settings(TEMPLATES=templates):
+        html = client.get(url).content.decode()
+    assert '<img class="my-logo" alt="Example">' in html
+    assert "<p>Call 555-0100.</p>" in html
+    assert '<link rel="stylesheet" href="/my.css">' in html
+    assert 'data-state="signing-in"' in html  # the rest of the page is still ours

@@ -5,6 +5,8 @@
  * origin) and post {event: 'login-with-token', loginToken} to Rocket.Chat, at Rocket.Chat's
  * exact origin; signed out, offer the site's login. Rocket.Chat answers a failed login with
  * {event: 'login-error', response}, accepted only from the parent at Rocket.Chat's origin.
+ * Every failure shows a reason in plain words (translated server-side, #rocketchat-sso-reasons)
+ * and a retry, never a raw error.
  * Opened as a top-level page (the site's login came back here), go on to Rocket.Chat.
  */
 (function () {
@@ -22,14 +24,46 @@
   var authenticated = root.getAttribute('data-authenticated') === 'true';
   var framed = window.parent !== window;
 
-  function show(state, message) {
+  var reasons = {};
+  try {
+    reasons = JSON.parse(document.getElementById('rocketchat-sso-reasons').textContent) || {};
+  } catch (error) {
+    reasons = {};
+  }
+  var live = root.querySelector('[data-live]');
+
+  // A reason code (the token endpoint's 'error', or 'network', 'login_refused') in plain words.
+  function reasonText(code) {
+    return reasons[code] || reasons['default'] || '';
+  }
+
+  // Show one state; say it in the live region (one region that stays in the page, so screen
+  // readers announce each change) and, if this frame has the focus, move it to the state's
+  // first control so keyboard users can act on it right away.
+  function show(state, reason) {
     root.setAttribute('data-current', state);
+    root.setAttribute('data-reason', reason || '');
+    var current = null;
     Array.prototype.forEach.call(root.querySelectorAll('[data-state]'), function (section) {
       section.hidden = section.getAttribute('data-state') !== state;
+      if (!section.hidden) {
+        current = section;
+      }
     });
     Array.prototype.forEach.call(root.querySelectorAll('[data-message]'), function (node) {
-      node.textContent = message || '';
+      node.textContent = reason ? reasonText(reason) : '';
     });
+    if (!current) {
+      return;
+    }
+    var announce = current.querySelector('[data-announce]');
+    if (live && announce) {
+      live.textContent = announce.textContent.replace(/\s+/g, ' ').trim();
+    }
+    var control = current.querySelector('a[href], button');
+    if (control && document.hasFocus()) {
+      control.focus();
+    }
   }
 
   // When the chat is embedded in one of the site's own pages (site > Rocket.Chat > this page),
@@ -68,13 +102,13 @@
           authenticated = false;
           show('login');
         } else if (!response.ok || typeof body.loginToken !== 'string') {
-          show('error', body.message || '');
+          show('error', body.error || 'default');
         } else {
           post({ event: 'login-with-token', loginToken: body.loginToken });
         }
       });
     }, function () {
-      show('error', '');
+      show('error', 'network');
     });
   }
 
@@ -102,7 +136,10 @@
     var data = event.data;
     if (data && typeof data === 'object' && data.event === 'login-error') {
       if (authenticated) {
-        show('error', typeof data.response === 'string' ? data.response : '');
+        if (window.console && typeof data.response === 'string') {
+          window.console.warn('Rocket.Chat refused the sign-in:', data.response); // for admins
+        }
+        show('error', 'login_refused');
       } else {
         show('login');
       }
