@@ -1,0 +1,87 @@
+"""The loading page's states as a person meets them inside Rocket.Chat, in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from rocketchat_sso.testing import FakeResponse
+from tests.browser.conftest import Deployment, log_in
+from tests.browser.test_flows import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TOKEN_PATH = "/rocketchat/token/"
+
+
+def loading_page_of(page: Any) -> Any:
+    return page.frame_locator("#rc-login-iframe")
+
+
+def test_anonymous_visitor_is_asked_to_log_in_and_can_do_it_by_keyboard(
+    context: Any, deployment: Deployment
+) -> None:
+    page = context.new_page()
+    page.goto(deployment.chat + "/home")
+    loading_page = loading_page_of(page)
+    root = loading_page.locator("#rocketchat-sso-login")
+    expect(root).to_have_attribute("data-current", "login")
+    expect(loading_page.locator("[data-live]")).to_have_text(
+        "Please log in to the site to use the chat."
+    )
+    page.keyboard.press("Tab")  # Rocket.Chat's page holds only the loading page
+    login = loading_page.locator("[data-state=login] [data-login-link]")
+    expect(login).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+
+
+def test_chat_unavailable_says_why_and_retry_signs_in(
+    context: Any, deployment: Deployment, alice: Any, settings: Any
+) -> None:
+    settings.ROCKETCHAT_SSO_RETRIES = 0
+    down = FakeResponse(503, {"success": False, "error": "Service Unavailable"})
+    # Both Rocket.Chat's own call and the loading page's find Rocket.Chat's REST API down.
+    deployment.fake.inject(down, path="/api/v1/users.list", times=2)
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.goto(deployment.chat + "/home")
+    loading_page = loading_page_of(page)
+    root = loading_page.locator("#rocketchat-sso-login")
+    expect(root).to_have_attribute("data-current", "error")
+    expect(root).to_have_attribute("data-reason", "rocketchat_unavailable")
+    reason = "The chat server cannot be reached at the moment. Please try again in a minute."
+    expect(loading_page.locator("[data-state=error] [data-message]")).to_have_text(reason)
+    expect(loading_page.locator("[data-live]")).to_have_text(
+        "The chat is unavailable right now. " + reason
+    )
+    # Rocket.Chat is back. Retry: the page says it is signing in until the token arrives.
+    held: list[Any] = []
+    page.route("**" + TOKEN_PATH, lambda route: held.append(route))
+    retry = loading_page.locator("[data-state=error] [data-retry]")
+    retry.focus()
+    page.keyboard.press("Enter")
+    expect(root).to_have_attribute("data-current", "signing-in")
+    expect(loading_page.locator("[data-live]")).to_have_text("Signing you in to the chat…")
+    [request] = held
+    request.continue_()
+    expect(page.locator("#rc-user")).to_have_text("alice")
+
+
+def test_a_token_rocketchat_refuses_is_explained_not_shown_raw(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.route("**" + TOKEN_PATH, lambda route: route.fulfill(json={"loginToken": "expired"}))
+    page.goto(deployment.chat + "/home")
+    loading_page = loading_page_of(page)
+    root = loading_page.locator("#rocketchat-sso-login")
+    expect(root).to_have_attribute("data-reason", "login_refused")
+    message = loading_page.locator("[data-state=error] [data-message]")
+    expect(message).to_have_text(re.compile(r"^The chat did not accept the sign-in\."))
+    expect(loading_page.locator("[data-state=error]")).not_to_contain_text(
+        "logged out by the server"
+    )
