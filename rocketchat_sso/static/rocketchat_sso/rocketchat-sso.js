@@ -12,10 +12,14 @@
  * - messages are accepted only from that iframe's window at Rocket.Chat's origin.
  *
  * API: window.RocketChatSSO.get(iframeOrId) -> chat; chat.command(name, payload),
- * chat.go(path), chat.logout(), chat.setStatus(status), chat.on(eventName, handler) -> off().
- * RocketChatSSO.on/command/go/logout/setStatus do the same for every chat on the page. Every
- * event is also dispatched on the iframe as a DOM event 'rocketchat:<eventName>' (bubbling,
- * detail = data).
+ * chat.go(path), chat.setStatus(status), chat.on(eventName, handler) -> off();
+ * chat.signedIn({timeout}, callback?) -> Promise: resolves when Rocket.Chat reports the user
+ * signed in ('Custom_Script_Logged_In', sent when Iframe_Integration_send_enable is on), rejects
+ * with an Error whose .reason says why not (see REASONS); chat.logout() -> Promise: posts
+ * Rocket.Chat's 'logout' command and revokes the session's token through the site's logout
+ * endpoint. RocketChatSSO.on/command/go/setStatus/logout/signedIn do the same for every chat on
+ * the page. Every event is also dispatched on the iframe as a DOM event 'rocketchat:<eventName>'
+ * (bubbling, detail = data).
  */
 (function (window, document) {
   'use strict';
@@ -23,6 +27,32 @@
   var SELECTOR = 'iframe[data-rocketchat-sso]';
   var ANY = '*';
   var ERROR_EVENT = 'sso-error';
+  // client/views/root/MainLayout/useCustomScript.ts: fired whenever the user id is set or unset.
+  var SIGNED_IN_EVENT = 'Custom_Script_Logged_In';
+  var SIGNED_OUT_EVENTS = ['Custom_Script_Logged_Out', 'Custom_Script_On_Logout'];
+  var DEFAULT_TIMEOUT_MS = 10000;
+  var CSRF_HEADER = 'X-CSRFToken';
+  // Why signedIn() rejected: error.reason, and a message naming what to check.
+  var REASONS = {
+    not_authenticated: function () {
+      return 'The page\'s user is not logged in to the site.';
+    },
+    token_refused: function (chat) {
+      var failure = chat.failure || {};
+      return 'The site\'s token endpoint refused a token (' + (failure.status || 'network') + ' ' +
+        (failure.error || '') + '): ' + (failure.message || 'see the site\'s log') + '.';
+    },
+    send_disabled: function () {
+      return 'Rocket.Chat sent this page no events: turn on Iframe_Integration_send_enable and set ' +
+        'Iframe_Integration_send_target_origin to ' + window.location.origin + ' (or *). ' +
+        '(Or Rocket.Chat had started before this script ran: include it in the page, not later.)';
+    },
+    not_confirmed: function () {
+      return 'Rocket.Chat started but did not report a sign-in: check that ' +
+        'Iframe_Integration_receive_enable is on, that Iframe_Integration_receive_origin lists ' +
+        window.location.origin + ', and that Rocket.Chat accepts the token (its log).';
+    }
+  };
 
   if (window.RocketChatSSO && window.RocketChatSSO.scan) {
     window.RocketChatSSO.scan(); // the script was included twice: only look for new iframes
@@ -58,8 +88,14 @@
     this.tokenUrl = iframe.getAttribute('data-rocketchat-token-url');
     this.authenticated = iframe.getAttribute('data-rocketchat-user') === 'authenticated';
     this.syncLogout = iframe.getAttribute('data-rocketchat-sync-logout') !== 'false';
+    this.logoutUrl = iframe.getAttribute('data-rocketchat-logout-url');
+    this.csrfToken = iframe.getAttribute('data-rocketchat-csrf-token');
     this.handlers = {};
     this.token = null;
+    this.heard = false; // any event from Rocket.Chat yet: its sending works
+    this.isSignedIn = false;
+    this.failure = null; // the token endpoint's refusal, if any
+    this.waiters = [];
     var chat = this;
     iframe.addEventListener('load', function () { chat.sync(); });
     this.sync();
@@ -82,7 +118,6 @@
   };
 
   Chat.prototype.go = function (path) { return this.command('go', { path: path }); };
-  Chat.prototype.logout = function () { return this.command('logout'); };
   Chat.prototype.setStatus = function (status) { return this.command('set-user-status', { status: status }); };
 
   Chat.prototype.on = function (eventName, handler) { return addHandler(this.handlers, eventName, handler); };
@@ -108,7 +143,7 @@
           if (response.ok && typeof body.loginToken === 'string') {
             return body.loginToken;
           }
-          chat.emit(ERROR_EVENT, { status: response.status, error: body.error || '', message: body.message || '' });
+          chat.fail({ status: response.status, error: body.error || '', message: body.message || '' });
           if (response.status === 401) {
             chat.authenticated = false; // the session ended since the page was rendered
             chat.sync();
@@ -116,7 +151,7 @@
           return null;
         });
       }, function () {
-        chat.emit(ERROR_EVENT, { status: 0, error: 'network', message: '' });
+        chat.fail({ status: 0, error: 'network', message: '' });
         return null;
       });
     }
@@ -132,14 +167,115 @@
         }
       });
     } else if (this.syncLogout) {
-      this.logout();
+      this.command('logout'); // nothing to revoke: the site's session is gone
     }
+  };
+
+  Chat.prototype.fail = function (detail) {
+    this.failure = detail;
+    this.settle(detail.status === 401 ? 'not_authenticated' : 'token_refused');
+    this.emit(ERROR_EVENT, detail);
+  };
+
+  // Resolve (no reason) or reject (a REASONS key) every pending signedIn().
+  Chat.prototype.settle = function (reason) {
+    var waiters = this.waiters;
+    var chat = this;
+    this.waiters = [];
+    waiters.forEach(function (waiter) { waiter(reason, chat); });
+  };
+
+  function signInError(reason, chat) {
+    var error = new Error(REASONS[reason](chat));
+    error.reason = reason;
+    error.chat = chat;
+    if (reason === 'token_refused') {
+      error.detail = chat.failure;
+    }
+    return error;
+  }
+
+  Chat.prototype.signedIn = function (options, callback) {
+    if (typeof options === 'function') {
+      callback = options;
+      options = {};
+    }
+    var timeout = (options && options.timeout) || DEFAULT_TIMEOUT_MS;
+    var chat = this;
+    var promise = new Promise(function (resolve, reject) {
+      function done(reason) {
+        window.clearTimeout(timer);
+        if (reason) {
+          reject(signInError(reason, chat));
+        } else {
+          resolve(chat);
+        }
+      }
+      var timer = window.setTimeout(function () {
+        var index = chat.waiters.indexOf(done);
+        if (index > -1) {
+          chat.waiters.splice(index, 1);
+        }
+        done(chat.heard ? 'not_confirmed' : 'send_disabled');
+      }, timeout);
+      if (chat.isSignedIn) {
+        done();
+      } else if (!chat.authenticated) {
+        done('not_authenticated');
+      } else if (chat.failure) {
+        done(chat.failure.status === 401 ? 'not_authenticated' : 'token_refused');
+      } else {
+        chat.waiters.push(done);
+      }
+    });
+    if (callback) {
+      promise.then(function (result) { callback(null, result); }, function (error) { callback(error); });
+    }
+    return promise;
+  };
+
+  // Rocket.Chat's 'logout' command, and the server-side revocation of the session's token, so
+  // the user is signed out (and not shown online) even where Rocket.Chat ignores the command.
+  Chat.prototype.logout = function () {
+    var chat = this;
+    this.command('logout');
+    this.token = null;
+    this.isSignedIn = false;
+    if (!this.logoutUrl) {
+      return Promise.resolve({ revoked: false });
+    }
+    var headers = { Accept: 'application/json' };
+    if (this.csrfToken) {
+      headers[CSRF_HEADER] = this.csrfToken;
+    }
+    return window.fetch(this.logoutUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: headers
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) {
+          chat.emit(ERROR_EVENT, { status: response.status, error: body.error || '', message: body.message || '' });
+        }
+        return { revoked: Boolean(body.revoked) };
+      });
+    }, function () {
+      chat.emit(ERROR_EVENT, { status: 0, error: 'network', message: '' });
+      return { revoked: false };
+    });
   };
 
   Chat.prototype.receive = function (event) {
     var data = event.data;
     if (!data || typeof data !== 'object' || typeof data.eventName !== 'string') {
       return;
+    }
+    this.heard = true;
+    if (data.eventName === SIGNED_IN_EVENT) {
+      this.isSignedIn = true;
+      this.settle(null);
+    } else if (SIGNED_OUT_EVENTS.indexOf(data.eventName) > -1) {
+      this.isSignedIn = false;
     }
     if (data.eventName === 'startup') {
       this.sync(); // Rocket.Chat (re)started in the frame: it may not have heard us yet
@@ -176,6 +312,14 @@
     };
   }
 
+  // For every chat on the page: a Promise of all their results.
+  function all(method) {
+    return function () {
+      var args = arguments;
+      return Promise.all(chats.map(function (chat) { return chat[method].apply(chat, args); }));
+    };
+  }
+
   var api = {
     scan: scan,
     chats: function () { return chats.slice(); },
@@ -193,7 +337,18 @@
     on: function (eventName, handler) { return addHandler(globalHandlers, eventName, handler); },
     command: each('command'),
     go: each('go'),
-    logout: each('logout'),
+    logout: all('logout'),
+    signedIn: function (options, callback) {
+      if (typeof options === 'function') {
+        callback = options;
+        options = {};
+      }
+      var promise = all('signedIn')(options);
+      if (callback) {
+        promise.then(function (result) { callback(null, result); }, function (error) { callback(error); });
+      }
+      return promise;
+    },
     setStatus: each('setStatus')
   };
   window.RocketChatSSO = api;

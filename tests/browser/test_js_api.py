@@ -1,0 +1,80 @@
+"""The embed script's promises: sign-in confirmed by Rocket.Chat or a reason; logout that sticks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Deployment, log_in
+from tests.browser.test_flows import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHORT_TIMEOUT_MS = 1500
+OUTCOME = """options => RocketChatSSO.get('chat').signedIn(options).then(
+    chat => ({resolved: chat.iframe.id}),
+    error => ({reason: error.reason, message: error.message})
+)"""
+CALLBACK_OUTCOME = """() => new Promise(done => RocketChatSSO.signedIn(
+    (error, chats) => done(error ? error.reason : chats.map(chat => chat.iframe.id))
+))"""
+
+
+def open_embedded(context: Any, deployment: Deployment, user: Any) -> Any:
+    deployment.fake.set_setting("Accounts_iframe_enabled", False)  # only the page signs in
+    log_in(context, deployment, user)
+    page = context.new_page()
+    page.goto(deployment.url("/"))
+    return page
+
+
+def test_sign_in_resolves_when_rocketchat_reports_it(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    page = open_embedded(context, deployment, alice)
+    assert page.evaluate(OUTCOME, {"timeout": 5000}) == {"resolved": "chat"}
+    expect(page.frame_locator("#chat").locator("#rc-user")).to_have_text("alice")
+    # Asked again once signed in: at once, and through the callback form as well.
+    assert page.evaluate(CALLBACK_OUTCOME) == ["chat"]
+
+
+def test_with_send_disabled_sign_in_rejects_naming_the_setting(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    deployment.fake.set_setting("Iframe_Integration_send_enable", False)
+    page = open_embedded(context, deployment, alice)
+    outcome = page.evaluate(OUTCOME, {"timeout": SHORT_TIMEOUT_MS})
+    assert outcome["reason"] == "send_disabled"
+    assert "turn on Iframe_Integration_send_enable" in outcome["message"]
+    assert f"Iframe_Integration_send_target_origin to {deployment.site}" in outcome["message"]
+    # The chat did sign in: only the page cannot know it.
+    expect(page.frame_locator("#chat").locator("#rc-user")).to_have_text("alice")
+
+
+def test_with_this_origin_not_in_the_receive_list_sign_in_rejects_naming_it(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    deployment.fake.set_setting("Iframe_Integration_receive_origin", "https://intranet.example")
+    page = open_embedded(context, deployment, alice)
+    # Rocket.Chat may have sent 'startup' before the deferred script listened (the test site is
+    # served on two busy cores): start the chat again so the script surely hears it.
+    with page.expect_event("framenavigated"):
+        page.evaluate("document.getElementById('chat').src += ''")
+    outcome = page.evaluate(OUTCOME, {"timeout": SHORT_TIMEOUT_MS})
+    assert outcome["reason"] == "not_confirmed"
+    assert f"Iframe_Integration_receive_origin lists {deployment.site}" in outcome["message"]
+
+
+def test_a_token_the_site_refuses_rejects_at_once_with_the_endpoints_answer(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    refusal = {"error": "rocketchat_unavailable", "message": "Rocket.Chat is not reachable."}
+    context.route("**/rocketchat/token/", lambda route: route.fulfill(status=503, json=refusal))
+    page = open_embedded(context, deployment, alice)
+    outcome = page.evaluate(OUTCOME, {"timeout": 60_000})  # no waiting for the timeout
+    assert outcome == {
+        "reason": "token_refused",
+        "message": "The site's token endpoint refused a token (503 rocketchat_unavailable): "
+        "Rocket.Chat is not reachable..",
+    }
