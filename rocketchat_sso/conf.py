@@ -27,6 +27,7 @@ DEFAULT_USER_MAPPER = "rocketchat_sso.services.default_profile"
 # URL names of rocketchat_sso.urls.
 TOKEN_URL_NAME = "rocketchat_sso:token"
 LOGIN_PAGE_URL_NAME = "rocketchat_sso:login"
+LOGOUT_URL_NAME = "rocketchat_sso:logout"
 
 ON_USER_DELETE_DEACTIVATE = "deactivate"
 ON_USER_DELETE_DELETE = "delete"

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from rocketchat_sso.conf import TOKEN_URL_NAME, conf
+from rocketchat_sso.conf import LOGOUT_URL_NAME, TOKEN_URL_NAME, conf
 
 SCRIPT = "rocketchat_sso/rocketchat-sso.js"
 DEFAULT_TITLE = "Rocket.Chat"
@@ -60,23 +60,27 @@ def iframe_html(
     sync_logout: bool = True,
     script: bool = True,
     nonce: str | None = None,
+    csrf_token: str = "",
 ) -> SafeString:
     """An iframe of Rocket.Chat that ``rocketchat-sso.js`` signs in (or out), plus the script.
 
     ``authenticated`` says whether the page's user is logged in to the site: then the script
     fetches a token from the token endpoint and hands it to Rocket.Chat; else, with
     ``sync_logout``, it signs the chat out, so a logout from the site ends the chat session too.
+    ``csrf_token`` (Django's, for the page's request) lets the script's ``logout()`` revoke the
+    session's token through this app's logout endpoint.
     """
     optional = format_html(
         "{}{}",
         format_html(' class="{}"', css_class) if css_class else "",
         format_html(' id="{}"', element_id) if element_id else "",
     )
+    csrf = format_html(' data-rocketchat-csrf-token="{}"', csrf_token) if csrf_token else ""
     iframe = format_html(
         '<iframe src="{src}" title="{title}" width="{width}" height="{height}"{optional}'
         ' allow="{allow}" data-rocketchat-sso data-rocketchat-origin="{origin}"'
-        ' data-rocketchat-token-url="{token_url}" data-rocketchat-user="{user}"'
-        ' data-rocketchat-sync-logout="{sync}"></iframe>',
+        ' data-rocketchat-token-url="{token_url}" data-rocketchat-logout-url="{logout_url}"{csrf}'
+        ' data-rocketchat-user="{user}" data-rocketchat-sync-logout="{sync}"></iframe>',
         src=chat_url(path, embedded=embedded),
         title=title,
         width=width,
@@ -85,6 +89,8 @@ def iframe_html(
         allow=allow,
         origin=conf.public_origin,
         token_url=reverse(TOKEN_URL_NAME),
+        logout_url=reverse(LOGOUT_URL_NAME),
+        csrf=csrf,
         user=USER_AUTHENTICATED if authenticated else USER_ANONYMOUS,
         sync="true" if sync_logout else "false",
     )

@@ -9,4 +9,5 @@ app_name = "rocketchat_sso"
 urlpatterns = [
     path("token/", views.token, name="token"),
     path("login/", views.login_page, name="login"),
+    path("logout/", views.logout, name="logout"),
 ]

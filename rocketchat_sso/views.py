@@ -14,6 +14,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -24,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from rocketchat_sso import csp, services, tokens
+from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
 from rocketchat_sso.exceptions import (
     RocketChatAuthenticationFailed,
@@ -40,6 +42,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 10
 DATABASE_RETRY_AFTER = 1
 TOKEN_METHODS = ("GET", "POST")
+LOGOUT_METHODS = ("POST",)
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
@@ -94,6 +97,24 @@ def allowed_origin(request: HttpRequest) -> bool:
     return origin in (own, conf.public_origin)
 
 
+def method_not_allowed(allowed: tuple[str, ...]) -> JsonResponse:
+    """A JSON 405 with ``Allow`` (``require_http_methods`` would answer in HTML)."""
+    refused = error_response(405, "method_not_allowed", f"Use {' or '.join(allowed)}.")
+    refused["Allow"] = ", ".join(allowed)
+    return refused
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
+def csrf_refused(request: HttpRequest) -> bool:
+    """Django's CSRF check, answered by the caller in JSON rather than the HTML failure view."""
+    middleware = CsrfViewMiddleware(_no_response)
+    middleware.process_request(request)
+    return middleware.process_view(request, _no_response, (), {}) is not None
+
+
 def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
     """Map a Rocket.Chat failure to a 4xx/5xx JSON answer with a reason a person can act on."""
     if isinstance(error, RocketChatTimeout):
@@ -145,10 +166,8 @@ def token(request: HttpRequest) -> HttpResponse:
     The session keeps reusing its token while Rocket.Chat accepts it (:mod:`rocketchat_sso.tokens`).
     The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
     """
-    if request.method not in TOKEN_METHODS:  # require_http_methods would answer in HTML
-        refused = error_response(405, "method_not_allowed", "Use GET or POST.")
-        refused["Allow"] = ", ".join(TOKEN_METHODS)
-        return refused
+    if request.method not in TOKEN_METHODS:
+        return method_not_allowed(TOKEN_METHODS)
     if not allowed_origin(request):
         return error_response(403, "origin_not_allowed", "This origin may not request tokens.")
     user: Any = request.user
@@ -198,3 +217,27 @@ def login_page(request: HttpRequest) -> HttpResponse:
     # The site's own pages may frame it too: there the chat is embedded and signed out.
     csp.allow_framing_by(response, [csp.SELF, conf.public_origin])
     return response
+
+
+@csrf_exempt  # checked below, to answer a failure in JSON
+@never_cache
+def logout(request: HttpRequest) -> HttpResponse:
+    """Revoke the session's Rocket.Chat token, for the embed script's ``logout()``.
+
+    The user stays logged in to the site; the next token request mints a new token. Only this
+    site's own pages may call it (same origin, CSRF token): Rocket.Chat's origin may not.
+    """
+    if request.method not in LOGOUT_METHODS:
+        return method_not_allowed(LOGOUT_METHODS)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != origin_of(request.build_absolute_uri("/")):
+        return error_response(403, "origin_not_allowed", "Only this site's pages may log out.")
+    if csrf_refused(request):
+        return error_response(403, "csrf_failed", "The CSRF token is missing or wrong.")
+    user: Any = request.user
+    session_key = request.session.session_key
+    if not user.is_authenticated or not session_key:
+        return JsonResponse({"revoked": False})
+    with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
+        revoked = tokens.revoke_session_token(session_key, user, client=client)
+    return JsonResponse({"revoked": revoked})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.middleware.csrf import get_token
 from django.template.context import Context
 from django.utils.safestring import SafeString
 
@@ -31,6 +32,12 @@ OPTIONS = frozenset(
 )
 
 
+def _csrf_token(context: Context) -> str:
+    """Django's CSRF token for the page's request, if there is one (for ``logout()``)."""
+    request = context.get("request")
+    return get_token(request) if request is not None and hasattr(request, "META") else ""
+
+
 def _authenticated(context: Context) -> bool:
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
@@ -50,9 +57,11 @@ def rocketchat_iframe(context: Context, **options: Any) -> SafeString:
         raise template.TemplateSyntaxError(
             f"rocketchat_iframe got unknown option(s): {', '.join(unknown)}"
         )
+    authenticated = _authenticated(context)
     return embed.iframe_html(
-        authenticated=_authenticated(context),
+        authenticated=authenticated,
         nonce=nonce_of(context.get("request"), context),
+        csrf_token=_csrf_token(context) if authenticated else "",
         **kwargs,
     )
 

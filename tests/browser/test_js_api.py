@@ -78,3 +78,38 @@ def test_a_token_the_site_refuses_rejects_at_once_with_the_endpoints_answer(
         "message": "The site's token endpoint refused a token (503 rocketchat_unavailable): "
         "Rocket.Chat is not reachable..",
     }
+
+
+STORED_TOKEN = "() => localStorage.getItem('Meteor.loginToken')"
+
+
+def test_logout_revokes_the_token_even_where_rocketchat_ignores_the_command(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    # Rocket.Chat signs itself in (flow 1) but takes no commands from the page: the 'logout'
+    # command is dropped, and only the site's revocation ends the chat session.
+    deployment.fake.set_setting("Iframe_Integration_receive_enable", False)
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.goto(deployment.url("/"))
+    chat = page.frame_locator("#chat")
+    expect(chat.locator("#rc-user")).to_have_text("alice")
+    token = chat.locator("body").evaluate(STORED_TOKEN)
+    user_id = deployment.rocketchat_user("alice")["_id"]
+    assert token in deployment.fake.tokens_of(user_id)
+    assert page.evaluate("RocketChatSSO.logout()") == [{"revoked": True}]
+    assert token not in deployment.fake.tokens_of(user_id)  # dead at Rocket.Chat
+
+
+def test_logout_signs_the_embedded_chat_out_and_revokes(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    page = open_embedded(context, deployment, alice)
+    chat = page.frame_locator("#chat")
+    assert page.evaluate(OUTCOME, {"timeout": 5000}) == {"resolved": "chat"}
+    token = chat.locator("body").evaluate(STORED_TOKEN)
+    outcome = page.evaluate("RocketChatSSO.get('chat').logout()")
+    expect(chat.locator("#rc-login-form")).to_be_visible()
+    assert token not in deployment.fake.tokens_of(deployment.rocketchat_user("alice")["_id"])
+    # Whichever revoked it first, Rocket.Chat's logout or the site's, it is revoked.
+    assert outcome == {"revoked": True}

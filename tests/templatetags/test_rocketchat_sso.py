@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory, override_settings
 
 from rocketchat_sso.embed import chat_url
+from rocketchat_sso.views import csrf_refused
 
 ALLOW = "camera; microphone; display-capture; clipboard-write; fullscreen; autoplay"
 SCRIPT = '<script src="/static/rocketchat_sso/rocketchat-sso.js" defer></script>'
@@ -19,13 +22,17 @@ def render(tag: str, context: dict[str, Any] | None = None) -> str:
     return Template("{% load rocketchat_sso %}" + tag).render(Context(context or {}))
 
 
-def iframe(src: str = "https://chat.example.com/", user: str = "anonymous", **attrs: str) -> str:
+def iframe(
+    src: str = "https://chat.example.com/", user: str = "anonymous", csrf: str = "", **attrs: str
+) -> str:
     extra = "".join(f' {name}="{value}"' for name, value in attrs.items())
+    csrf_attr = f' data-rocketchat-csrf-token="{csrf}"' if csrf else ""
     return (
         f'<iframe src="{src}" title="Rocket.Chat" width="100%" height="600"{extra}'
         f' allow="{ALLOW}" data-rocketchat-sso data-rocketchat-origin="https://chat.example.com"'
-        f' data-rocketchat-token-url="/rocketchat/token/" data-rocketchat-user="{user}"'
-        ' data-rocketchat-sync-logout="true"></iframe>'
+        ' data-rocketchat-token-url="/rocketchat/token/"'
+        f' data-rocketchat-logout-url="/rocketchat/logout/"{csrf_attr}'
+        f' data-rocketchat-user="{user}" data-rocketchat-sync-logout="true"></iframe>'
     )
 
 
@@ -41,8 +48,15 @@ def test_defaults_for_an_anonymous_page() -> None:
 
 @pytest.mark.django_db
 def test_signed_in_user_from_the_request(user: Any) -> None:
-    html = render("{% rocketchat_iframe %}", {"request": request_of(user)})
-    assert html == iframe(user="authenticated") + SCRIPT
+    request = request_of(user)
+    html = render("{% rocketchat_iframe %}", {"request": request})
+    token = re.search(r'data-rocketchat-csrf-token="([^"]+)"', html)
+    assert token, html
+    assert html == iframe(user="authenticated", csrf=token.group(1)) + SCRIPT
+    # The token the page's cookie goes with, as logout() will send it.
+    logout = RequestFactory().post("/rocketchat/logout/", headers={"X-CSRFToken": token.group(1)})
+    logout.COOKIES[settings.CSRF_COOKIE_NAME] = request.META["CSRF_COOKIE"]
+    assert not csrf_refused(logout)
     anonymous = render("{% rocketchat_iframe %}", {"request": request_of(AnonymousUser())})
     assert anonymous == iframe() + SCRIPT
 
@@ -67,7 +81,8 @@ def test_every_option() -> None:
         ' title="Team &quot;chat&quot; &lt;b&gt;" width="400" height="50vh" class="chat wide"'
         ' id="team-chat" allow="camera" data-rocketchat-sso'
         ' data-rocketchat-origin="https://chat.example.com"'
-        ' data-rocketchat-token-url="/rocketchat/token/" data-rocketchat-user="anonymous"'
+        ' data-rocketchat-token-url="/rocketchat/token/"'
+        ' data-rocketchat-logout-url="/rocketchat/logout/" data-rocketchat-user="anonymous"'
         ' data-rocketchat-sync-logout="false"></iframe>'
     )
 
