@@ -7,14 +7,19 @@ and a check whose prerequisite failed is reported as SKIP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import caches
 from django.utils.crypto import get_random_string
 
 from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso.checks import _site_key
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
@@ -45,12 +50,62 @@ class Finding:
     title: str = ""
 
 
+@dataclass(frozen=True)
+class SiteResponse:
+    """This site's answer to a request from this server: status and headers (names lowercased,
+    repeated headers joined with ", ")."""
+
+    status: int
+    headers: Mapping[str, str]
+
+
+class SiteUnreachable(Exception):
+    """This server could not reach the site at its public URL."""
+
+
+# (method, url, headers) -> SiteResponse. Injectable, so tests can answer with the test client.
+SiteFetch = Callable[[str, str, Mapping[str, str]], SiteResponse]
+SCHEMES = ("http", "https")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Report a redirect as it is: browsers follow none on a CORS preflight."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _headers(message: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in message.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def fetch_site(method: str, url: str, headers: Mapping[str, str]) -> SiteResponse:
+    """Request ``url`` over the network as a browser would reach it (stdlib, no redirects)."""
+    if urlsplit(url).scheme not in SCHEMES:
+        raise SiteUnreachable(f"{url} is not an http(s) URL")
+    opener = urllib.request.build_opener(_NoRedirects)
+    request = urllib.request.Request(url, method=method, headers=dict(headers))
+    try:
+        with opener.open(request, timeout=conf.ROCKETCHAT_SSO_TIMEOUT) as response:
+            return SiteResponse(response.status, _headers(response.headers))
+    except urllib.error.HTTPError as error:
+        return SiteResponse(error.code, _headers(error.headers))
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise SiteUnreachable(f"{method} {url}: {reason}") from None
+
+
 @dataclass
 class Doctor:
     """The state the checks share: one client, the site's URL, what is known so far."""
 
     client: RocketChatClient
     site_url: str | None = None
+    fetch: SiteFetch = fetch_site
     min_calls_per_minute: int = MIN_CALLS_PER_MINUTE
     unmet: set[str] = field(default_factory=set)  # checks that failed or were skipped
 
@@ -297,6 +352,120 @@ def token_reuse(doctor: Doctor) -> Finding:
     return Finding(OK, f"{reuse}; {expiry}")
 
 
+# -- the site as Rocket.Chat's browsers reach it: what must hold before iframe login is on -----
+
+SITE_HINT = (
+    "This server must reach the site at its public URL (ROCKETCHAT_SSO_SITE_URL or "
+    "--site-url) as browsers do; check DNS and the proxy, or run the command where it can."
+)
+PREFLIGHT_HEADERS = "content-type"  # Rocket.Chat 6.x-7.x sends it, which forces a preflight
+
+
+def token_preflight(doctor: Doctor) -> Finding:
+    """Rocket.Chat's credentialed fetch of the token endpoint, preflighted from its origin."""
+    urls = doctor.urls()
+    origin = conf.public_origin
+    request = {
+        "Origin": origin,
+        "Access-Control-Request-Method": rc.API_METHOD,
+        "Access-Control-Request-Headers": PREFLIGHT_HEADERS,
+    }
+    try:
+        answer = doctor.fetch("OPTIONS", urls.token_url, request)
+    except SiteUnreachable as error:
+        return Finding(FAIL, str(error), SITE_HINT)
+    wrong = []
+    if not 200 <= answer.status < 300:
+        wrong.append(f"the preflight got {answer.status}")
+    allowed = answer.headers.get("access-control-allow-origin")
+    if allowed != origin:
+        wrong.append(f"Access-Control-Allow-Origin is {allowed!r}, expected {origin!r}")
+    credentials = answer.headers.get("access-control-allow-credentials")
+    if credentials != "true":
+        wrong.append(f"Access-Control-Allow-Credentials is {credentials!r}, expected 'true'")
+    if wrong:
+        return Finding(
+            FAIL,
+            f"{urls.token_url}: " + "; ".join(wrong),
+            "Put django-cors-headers' CorsMiddleware first in MIDDLEWARE with "
+            "CORS_ALLOW_CREDENTIALS = True (README, 'CORS'), check ROCKETCHAT_SSO_PUBLIC_URL, "
+            "and let a proxy in front pass OPTIONS and the Access-Control-* headers through.",
+        )
+    return Finding(OK, f"{urls.token_url} allows {origin} with credentials")
+
+
+def _frame_ancestors(policies: str) -> list[list[str]]:
+    """The frame-ancestors sources of each policy in a (possibly comma-joined) CSP header."""
+    found = []
+    for policy in policies.split(","):
+        for directive in policy.split(";"):
+            name, _, sources = directive.strip().partition(" ")
+            if name.lower() == "frame-ancestors":
+                found.append(sources.split())
+    return found
+
+
+def loading_page_framing(doctor: Doctor) -> Finding:
+    """The loading page, which Rocket.Chat frames in place of its login form."""
+    urls = doctor.urls()
+    origin = conf.public_origin
+    try:
+        answer = doctor.fetch("GET", urls.login_url, {})
+    except SiteUnreachable as error:
+        return Finding(FAIL, str(error), SITE_HINT)
+    wrong = []
+    if answer.status != 200:
+        wrong.append(f"it answered {answer.status}")
+    frame_options = answer.headers.get("x-frame-options", "").upper()
+    if "DENY" in frame_options or ("SAMEORIGIN" in frame_options and urls.origin != origin):
+        wrong.append(f"X-Frame-Options: {frame_options}")
+    for sources in _frame_ancestors(answer.headers.get("content-security-policy", "")):
+        if origin not in sources and "*" not in sources:
+            wrong.append(f"frame-ancestors {' '.join(sources)} leaves out {origin}")
+    if wrong:
+        return Finding(
+            FAIL,
+            f"{urls.login_url}: " + "; ".join(wrong),
+            "Rocket.Chat would show a blank or broken login: keep the view's own headers (no "
+            "proxy adding X-Frame-Options or frame-ancestors for it); see README, 'CSP'.",
+        )
+    return Finding(OK, f"{urls.login_url} may be framed by {origin}")
+
+
+def session_cookie(doctor: Doctor) -> Finding:
+    """Whether browsers send the session cookie with Rocket.Chat's calls, for this topology."""
+    site = urlsplit(doctor.urls().origin)
+    chat = urlsplit(conf.public_origin)
+    samesite = str(getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax") or "unset")
+    secure = bool(getattr(settings, "SESSION_COOKIE_SECURE", False))
+    if samesite.lower() == "none" and not secure:
+        return Finding(
+            FAIL,
+            "SESSION_COOKIE_SAMESITE is 'None' without SESSION_COOKIE_SECURE",
+            "Browsers drop such a cookie: set SESSION_COOKIE_SECURE = True (HTTPS).",
+        )
+    same_site = site.scheme == chat.scheme and _site_key(site.hostname or "") == _site_key(
+        chat.hostname or ""
+    )
+    if same_site:
+        return Finding(OK, f"same site as Rocket.Chat: SameSite={samesite} reaches its calls")
+    if samesite.lower() != "none":
+        return Finding(
+            FAIL,
+            f"{site.hostname} and {chat.hostname} are different sites and "
+            f"SESSION_COOKIE_SAMESITE is {samesite!r}: the session never reaches the token "
+            "endpoint from Rocket.Chat",
+            "Serve Rocket.Chat on a subdomain of the site (recommended), or set "
+            "SESSION_COOKIE_SAMESITE = 'None' and SESSION_COOKIE_SECURE = True; README, "
+            "'Browsers, cookies and which flow to use'.",
+        )
+    return Finding(
+        OK,
+        "cross-site with SameSite=None; Secure (browsers blocking third-party cookies still "
+        "show the loading page's login: embed the chat for those users)",
+    )
+
+
 AFTER_ADMIN = ("admin",)
 AFTER_ADMIN_AND_SITE = ("admin", "site_url")
 CHECKS: list[Check] = [
@@ -315,4 +484,26 @@ CHECKS: list[Check] = [
     Check("framing", "This site may frame Rocket.Chat", framing, AFTER_ADMIN_AND_SITE),
     Check("rate_limiter", "Rate limiter leaves room for logins", rate_limiter, AFTER_ADMIN),
     Check("token_reuse", "Token reuse", token_reuse, AFTER_ADMIN),
+]
+
+AFTER_SITE = ("site_url",)
+# What ``rocketchat_sso_configure --enable`` requires before Rocket.Chat hands its login page
+# over to this site: a failure here would lock users (and admins) out of Rocket.Chat.
+ENABLE_CHECKS: list[Check] = [
+    *(check for check in CHECKS if check.name in ("site_url", "reachable", "admin", "two_factor")),
+    Check(
+        "token_preflight",
+        "Token endpoint answers Rocket.Chat's preflight",
+        token_preflight,
+        AFTER_SITE,
+    ),
+    Check(
+        "loading_page_framing",
+        "Rocket.Chat may frame the loading page",
+        loading_page_framing,
+        AFTER_SITE,
+    ),
+    Check(
+        "session_cookie", "Session cookie reaches Rocket.Chat's calls", session_cookie, AFTER_SITE
+    ),
 ]

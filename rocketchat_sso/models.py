@@ -45,3 +45,25 @@ class RocketChatAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rocketchat_username} ({self.rocketchat_user_id})"
+
+
+class SettingsSnapshot(models.Model):
+    """Rocket.Chat's settings as they were before ``rocketchat_sso_configure --enable``.
+
+    ``rocketchat_sso_configure --disable`` writes them back exactly (JSON keeps each value's
+    type), so switching iframe login on can always be undone.
+    """
+
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    rocketchat_url = models.CharField(_("Rocket.Chat URL"), max_length=500)
+    site_url = models.CharField(_("site URL"), max_length=500)
+    values = models.JSONField(_("previous values"))
+    restored_at = models.DateTimeField(_("restored at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Rocket.Chat settings snapshot")
+        verbose_name_plural = _("Rocket.Chat settings snapshots")
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.rocketchat_url} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import conf, origin_of
+from rocketchat_sso.models import SettingsSnapshot
 
 # Iframe login (Administration > Settings > Accounts > Iframe).
 IFRAME_ENABLED = "Accounts_iframe_enabled"
@@ -143,3 +144,30 @@ def apply(client: RocketChatClient, changes: Iterable[SettingChange]) -> list[Se
             client.set_setting(change.setting_id, change.new)
             written.append(change)
     return written
+
+
+# -- switching iframe login on and off: record what was there, restore it exactly -------------
+
+
+def enable_plan(client: RocketChatClient, urls: SiteURLs) -> list[SettingChange]:
+    """:func:`plan` plus turning iframe login on, last: only once its URLs are right."""
+    changes = plan(client, urls)
+    changes.append(SettingChange(IFRAME_ENABLED, client.get_setting(IFRAME_ENABLED), True))
+    return changes
+
+
+def record(changes: Iterable[SettingChange], urls: SiteURLs) -> SettingsSnapshot:
+    """Store the current values of the settings about to change, before changing them."""
+    return SettingsSnapshot.objects.create(
+        rocketchat_url=conf.ROCKETCHAT_SSO_URL,
+        site_url=urls.origin,
+        values={change.setting_id: change.old for change in changes if change.changed},
+    )
+
+
+def restore_plan(client: RocketChatClient, snapshot: SettingsSnapshot) -> list[SettingChange]:
+    """Each recorded setting from its value now back to the recorded one; iframe login first,
+    so nobody meets a half-restored login page."""
+    setting_ids = sorted(snapshot.values, key=lambda setting_id: setting_id != IFRAME_ENABLED)
+    current = read(client, setting_ids)
+    return [SettingChange(key, current[key], snapshot.values[key]) for key in setting_ids]

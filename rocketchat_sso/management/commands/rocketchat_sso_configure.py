@@ -1,27 +1,37 @@
-"""``manage.py rocketchat_sso_configure``: point Rocket.Chat's iframe settings at this site."""
+"""``manage.py rocketchat_sso_configure``: point Rocket.Chat's iframe settings at this site, and
+switch iframe login on (``--enable``, checked first, recorded) or back off (``--disable``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from rocketchat_sso import doctor
 from rocketchat_sso import rocketchat_settings as rc_settings
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError, RocketChatTwoFactorRequired
+from rocketchat_sso.management.commands.rocketchat_sso_doctor import write_findings
+from rocketchat_sso.models import SettingsSnapshot
 
 TWO_FACTOR_HINT = (
     "Rocket.Chat asks the admin for a 2FA code: create the personal access token with "
     "'Ignore Two Factor Authentication'."
 )
+RESTORE_COMMAND = "python manage.py rocketchat_sso_configure --disable --snapshot {pk}"
 
 
 class Command(BaseCommand):
     help = (
         "Set Rocket.Chat's iframe-login and iframe-integration settings to this site's URLs "
-        "over the REST settings API. Iframe login itself (Accounts_iframe_enabled) is left for "
-        "you to turn on once `rocketchat_sso_doctor` passes."
+        "over the REST settings API. With --enable, first check everything iframe login needs "
+        "(Rocket.Chat and its admin, the token endpoint's CORS preflight, framing of the loading "
+        "page, the session cookie), change nothing unless all pass, record the previous values "
+        "and turn iframe login on; --disable restores the recorded values."
     )
+    # How the --enable checks reach this site's public URL; tests put the test client here.
+    site_fetch: doctor.SiteFetch = staticmethod(doctor.fetch_site)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -31,45 +41,129 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Show the changes; change nothing."
         )
+        switch = parser.add_mutually_exclusive_group()
+        switch.add_argument(
+            "--enable",
+            action="store_true",
+            help="Check, record the current values, then configure and turn iframe login on.",
+        )
+        switch.add_argument(
+            "--disable",
+            action="store_true",
+            help="Restore the values recorded by --enable (the latest not yet restored, or "
+            "--snapshot).",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="With --enable: change the settings even if checks fail.",
+        )
+        parser.add_argument(
+            "--snapshot", type=int, help="With --disable: the recorded snapshot to restore."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity: int = options["verbosity"]
-        try:
-            urls = rc_settings.site_urls(options["site_url"])
-        except rc_settings.SiteURLMissing as exc:
-            raise CommandError(str(exc)) from None
+        self.dry_run: bool = options["dry_run"]
+        if options["force"] and not options["enable"]:
+            raise CommandError("--force goes with --enable.")
+        if options["snapshot"] is not None and not options["disable"]:
+            raise CommandError("--snapshot goes with --disable.")
         with RocketChatClient() as client:
             try:
-                changes = self.configure(client, urls, dry_run=options["dry_run"])
+                if options["disable"]:
+                    self.disable(client, options["snapshot"])
+                elif options["enable"]:
+                    self.enable(client, options["site_url"], force=options["force"])
+                else:
+                    self.configure_only(client, options["site_url"])
             except RocketChatTwoFactorRequired as error:
                 raise CommandError(f"{error.message}\n{TWO_FACTOR_HINT}") from None
             except RocketChatError as error:
                 raise CommandError(error.message) from None
-            self.report_iframe_login(client)
-        count = sum(change.changed for change in changes)
-        if options["dry_run"]:
-            self.stdout.write(f"Dry run: {count} setting(s) would change; nothing was changed.")
-        else:
-            self.stdout.write(self.style.SUCCESS(f"{count} setting(s) changed."))
 
-    def configure(
-        self, client: RocketChatClient, urls: rc_settings.SiteURLs, *, dry_run: bool
-    ) -> list[rc_settings.SettingChange]:
-        """Show each setting's change and, unless ``dry_run``, write the changed ones."""
-        changes = rc_settings.plan(client, urls)
+    def urls(self, site_url: str | None) -> rc_settings.SiteURLs:
+        try:
+            return rc_settings.site_urls(site_url)
+        except rc_settings.SiteURLMissing as exc:
+            raise CommandError(str(exc)) from None
+
+    def configure_only(self, client: RocketChatClient, site_url: str | None) -> None:
+        urls = self.urls(site_url)
+        changes = self.show(rc_settings.plan(client, urls))
+        if not self.dry_run:
+            rc_settings.apply(client, changes)
+        self.report_iframe_login(client)
+        self.summary(changes)
+
+    def enable(self, client: RocketChatClient, site_url: str | None, *, force: bool) -> None:
+        urls = self.urls(site_url)
+        checkup = doctor.Doctor(client, site_url=site_url, fetch=self.site_fetch)
+        failed = write_findings(self, checkup.run(doctor.ENABLE_CHECKS))
+        if failed and not force:
+            raise CommandError(
+                f"{failed} check(s) failed: nothing was changed. Fix them, or pass --force to "
+                "change the settings anyway."
+            )
+        if failed:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"--force: changing Rocket.Chat's settings although {failed} check(s) failed."
+                )
+            )
+        changes = self.show(rc_settings.enable_plan(client, urls))
+        if self.dry_run:
+            self.summary(changes)
+            return
+        snapshot = rc_settings.record(changes, urls)  # before any change, so it can be undone
+        rc_settings.apply(client, changes)
+        self.summary(changes)
+        self.stdout.write(
+            f"Previous values recorded (snapshot {snapshot.pk}). To restore them:\n"
+            f"    {RESTORE_COMMAND.format(pk=snapshot.pk)}"
+        )
+
+    def disable(self, client: RocketChatClient, snapshot_pk: int | None) -> None:
+        snapshots = SettingsSnapshot.objects.all()
+        if snapshot_pk is None:
+            snapshot = snapshots.filter(restored_at__isnull=True).first()
+            if snapshot is None:
+                raise CommandError(
+                    "No recorded settings to restore: --enable records them. Turn iframe login "
+                    "off in Rocket.Chat (Administration > Settings > Accounts > Iframe) instead."
+                )
+        else:
+            snapshot = snapshots.filter(pk=snapshot_pk).first()
+            if snapshot is None:
+                raise CommandError(f"No snapshot {snapshot_pk}.")
+        self.stdout.write(f"Restoring snapshot {snapshot.pk}, recorded {snapshot.created_at}.")
+        changes = self.show(rc_settings.restore_plan(client, snapshot))
+        if not self.dry_run:
+            rc_settings.apply(client, changes)
+            snapshot.restored_at = timezone.now()
+            snapshot.save(update_fields=["restored_at"])
+        self.summary(changes)
+
+    def show(self, changes: list[rc_settings.SettingChange]) -> list[rc_settings.SettingChange]:
+        """Print each setting's change (unchanged ones too at -v 2)."""
         for change in changes:
             if change.changed:
                 self.stdout.write(f"{change.setting_id}: {change.old!r} -> {change.new!r}")
             elif self.verbosity >= 2:
                 self.stdout.write(f"{change.setting_id}: {change.old!r} (unchanged)")
-        if not dry_run:
-            rc_settings.apply(client, changes)
         return changes
+
+    def summary(self, changes: list[rc_settings.SettingChange]) -> None:
+        count = sum(change.changed for change in changes)
+        if self.dry_run:
+            self.stdout.write(f"Dry run: {count} setting(s) would change; nothing was changed.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"{count} setting(s) changed."))
 
     def report_iframe_login(self, client: RocketChatClient) -> None:
         if client.get_setting(rc_settings.IFRAME_ENABLED) is not True:
             self.stdout.write(
                 f"{rc_settings.IFRAME_ENABLED} is off: Rocket.Chat keeps its own login form. "
-                "Turn it on (Administration > Settings > Accounts > Iframe) once "
-                "`manage.py rocketchat_sso_doctor` passes."
+                "Turn it on with `manage.py rocketchat_sso_configure --enable`, which checks "
+                "first and records what it changes."
             )
