@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import json
 import re
 from pathlib import Path
@@ -235,3 +236,19 @@ def test_a_site_can_theme_the_page_through_blocks(client: Client, url: str, tmp_
     assert "<p>Call 555-0100.</p>" in html
     assert '<link rel="stylesheet" href="/my.css">' in html
     assert 'data-state="signing-in"' in html  # the rest of the page is still ours
+
+
+def test_the_shipped_mo_is_compiled_from_the_po_and_translates_everything() -> None:
+    locale = Path(views.__file__).parent / "locale" / "de" / "LC_MESSAGES"
+    po = (locale / "django.po").read_text(encoding="utf-8")
+    entries = re.findall(r'^msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', po, flags=re.MULTILINE)
+
+    def text(quoted: str) -> str:
+        return "".join(json.loads(line) for line in quoted.splitlines())
+
+    translations = {text(msgid): text(msgstr) for msgid, msgstr in entries}
+    translations.pop("")  # the header
+    assert [msgid for msgid, msgstr in translations.items() if not msgstr] == []
+    with (locale / "django.mo").open("rb") as mo:
+        catalog = gettext.GNUTranslations(mo)
+    assert {msgid: catalog.gettext(msgid) for msgid in translations} == translations
