@@ -388,8 +388,9 @@ def token_preflight(doctor: Doctor) -> Finding:
             FAIL,
             f"{urls.token_url}: " + "; ".join(wrong),
             "Put django-cors-headers' CorsMiddleware first in MIDDLEWARE with "
-            "CORS_ALLOW_CREDENTIALS = True (README, 'CORS'), check ROCKETCHAT_SSO_PUBLIC_URL, "
-            "and let a proxy in front pass OPTIONS and the Access-Control-* headers through.",
+            "CORS_ALLOW_CREDENTIALS = True (README, 'Installation'), check "
+            "ROCKETCHAT_SSO_PUBLIC_URL, and let a proxy in front pass OPTIONS and the "
+            "Access-Control-* headers through.",
         )
     return Finding(OK, f"{urls.token_url} allows {origin} with credentials")
 
@@ -427,7 +428,8 @@ def loading_page_framing(doctor: Doctor) -> Finding:
             FAIL,
             f"{urls.login_url}: " + "; ".join(wrong),
             "Rocket.Chat would show a blank or broken login: keep the view's own headers (no "
-            "proxy adding X-Frame-Options or frame-ancestors for it); see README, 'CSP'.",
+            "proxy adding X-Frame-Options or frame-ancestors for it); README, 'Content "
+            "Security Policy'.",
         )
     return Finding(OK, f"{urls.login_url} may be framed by {origin}")
 
