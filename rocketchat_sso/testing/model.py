@@ -777,9 +777,16 @@ class FakeRocketChat:
         raise self._login_failed(403, MSG_RESUME_UNKNOWN)
 
     def _logout(self, call: _Call) -> FakeResponse:
-        """Pull only the calling token; the body has no ``success`` key (ApiClass.ts)."""
+        """Pull only the calling token; the body has no ``success`` key (ApiClass.ts).
+
+        Meteor closes the connections logged in with a token that is removed (accounts-base
+        accounts_server.js, ``_setLoginToken``'s observer), and Rocket.Chat's presence marks a
+        user without connections offline: with no resume token left, nothing keeps them online.
+        """
         assert call.user is not None
         call.user.tokens = [t for t in call.user.tokens if t is not call.token]
+        if not any(not t.personal for t in call.user.tokens):
+            call.user.doc["status"] = "offline"
         return FakeResponse(200, {"status": "success", "data": {"message": MSG_LOGGED_OUT}})
 
     def _me(self, call: _Call) -> FakeResponse:

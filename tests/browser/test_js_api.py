@@ -97,8 +97,16 @@ def test_logout_revokes_the_token_even_where_rocketchat_ignores_the_command(
     token = chat.locator("body").evaluate(STORED_TOKEN)
     user_id = deployment.rocketchat_user("alice")["_id"]
     assert token in deployment.fake.tokens_of(user_id)
+    assert deployment.rocketchat_user("alice")["status"] == "online"
+    # Keep Rocket.Chat from signing the user straight back in (they are still logged in to
+    # the site, and iframe login is on) to see what the revocation alone did.
+    refusal = {"error": "not_authenticated", "message": "Log in to the site first."}
+    context.route("**/rocketchat/token/", lambda route: route.fulfill(status=401, json=refusal))
     assert page.evaluate("RocketChatSSO.logout()") == [{"revoked": True}]
     assert token not in deployment.fake.tokens_of(user_id)  # dead at Rocket.Chat
+    assert deployment.rocketchat_user("alice")["status"] == "offline"  # not shown online
+    # Rocket.Chat notices on its next call and shows the loading page.
+    expect(chat.frame_locator("#rc-login-iframe").locator("[data-state=login]")).to_be_visible()
 
 
 def test_logout_signs_the_embedded_chat_out_and_revokes(

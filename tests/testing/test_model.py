@@ -173,6 +173,18 @@ def test_logout_revokes_only_the_calling_token(fake: FakeRocketChat, api: Api) -
     assert fake.tokens_of(first["X-User-Id"]) == [second["X-Auth-Token"]]
 
 
+def test_logging_out_the_last_session_leaves_the_user_offline(
+    fake: FakeRocketChat, api: Api
+) -> None:
+    api.create()
+    first, second = api.login(), api.login()
+    api.post("/api/v1/users.setStatus", {"status": "online"}, auth=first)
+    api.post("/api/v1/logout", auth=first)
+    assert fake.user_by_username("bob")["status"] == "online"  # type: ignore[index]
+    api.post("/api/v1/logout", auth=second)  # its last connection closes
+    assert fake.user_by_username("bob")["status"] == "offline"  # type: ignore[index]
+
+
 # -- users.info and users.list ----------------------------------------------------------------
 
 
