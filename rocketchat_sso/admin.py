@@ -22,13 +22,15 @@ from django.utils.translation import gettext_lazy as _
 from rocketchat_sso import services
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
-from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.models import RocketChatAccount, SettingsSnapshot
 
 if TYPE_CHECKING:
+    SnapshotAdminBase = admin.ModelAdmin[SettingsSnapshot]
     AccountAdminBase = admin.ModelAdmin[RocketChatAccount]
     AccountInlineBase = admin.StackedInline[RocketChatAccount, Any]
     UserAdminBase = UserAdmin[Any]
 else:  # generic for type checkers only
+    SnapshotAdminBase = admin.ModelAdmin
     AccountAdminBase = admin.ModelAdmin
     AccountInlineBase = admin.StackedInline
     UserAdminBase = UserAdmin
@@ -234,3 +236,18 @@ def _add_inline_to_default_user_admin() -> None:
 
 
 _add_inline_to_default_user_admin()
+
+
+@admin.register(SettingsSnapshot)
+class SettingsSnapshotAdmin(SnapshotAdminBase):
+    """What ``rocketchat_sso_configure --enable`` recorded, read-only: restore it with
+    ``rocketchat_sso_configure --disable --snapshot <id>``."""
+
+    list_display = ("pk", "created_at", "rocketchat_url", "site_url", "restored_at")
+    readonly_fields = ("created_at", "rocketchat_url", "site_url", "values", "restored_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

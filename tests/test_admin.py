@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.models import RocketChatAccount, SettingsSnapshot
 from rocketchat_sso.services import issue_login_token
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 
@@ -214,3 +214,19 @@ def test_a_sites_own_user_admin_is_left_alone() -> None:
     finally:
         django_admin.site = original
     assert type(site._registry[user_model]) is SiteUserAdmin
+
+
+def test_recorded_rocketchat_settings_are_shown_read_only(admin_client: Client) -> None:
+    snapshot = SettingsSnapshot.objects.create(
+        rocketchat_url="https://chat.example.com",
+        site_url="https://www.example.com",
+        values={"Accounts_iframe_enabled": False, "Accounts_iframe_url": ""},
+    )
+    changelist = admin_client.get(reverse("admin:rocketchat_sso_settingssnapshot_changelist"))
+    assert b"https://www.example.com" in changelist.content
+    detail = admin_client.get(
+        reverse("admin:rocketchat_sso_settingssnapshot_change", args=[snapshot.pk])
+    )
+    assert b"Accounts_iframe_enabled" in detail.content
+    assert b'name="_save"' not in detail.content
+    assert admin_client.get(reverse("admin:rocketchat_sso_settingssnapshot_add")).status_code == 403
