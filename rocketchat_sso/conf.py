@@ -37,6 +37,7 @@ DEFAULT_CACHE_ALIAS = "default"
 # One day: far below Rocket.Chat's Accounts_LoginExpiration (90 days by default), so a cached
 # token never outlives Rocket.Chat's own expiry.
 DEFAULT_TOKEN_CACHE_TIMEOUT = 24 * 60 * 60
+DEFAULT_TOKEN_RECHECK_INTERVAL = 5 * 60
 
 
 def origin_of(url: str) -> str:
@@ -137,6 +138,17 @@ class Settings:
         return int(
             getattr(
                 django_settings, "ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT", DEFAULT_TOKEN_CACHE_TIMEOUT
+            )
+        )
+
+    @property
+    def ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL(self) -> int:
+        """Seconds a cached token is handed out again without asking Rocket.Chat (``/me``)."""
+        return int(
+            getattr(
+                django_settings,
+                "ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL",
+                DEFAULT_TOKEN_RECHECK_INTERVAL,
             )
         )
 

@@ -4,10 +4,16 @@ Every Rocket.Chat login adds a resume token to the user, and Rocket.Chat drops t
 its cap, signing the user out of their phone and desktop apps. So a session keeps the token it
 was given, server-side in Django's cache (``ROCKETCHAT_SSO_CACHE``), keyed by a hash of the
 session key, for ``ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT`` seconds: far less than Rocket.Chat's
-``Accounts_LoginExpiration``. Before a cached token is handed out again Rocket.Chat is asked
-whether it still accepts it (``GET /api/v1/me`` as its user, the one call of the warm path);
-a refused token (revoked, expired, logged out in Rocket.Chat, user deactivated) is dropped and a
-fresh one issued, so a dead token can never send the loading page round in circles.
+``Accounts_LoginExpiration``.
+
+A cached token checked less than ``ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL`` seconds ago is handed
+out again without a Rocket.Chat call: Rocket.Chat rate-limits ``/me`` per client address like
+every REST route, and the whole site is one client. Older, or when the caller asks for a
+recheck, Rocket.Chat is asked whether it still accepts the token (``GET /api/v1/me`` as its
+user); a refused token (revoked, expired, logged out in Rocket.Chat, user deactivated) is dropped
+and a fresh one issued. The loading page always asks for a recheck: Rocket.Chat only shows it
+when it is not signed in, i.e. when the token it had (if any) failed. So a dead token can
+never send the loading page round in circles.
 
 Everything about the cache lives here. :func:`session_lock` is the seam for a cross-process
 single-flight lock; today it only serialises the threads of one process.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +54,7 @@ class CachedToken:
 
     user_pk: str
     token: LoginToken
+    checked_at: float = 0.0
 
     def belongs_to(self, user: AbstractBaseUser) -> bool:
         return self.user_pk == str(user.pk)
@@ -67,8 +75,12 @@ def get_cached(session_key: str) -> CachedToken | None:
         return None
     try:
         token = LoginToken(user_id=str(value["user_id"]), auth_token=str(value["auth_token"]))
-        return CachedToken(user_pk=str(value["user_pk"]), token=token)
-    except KeyError:
+        return CachedToken(
+            user_pk=str(value["user_pk"]),
+            token=token,
+            checked_at=float(value.get("checked_at", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -76,7 +88,13 @@ def store(session_key: str, user: AbstractBaseUser, token: LoginToken) -> None:
     timeout = conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT
     if timeout <= 0:
         return
-    value = {"user_pk": str(user.pk), "user_id": token.user_id, "auth_token": token.auth_token}
+    value = {
+        "user_pk": str(user.pk),
+        "user_id": token.user_id,
+        "auth_token": token.auth_token,
+        # Rocket.Chat accepted it just now: issued, or answered /me.
+        "checked_at": time.time(),
+    }
     _cache().set(cache_key(session_key), value, timeout)
 
 
@@ -112,25 +130,43 @@ def ensure_session_key(session: SessionBase) -> str:
 
 
 def session_login_token(
-    session: SessionBase, user: AbstractBaseUser, *, client: RocketChatClient | None = None
+    session: SessionBase,
+    user: AbstractBaseUser,
+    *,
+    client: RocketChatClient | None = None,
+    recheck: bool = False,
 ) -> LoginToken:
     """The session's Rocket.Chat token: the cached one while Rocket.Chat accepts it, else new.
 
-    Warm path: one Rocket.Chat call (``/me``), plus one only if the profile drifted. A cached
-    token is never handed to another user, nor for another Rocket.Chat user than the linked one.
+    Warm path: no Rocket.Chat call within the recheck interval; after it (or with ``recheck``)
+    one (``/me``), plus one only if the profile drifted. A cached token is never handed to
+    another user, nor for another Rocket.Chat user than the linked one.
     """
     client = client or RocketChatClient()
     session_key = ensure_session_key(session)
     with session_lock(session_key):
         cached = get_cached(session_key)
         if cached is not None:
+            if not recheck and _recently_checked(cached, user):
+                return cached.token
             token = _still_valid(cached, user, client)
             if token is not None:
+                store(session_key, user, token)
                 return token
             forget(session_key)
         token = services.issue_login_token(user, client=client)
         store(session_key, user, token)
         return token
+
+
+def _recently_checked(cached: CachedToken, user: AbstractBaseUser) -> bool:
+    """Rocket.Chat accepted the token within the interval, and it is still this user's link."""
+    age = time.time() - cached.checked_at
+    if not cached.belongs_to(user) or not 0 <= age < conf.ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL:
+        return False
+    return RocketChatAccount.objects.filter(
+        user_id=user.pk, rocketchat_user_id=cached.token.user_id
+    ).exists()
 
 
 def _still_valid(

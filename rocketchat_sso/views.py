@@ -43,6 +43,9 @@ DEFAULT_RETRY_AFTER = 10
 DATABASE_RETRY_AFTER = 1
 TOKEN_METHODS = ("GET", "POST")
 LOGOUT_METHODS = ("POST",)
+# ``?recheck=1``: ask Rocket.Chat whether the cached token still works before handing it out
+# (the loading page always does: Rocket.Chat shows it only when it is not signed in).
+RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
@@ -176,7 +179,9 @@ def token(request: HttpRequest) -> HttpResponse:
     if not user.is_active:
         return error_response(403, "user_inactive", "This account is disabled.")
     try:
-        login_token = tokens.session_login_token(request.session, user)
+        login_token = tokens.session_login_token(
+            request.session, user, recheck=request.GET.get(RECHECK_PARAMETER) == "1"
+        )
     except RocketChatError as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error.message)
         return rocketchat_error_response(error)

@@ -71,6 +71,9 @@ CORS_ALLOW_CREDENTIALS = True
 ROCKETCHAT_SSO_URL = "https://chat.example.com"
 ROCKETCHAT_SSO_ADMIN_USER_ID = "rcadmin0000000001"
 ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"  # noqa: S105
+# The suite exercises the reuse check (GET /me) on every reuse; tests/test_recheck.py covers
+# the default interval, in which a cached token is handed out without asking Rocket.Chat.
+ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL = 0
 
 # Fast hashing: the default PBKDF2 costs ~0.3 s per user created, which adds up over the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

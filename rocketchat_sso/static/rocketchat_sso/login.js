@@ -92,7 +92,9 @@
 
   function signIn() {
     show('signing-in');
-    fetch(tokenUrl, {
+    // Rocket.Chat shows this page only when it is not signed in, so whatever token the session
+    // had may be dead: ask the server to check it with Rocket.Chat before handing it out.
+    fetch(tokenUrl + (tokenUrl.indexOf('?') < 0 ? '?' : '&') + 'recheck=1', {
       method: 'POST',
       credentials: 'same-origin',
       headers: { Accept: 'application/json' }
