@@ -19,6 +19,9 @@ BOTH = pytest.mark.parametrize("deployment", ["same-site", "cross-site"], indire
 EVIL = f"http://{EVIL_HOST}"
 STORED_TOKEN = "localStorage.getItem('Meteor.loginToken')"
 
+# The token endpoint with or without a query (the loading page adds ?recheck=1).
+TOKEN_URL_ANY_QUERY = re.compile(r".*/rocketchat/token/(\?.*)?$")
+
 
 def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as playwright_expect
@@ -185,7 +188,7 @@ def test_a_session_that_ended_meanwhile_signs_the_chat_out(
     chat = sign_in_embedded(page, deployment)
     # The page was rendered for a signed-in user, but the token endpoint now says 401.
     refusal = {"error": "not_authenticated", "message": "Log in to the site first."}
-    page.route("**/rocketchat/token/", lambda route: route.fulfill(status=401, json=refusal))
+    page.route(TOKEN_URL_ANY_QUERY, lambda route: route.fulfill(status=401, json=refusal))
     page.add_init_script(
         "document.addEventListener('rocketchat:sso-error', e => { window.ssoError = e.detail; });"
     )

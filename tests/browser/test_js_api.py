@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Deployment, log_in
-from tests.browser.test_flows import expect
+from tests.browser.test_flows import TOKEN_URL_ANY_QUERY, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +68,7 @@ def test_a_token_the_site_refuses_rejects_at_once_with_the_endpoints_answer(
     context: Any, deployment: Deployment, alice: Any
 ) -> None:
     refusal = {"error": "rocketchat_unavailable", "message": "Rocket.Chat is not reachable."}
-    context.route("**/rocketchat/token/", lambda route: route.fulfill(status=503, json=refusal))
+    context.route(TOKEN_URL_ANY_QUERY, lambda route: route.fulfill(status=503, json=refusal))
     page = open_embedded(context, deployment, alice)
     outcome = page.evaluate(OUTCOME, {"timeout": 60_000})  # no waiting for the timeout
     assert outcome == {
@@ -99,7 +99,7 @@ def test_logout_revokes_the_token_even_where_rocketchat_ignores_the_command(
     # Keep Rocket.Chat from signing the user straight back in (they are still logged in to
     # the site, and iframe login is on) to see what the revocation alone did.
     refusal = {"error": "not_authenticated", "message": "Log in to the site first."}
-    context.route("**/rocketchat/token/", lambda route: route.fulfill(status=401, json=refusal))
+    context.route(TOKEN_URL_ANY_QUERY, lambda route: route.fulfill(status=401, json=refusal))
     assert page.evaluate("RocketChatSSO.logout()") == [{"revoked": True}]
     assert token not in deployment.fake.tokens_of(user_id)  # dead at Rocket.Chat
     assert deployment.rocketchat_user("alice")["status"] == "offline"  # not shown online

@@ -9,7 +9,7 @@ import pytest
 
 from rocketchat_sso.testing import FakeResponse
 from tests.browser.conftest import Deployment, log_in
-from tests.browser.test_flows import expect
+from tests.browser.test_flows import TOKEN_URL_ANY_QUERY, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,7 +59,7 @@ def test_chat_unavailable_says_why_and_retry_signs_in(
     )
     # Rocket.Chat is back. Retry: the page says it is signing in until the token arrives.
     held: list[Any] = []
-    page.route("**" + TOKEN_PATH, lambda route: held.append(route))
+    page.route(TOKEN_URL_ANY_QUERY, lambda route: held.append(route))
     retry = loading_page.locator("[data-state=error] [data-retry]")
     retry.focus()
     page.keyboard.press("Enter")
@@ -75,7 +75,7 @@ def test_a_token_rocketchat_refuses_is_explained_not_shown_raw(
 ) -> None:
     log_in(context, deployment, alice)
     page = context.new_page()
-    page.route("**" + TOKEN_PATH, lambda route: route.fulfill(json={"loginToken": "expired"}))
+    page.route(TOKEN_URL_ANY_QUERY, lambda route: route.fulfill(json={"loginToken": "expired"}))
     page.goto(deployment.chat + "/home")
     loading_page = loading_page_of(page)
     root = loading_page.locator("#rocketchat-sso-login")
