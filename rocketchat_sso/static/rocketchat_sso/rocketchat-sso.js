@@ -31,6 +31,8 @@
   var SIGNED_IN_EVENT = 'Custom_Script_Logged_In';
   var SIGNED_OUT_EVENTS = ['Custom_Script_Logged_Out', 'Custom_Script_On_Logout'];
   var DEFAULT_TIMEOUT_MS = 10000;
+  // Delays between re-posts of the token to a Rocket.Chat not heard from yet (about 4 s in all).
+  var REPOST_DELAYS = [250, 500, 1000, 2000];
   var CSRF_HEADER = 'X-CSRFToken';
   // Why signedIn() rejected: error.reason, and a message naming what to check.
   var REASONS = {
@@ -164,11 +166,37 @@
       this.fetchToken().then(function (token) {
         if (token) {
           chat.command('login-with-token', { token: token });
+          chat.repost(token, 0);
         }
       });
     } else if (this.syncLogout) {
       this.command('logout'); // nothing to revoke: the site's session is gone
     }
+  };
+
+  // Rocket.Chat may not listen yet when the iframe's load fires, and with integration sending
+  // off it never says 'startup': post the token again a few times until Rocket.Chat is heard
+  // from. Bounded, and harmless: the browser delivers it only to Rocket.Chat's origin.
+  Chat.prototype.repost = function (token, attempt) {
+    var chat = this;
+    if (attempt === 0) {
+      if (this.reposting) {
+        return;
+      }
+      this.reposting = true;
+    }
+    if (attempt >= REPOST_DELAYS.length) {
+      this.reposting = false;
+      return;
+    }
+    window.setTimeout(function () {
+      if (chat.heard || chat.isSignedIn || !chat.authenticated) {
+        chat.reposting = false;
+        return;
+      }
+      chat.command('login-with-token', { token: token });
+      chat.repost(token, attempt + 1);
+    }, REPOST_DELAYS[attempt]);
   };
 
   Chat.prototype.fail = function (detail) {
