@@ -112,6 +112,7 @@ def test_lifecycle_mistakes_are_reported(overrides: dict[str, object], expected:
     assert all(m.hint for m in messages)
 
 
+@pytest.mark.django_db  # Django 6.1's check command may query the database
 def test_checks_are_registered() -> None:
     call_command("check", stdout=StringIO())
     with override_settings(ROCKETCHAT_SSO_URL=""), pytest.raises(SystemCheckError) as info:
@@ -184,6 +185,7 @@ def test_missing_urls_are_reported() -> None:
 urlpatterns: list[object] = []  # an URLconf without the app's URLs, for the test above
 
 
+@pytest.mark.django_db  # Django 6.1's check command may query the database
 def test_browser_checks_are_registered() -> None:
     with (
         override_settings(SESSION_COOKIE_SAMESITE="None", ROOT_URLCONF="tests.test_checks"),
