@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +13,45 @@ from django.test import Client
 
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from rocketchat_sso.testing.server import RocketChatServer
+
+PRODUCTION_MARKER = "production"
+# Set where a skipped production-shaped test would hide a broken setup (CI): skips become failures.
+REQUIRE_SERVICES = "TEST_REQUIRE_SERVICES"
+SERVICES_HINT = 'start PostgreSQL and Redis with: exports="$(.ci/services)" && eval "$exports"'
+SERVICE_PACKAGES = ("psycopg", "redis", "gunicorn")
+
+
+@functools.cache
+def missing_services() -> str | None:
+    """Why the production-shaped tests cannot run here, or None when they can."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return f"needs PostgreSQL: DATABASE_URL is not set; {SERVICES_HINT}"
+    cache = settings.CACHES["default"]
+    if cache["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return f"needs Redis: REDIS_URL is not set; {SERVICES_HINT}"
+    for package in SERVICE_PACKAGES:
+        if importlib.util.find_spec(package) is None:
+            return f"needs the Python package {package!r} (dependency group 'production')"
+    import redis
+
+    try:
+        redis.Redis.from_url(cache["LOCATION"], socket_timeout=2).ping()
+    except redis.RedisError as error:
+        return f"Redis at {cache['LOCATION']} is not reachable ({error}); {SERVICES_HINT}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Run ``production`` tests where PostgreSQL and Redis are up, else skip them and say why."""
+    if item.get_closest_marker(PRODUCTION_MARKER) is None:
+        return
+    reason = missing_services()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_SERVICES):
+        pytest.fail(f"{REQUIRE_SERVICES} is set, but this test {reason}", pytrace=False)
+    pytest.skip(f"production-shaped test {reason}")
 
 
 @pytest.fixture(autouse=True)

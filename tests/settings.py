@@ -1,9 +1,34 @@
-"""Minimal settings for the test suite."""
+"""Minimal settings for the test suite.
+
+SQLite and the local-memory cache by default. ``DATABASE_URL``
+(``postgres://user:password@host:port/name``) and ``REDIS_URL`` switch to PostgreSQL and Redis,
+as ``.ci/services`` prints them; the production-shaped tests need both.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """Django's ``DATABASES["default"]`` for a PostgreSQL URL (no dependency for one parse)."""
+    parts = urlsplit(url)
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise ValueError(f"DATABASE_URL must be a postgres:// URL, not {parts.scheme!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+
 
 SECRET_KEY = "tests-not-secret"  # noqa: S105
 DEBUG = False
@@ -49,8 +74,11 @@ TEMPLATES = [
     }
 ]
 
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES = {
-    "default": {
+    "default": database_from_url(DATABASE_URL)
+    if DATABASE_URL
+    else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("TEST_SQLITE_NAME", ":memory:"),
         # A file, not memory: threads (concurrency tests, live servers) each open their own
@@ -62,6 +90,18 @@ DATABASES = {
         },
     }
 }
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # One Redis serves many test runs: each run (and the workers it starts) gets its own
+            # keys, so none sees another's.
+            "KEY_PREFIX": os.environ.get("TEST_CACHE_KEY_PREFIX") or f"tests-{os.getpid()}",
+        }
+    }
 
 STATIC_URL = "/static/"
 LOGIN_URL = "/accounts/login/"
