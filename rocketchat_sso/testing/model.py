@@ -398,6 +398,11 @@ class FakeRocketChat:
             user.doc["active"] = active
             return user.doc
 
+    def users(self) -> list[dict[str, Any]]:
+        """Every user record, the admin included, in creation order."""
+        with self._lock:
+            return [user.doc for user in self._users.values()]
+
     def user_by_username(self, username: str) -> dict[str, Any] | None:
         with self._lock:
             user = self._find_username(username)

@@ -276,6 +276,7 @@ def test_create_user(fake: FakeRocketChat, api: Api) -> None:
         ["user"],
     )
     assert fake.user_by_username("BOB") == user
+    assert [doc["username"] for doc in fake.users()] == ["admin", "bob"]
 
 
 def test_create_coerces_like_ajv(api: Api) -> None:

@@ -1,0 +1,234 @@
+"""The site as deployed, on loopback: separate worker processes, one Rocket.Chat stand-in.
+
+Each site worker is its own gunicorn (one worker process, a few threads) on its own port, so a
+test can send every request to the worker it chooses. They share what production shares:
+PostgreSQL, Redis and one Rocket.Chat, the stand-in served over HTTP from a process of its own
+(inspected through a pipe, so its REST API stays exactly Rocket.Chat's). Used by the
+production-shaped tests and by ``benchmarks/multiworker.py``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from rocketchat_sso.testing import FakeRocketChat
+from rocketchat_sso.testing.server import RocketChatServer
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_SETTINGS = "tests.production.settings"
+WSGI_APP = "django.core.wsgi:get_wsgi_application()"
+READY_PATH = "/rocketchat/login/"
+TOKEN_PATH = "/rocketchat/token/"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+# Environment of the workers that the harness sets itself; the rest is inherited.
+ENV_DATABASE_URL = "DATABASE_URL"
+ENV_REDIS_URL = "REDIS_URL"
+ENV_CACHE_PREFIX = "TEST_CACHE_KEY_PREFIX"
+ENV_ROCKETCHAT_URL = "ROCKETCHAT_SSO_URL"
+
+
+@dataclass(frozen=True)
+class RocketChatUser:
+    user_id: str
+    username: str
+    tokens: int  # login tokens stored for the user (personal access tokens included)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the stand-in holds and was asked, at one moment."""
+
+    users: list[RocketChatUser]
+    calls: Counter[str]  # "POST /api/v1/login": how many
+
+    def user(self, username: str) -> RocketChatUser:
+        return next(user for user in self.users if user.username == username)
+
+    @property
+    def api_calls(self) -> int:
+        return sum(self.calls.values())
+
+
+def _serve_stand_in(conn: Connection, latency: float) -> None:
+    """The stand-in's process: serve over HTTP, answer the pipe until told to stop."""
+    server = RocketChatServer(FakeRocketChat(latency=latency)).start()
+    conn.send(server.url)
+    try:
+        while True:
+            command, *args = conn.recv()
+            if command == "reset":
+                server.fake = FakeRocketChat(latency=args[0])
+                conn.send(None)
+            elif command == "snapshot":
+                fake = server.fake
+                users = [
+                    (str(doc["_id"]), str(doc["username"]), len(fake.tokens_of(str(doc["_id"]))))
+                    for doc in fake.users()
+                ]
+                calls = Counter(f"{call.method} {call.path}" for call in fake.calls_to())
+                conn.send((users, dict(calls)))
+            else:
+                break
+    finally:
+        server.stop()
+
+
+class StandIn:
+    """One Rocket.Chat stand-in in its own process, shared by every site worker."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve_stand_in, args=(child, latency), name="rocketchat-stand-in", daemon=True
+        )
+        self._process.start()
+        child.close()
+        if not self._conn.poll(START_TIMEOUT):
+            self._process.kill()
+            raise RuntimeError("The Rocket.Chat stand-in did not start.")
+        self.url: str = self._conn.recv()
+
+    def _ask(self, *command: Any) -> Any:
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def reset(self, latency: float | None = None) -> None:
+        """Forget every user, token and call: a brand-new Rocket.Chat."""
+        self._ask("reset", self.latency if latency is None else latency)
+
+    def snapshot(self) -> Snapshot:
+        users, calls = self._ask("snapshot")
+        return Snapshot([RocketChatUser(*user) for user in users], Counter(calls))
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._conn.send(("stop",))
+            self._process.join(STOP_TIMEOUT)
+        if self._process.is_alive():
+            self._process.kill()
+        self._conn.close()
+
+    def __enter__(self) -> StandIn:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@dataclass
+class SiteWorker:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class SiteWorkers:
+    """``count`` gunicorn processes of the site, each with one worker, on their own ports.
+
+    The listening socket is bound here and handed to gunicorn, so each port is known before
+    the process starts and requests queue until it is ready.
+    """
+
+    def __init__(
+        self, count: int, env: Mapping[str, str], log_dir: Path, *, threads: int = 4
+    ) -> None:
+        self.workers: list[SiteWorker] = []
+        base_env = {**os.environ, "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS, **env}
+        base_env.pop("PYTHONDEVMODE", None)  # tox's; production runs without it
+        base_env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+        )
+        try:
+            for index in range(count):
+                self.workers.append(self._spawn(index, base_env, log_dir, threads))
+            for worker in self.workers:
+                self._wait_ready(worker)
+        except BaseException:
+            self.stop()
+            raise
+
+    @staticmethod
+    def _spawn(index: int, env: dict[str, str], log_dir: Path, threads: int) -> SiteWorker:
+        listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
+        with listener:
+            listener.set_inheritable(True)
+            host, port = listener.getsockname()[:2]
+            log = log_dir / f"worker-{index}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [
+                        *(sys.executable, "-m", "gunicorn", WSGI_APP),
+                        *("--bind", f"fd://{listener.fileno()}"),
+                        *("--workers", "1", "--worker-class", "gthread", "--threads", str(threads)),
+                        *("--chdir", str(ROOT), "--timeout", "60", "--graceful-timeout", "5"),
+                        *("--log-level", "warning", "--error-logfile", "-"),
+                    ],
+                    pass_fds=(listener.fileno(),),
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+        return SiteWorker(f"http://{host}:{port}", process, log)
+
+    @staticmethod
+    def _wait_ready(worker: SiteWorker) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                if requests.get(worker.url + READY_PATH, timeout=remaining).ok:
+                    return
+            except requests.RequestException:
+                pass
+            if worker.process.poll() is not None or remaining <= 0:
+                raise RuntimeError(f"Site worker {worker.url} did not start:\n{worker.log_tail()}")
+            time.sleep(0.05)  # the worker died mid-boot or answered early: look again soon
+
+    @property
+    def urls(self) -> list[str]:
+        return [worker.url for worker in self.workers]
+
+    def __len__(self) -> int:
+        return len(self.workers)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {w.url}\n{w.log_tail()}" for w in self.workers)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                worker.process.terminate()
+        for worker in self.workers:
+            try:
+                worker.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+
+    def __enter__(self) -> SiteWorkers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
