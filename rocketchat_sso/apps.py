@@ -19,4 +19,5 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.security)(checks.check_browser)
         register(Tags.urls)(checks.check_urls)
         register(Tags.compatibility, Tags.caches)(checks.check_lifecycle)
+        register(Tags.caches)(checks.check_cache)
         receivers.connect()

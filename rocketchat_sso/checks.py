@@ -26,6 +26,13 @@ from rocketchat_sso.conf import (
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
 COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"
 DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
+LOCMEM_CACHE = "django.core.cache.backends.locmem.LocMemCache"
+SHARED_CACHES_HINT = (
+    "Use a cache every worker process shares: Redis "
+    "(django.core.cache.backends.redis.RedisCache), Memcached "
+    "(django.core.cache.backends.memcached.PyMemcacheCache) or the database cache "
+    "(django.core.cache.backends.db.DatabaseCache). See README.rst, 'Deploying'."
+)
 # A third of Rocket.Chat's default Accounts_LoginExpiration (90 days): beyond it a cached token
 # may outlive a shortened expiry setting.
 MAX_TOKEN_CACHE_TIMEOUT = 30 * 24 * 60 * 60
@@ -314,3 +321,26 @@ def check_lifecycle(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
             )
         )
     return errors
+
+
+def check_cache(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Outside development the token cache must be one that every worker process shares.
+
+    Each process keeps a local-memory cache to itself: a session's token (and the lock that
+    makes its concurrent first requests mint only one) then holds only inside one worker.
+    """
+    if settings.DEBUG:
+        return []
+    alias = conf.ROCKETCHAT_SSO_CACHE
+    backend = (getattr(settings, "CACHES", None) or {}).get(alias, {}).get("BACKEND")
+    if backend != LOCMEM_CACHE:
+        return []  # a missing alias is E030, a DummyCache W030
+    return [
+        Warning(
+            f"The cache {alias!r} (ROCKETCHAT_SSO_CACHE) is a LocMemCache, which each worker "
+            "process keeps to itself: Rocket.Chat tokens are reused, and concurrent first "
+            "requests of a session share one, only within a single process.",
+            hint=f"LocMemCache is for development only. {SHARED_CACHES_HINT}",
+            id="rocketchat_sso.W040",
+        )
+    ]

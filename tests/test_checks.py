@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from rocketchat_sso.checks import (
     check_browser,
+    check_cache,
     check_cors,
     check_lifecycle,
     check_settings,
@@ -112,6 +113,38 @@ def test_lifecycle_mistakes_are_reported(overrides: dict[str, object], expected:
     assert all(m.hint for m in messages)
 
 
+def cache(backend: str) -> dict[str, dict[str, str]]:
+    return {"default": {"BACKEND": f"django.core.cache.backends.{backend}"}}
+
+
+@pytest.mark.parametrize(
+    ("caches", "debug", "expected"),
+    [
+        (cache("locmem.LocMemCache"), False, ["rocketchat_sso.W040"]),
+        (cache("locmem.LocMemCache"), True, []),  # development
+        (cache("dummy.DummyCache"), False, []),  # W030's
+        (cache("redis.RedisCache"), False, []),
+        (cache("memcached.PyMemcacheCache"), False, []),
+        (cache("db.DatabaseCache"), False, []),
+    ],
+)
+def test_a_cache_of_one_process_is_reported_outside_development(
+    caches: dict[str, object], debug: bool, expected: list[str]
+) -> None:
+    with override_settings(CACHES=caches, DEBUG=debug):
+        messages = check_cache()
+    assert ids(messages) == expected
+    assert all("Redis" in m.hint for m in messages)  # type: ignore[attr-defined]
+
+
+def test_the_token_cache_alias_is_the_one_checked() -> None:
+    caches = {**cache("redis.RedisCache"), "tokens": LOCMEM}
+    with override_settings(CACHES=caches, DEBUG=False, ROCKETCHAT_SSO_CACHE="tokens"):
+        assert ids(check_cache()) == ["rocketchat_sso.W040"]
+    with override_settings(CACHES=caches, DEBUG=False, ROCKETCHAT_SSO_CACHE="missing"):
+        assert check_cache() == []  # E030's
+
+
 @pytest.mark.django_db  # Django 6.1's check command may query the database
 def test_checks_are_registered() -> None:
     call_command("check", stdout=StringIO())
@@ -194,3 +227,11 @@ def test_browser_checks_are_registered() -> None:
         call_command("check", stdout=StringIO(), stderr=StringIO())
     assert "rocketchat_sso.E020" in str(info.value)
     assert "rocketchat_sso.E021" in str(info.value)
+
+
+@pytest.mark.django_db  # Django 6.1's check command may query the database
+def test_cache_check_is_registered() -> None:
+    out = StringIO()
+    with override_settings(CACHES=cache("locmem.LocMemCache"), DEBUG=False):
+        call_command("check", stdout=out, stderr=out)
+    assert "rocketchat_sso.W040" in out.getvalue()
