@@ -21,9 +21,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
+from django.conf import settings
+from django.test import Client
 
+from rocketchat_sso.conf import origin_of
 from rocketchat_sso.testing import FakeRocketChat
 from rocketchat_sso.testing.server import RocketChatServer
 
@@ -34,11 +38,34 @@ READY_PATH = "/rocketchat/login/"
 TOKEN_PATH = "/rocketchat/token/"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 60.0
+RETRYABLE_STATUS = 503
+JSON_TYPE = "application/json"
 # Environment of the workers that the harness sets itself; the rest is inherited.
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_REDIS_URL = "REDIS_URL"
 ENV_CACHE_PREFIX = "TEST_CACHE_KEY_PREFIX"
 ENV_ROCKETCHAT_URL = "ROCKETCHAT_SSO_URL"
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    """A ``DATABASE_URL`` for the database this test process uses (pytest-django's test one)."""
+    user, password = (quote(str(settings_dict[key] or ""), safe="") for key in ("USER", "PASSWORD"))
+    host, port = settings_dict["HOST"] or "127.0.0.1", settings_dict["PORT"] or "5432"
+    return f"postgres://{user}:{password}@{host}:{port}/{quote(settings_dict['NAME'])}"
+
+
+def worker_env(rocketchat_url: str) -> dict[str, str]:
+    """What the workers need to share this process's database and cache keys, and Rocket.Chat."""
+    from django.db import connection
+
+    cache = settings.CACHES["default"]
+    return {
+        ENV_DATABASE_URL: database_url(connection.settings_dict),
+        ENV_REDIS_URL: cache["LOCATION"],
+        ENV_CACHE_PREFIX: cache["KEY_PREFIX"],
+        ENV_ROCKETCHAT_URL: rocketchat_url,
+    }
 
 
 @dataclass(frozen=True)
@@ -232,3 +259,54 @@ class SiteWorkers:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def logged_in_session(user: Any) -> str:
+    """A session key of ``user``, stored in the database every worker reads."""
+    client = Client()
+    client.force_login(user)
+    return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the token endpoint, as a browser saw it."""
+
+    worker: str
+    status: int
+    body: dict[str, Any]
+    retry_after: str | None
+
+    @property
+    def token(self) -> str | None:
+        return self.body.get("loginToken")
+
+    @property
+    def retryable(self) -> bool:
+        """A clean "try again": 503, a JSON error code and a Retry-After."""
+        return (
+            self.status == RETRYABLE_STATUS
+            and isinstance(self.body.get("error"), str)
+            and self.retry_after is not None
+        )
+
+
+class Browser:
+    """One browser session: its session cookie on every request, as Rocket.Chat's fetch sends."""
+
+    def __init__(self, session_key: str, rocketchat_url: str) -> None:
+        self.http = requests.Session()
+        self.http.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+        self.http.headers["Origin"] = origin_of(rocketchat_url)
+
+    def open_chat(self, worker: str) -> Answer:
+        """What Rocket.Chat's web client does on opening: POST the token endpoint."""
+        response = self.http.post(worker + TOKEN_PATH, timeout=REQUEST_TIMEOUT)
+        body = response.json() if response.headers.get("Content-Type") == JSON_TYPE else {}
+        return Answer(worker, response.status_code, body, response.headers.get("Retry-After"))
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.http.close()

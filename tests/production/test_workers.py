@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
-from django.conf import settings
-from django.test import Client
 
-from rocketchat_sso.conf import origin_of
 from rocketchat_sso.models import RocketChatAccount
-from tests.production.harness import TOKEN_PATH, SiteWorkers, StandIn
+from tests.production.harness import Answer, Browser, SiteWorkers, StandIn, logged_in_session
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
 
@@ -28,56 +23,6 @@ USERS = 50
 BROWSERS_AT_ONCE = 25
 OPENINGS = 10
 SIMULTANEOUS = 50
-REQUEST_TIMEOUT = 60
-RETRYABLE_STATUS = 503
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One answer of the token endpoint, as a browser saw it."""
-
-    worker: str
-    status: int
-    body: dict[str, Any]
-    retry_after: str | None
-
-    @property
-    def token(self) -> str | None:
-        return self.body.get("loginToken")
-
-    @property
-    def retryable(self) -> bool:
-        """A clean "try again": 503, a JSON error code and a Retry-After."""
-        return (
-            self.status == RETRYABLE_STATUS
-            and isinstance(self.body.get("error"), str)
-            and self.retry_after is not None
-        )
-
-
-class Browser:
-    """One browser session: its session cookie on every request, as Rocket.Chat's fetch sends."""
-
-    def __init__(self, session_key: str, rocketchat_url: str) -> None:
-        self.http = requests.Session()
-        self.http.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_key}"
-        self.http.headers["Origin"] = origin_of(rocketchat_url)
-
-    def open_chat(self, worker: str) -> Answer:
-        """What Rocket.Chat's web client does on opening: POST the token endpoint."""
-        response = self.http.post(worker + TOKEN_PATH, timeout=REQUEST_TIMEOUT)
-        body = response.json() if response.headers.get("Content-Type") == "application/json" else {}
-        return Answer(worker, response.status_code, body, response.headers.get("Retry-After"))
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def logged_in_session(user: Any) -> str:
-    """A session key of ``user``, stored in the database every worker reads."""
-    client = Client()
-    client.force_login(user)
-    return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
 
 def new_user(django_user_model: Any, username: str) -> Any:
@@ -96,14 +41,11 @@ def test_new_users_open_the_chat_on_a_different_worker_every_time(
     sessions = [logged_in_session(new_user(django_user_model, name)) for name in usernames]
 
     def browse(index: int) -> list[Answer]:
-        browser = Browser(sessions[index], rocketchat.url)
-        try:
+        with Browser(sessions[index], rocketchat.url) as browser:
             return [
                 browser.open_chat(site_workers.urls[(index + opening) % len(site_workers)])
                 for opening in range(OPENINGS)
             ]
-        finally:
-            browser.close()
 
     with ThreadPoolExecutor(BROWSERS_AT_ONCE) as pool:
         browsers = list(pool.map(browse, range(USERS)))
@@ -137,12 +79,9 @@ def simultaneous_first_requests(
     start = threading.Barrier(SIMULTANEOUS)
 
     def first_opening(index: int) -> Answer:
-        browser = Browser(sessions[index % len(sessions)], rocketchat.url)
-        try:
+        with Browser(sessions[index % len(sessions)], rocketchat.url) as browser:
             start.wait()
             return browser.open_chat(site_workers.urls[index % len(site_workers)])
-        finally:
-            browser.close()
 
     with ThreadPoolExecutor(SIMULTANEOUS) as pool:
         return list(pool.map(first_opening, range(SIMULTANEOUS)))
