@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.production.harness import deployed_env
 
 ROOT = Path(__file__).resolve().parents[1]
 MANAGE = ROOT / "example_project" / "manage.py"
@@ -30,7 +31,7 @@ def test_production_settings_pass_the_deployment_checklist() -> None:
     """``check --deploy``: Django's security checks and this app's, W040 included, all quiet."""
     pytest.importorskip("psycopg", reason="the example's production settings use PostgreSQL")
     pytest.importorskip("redis", reason="the example's production settings use Redis")
-    env = {**os.environ, **DEPLOY_ENV, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+    env = {**deployed_env(), **DEPLOY_ENV, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
     result = subprocess.run(
         [sys.executable, str(MANAGE), "check", "--deploy", "--fail-level", "WARNING"],
         env=env,

@@ -48,6 +48,15 @@ ENV_CACHE_PREFIX = "TEST_CACHE_KEY_PREFIX"
 ENV_ROCKETCHAT_URL = "ROCKETCHAT_SSO_URL"
 
 
+# Set by tox for the test process; a deployed site runs without them.
+TEST_ONLY_ENV = ("PYTHONDEVMODE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
+def deployed_env() -> dict[str, str]:
+    """This process's environment less what only the test process should run with."""
+    return {key: value for key, value in os.environ.items() if key not in TEST_ONLY_ENV}
+
+
 def database_url(settings_dict: dict[str, Any]) -> str:
     """A ``DATABASE_URL`` for the database this test process uses (pytest-django's test one)."""
     user, password = (quote(str(settings_dict[key] or ""), safe="") for key in ("USER", "PASSWORD"))
@@ -182,8 +191,7 @@ class SiteWorkers:
         self, count: int, env: Mapping[str, str], log_dir: Path, *, threads: int = 4
     ) -> None:
         self.workers: list[SiteWorker] = []
-        base_env = {**os.environ, "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS, **env}
-        base_env.pop("PYTHONDEVMODE", None)  # tox's; production runs without it
+        base_env = {**deployed_env(), "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS, **env}
         base_env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
         )
