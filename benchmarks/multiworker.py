@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.020, help="seconds per API call")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
+    args.load_before = os.getloadavg()  # the machine is shared: say how busy it was
 
     missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
     if missing:
@@ -161,9 +162,11 @@ def as_json(results: list[Result], args: argparse.Namespace) -> str:
 
 
 def as_table(results: list[Result], args: argparse.Namespace) -> str:
+    load = ", ".join(f"{value:.1f}" for value in args.load_before)
     lines = [
-        f"{os.cpu_count()} CPUs; gunicorn gthread x{args.threads} threads per worker process; "
-        f"{args.clients} concurrent browsers; stand-in latency {args.latency * 1000:g} ms",
+        f"{os.cpu_count()} CPUs (load average before: {load}); gunicorn gthread "
+        f"x{args.threads} threads per worker process; {args.clients} concurrent browsers; "
+        f"stand-in latency {args.latency * 1000:g} ms",
         f"{'workers':>7}  {'request':<12} {'requests':>8} {'errors':>6} {'req/s':>7} "
         f"{'RC calls/req':>12}",
     ]
