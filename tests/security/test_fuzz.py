@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,6 +176,15 @@ EMAILS = st.one_of(
 )
 
 
+def storable(text: str) -> str:
+    """What the database can hold: PostgreSQL (unlike SQLite) refuses NUL characters in text.
+
+    Such a user cannot exist there (Django's forms refuse NUL everywhere); the field lengths
+    above are enforced by PostgreSQL and ignored by SQLite alike.
+    """
+    return text.replace("\x00", "") if connection.vendor == "postgresql" else text
+
+
 @settings(FUZZ, max_examples=300)
 @given(username=ODD_TEXT, email=EMAILS, first_name=ODD_TEXT, last_name=ODD_TEXT)
 def test_odd_user_data_never_breaks_the_endpoint(
@@ -184,10 +193,10 @@ def test_odd_user_data_never_breaks_the_endpoint(
     CASES["user data"] += 1
     with mock_rocketchat(RC_URL) as fake, rolled_back():
         user = django_user_model.objects.create(
-            username=username[:150] or "x",
-            email=email,
-            first_name=first_name[:150],
-            last_name=last_name[:150],
+            username=storable(username[:150]) or "x",
+            email=storable(email[:254]),
+            first_name=storable(first_name[:150]),
+            last_name=storable(last_name[:150]),
         )
         client = Client()
         client.force_login(user)
