@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.production.harness import StandIn, worker_env
 
+    # A database of its own, created and dropped here: never a test run's test_<name>.
+    connection.settings_dict["TEST"]["NAME"] = f"rocketchat_sso_bench_{os.getpid()}"
     databases = setup_databases(verbosity=0, interactive=False)
     results: list[Result] = []
     try:
