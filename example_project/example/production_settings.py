@@ -63,9 +63,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-# "Lax" while Rocket.Chat is a sibling host name (same site); "None" only when it lives on
-# another site, and then browsers that block third-party cookies will not send it at all.
-SESSION_COOKIE_SAMESITE = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax")
+# "Lax" while Rocket.Chat is a sibling host name (same site); the demo's cross-site "None" only
+# when it lives on another site, and then browsers that block third-party cookies drop it.
+SESSION_COOKIE_SAMESITE = os.environ.get("DJANGO_SESSION_COOKIE_SAMESITE", "Lax")
 
 STATIC_ROOT = os.environ.get("STATIC_ROOT", "/srv/static")
 
