@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f'Set {" and ".join(missing)}: exports="$(.ci/services)" && eval "$exports"')
         return 2
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]  # as pytest's pythonpath
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     import django
 

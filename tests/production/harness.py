@@ -192,9 +192,8 @@ class SiteWorkers:
     ) -> None:
         self.workers: list[SiteWorker] = []
         base_env = {**deployed_env(), "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS, **env}
-        base_env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
-        )
+        # Import what this process imports (pytest's ``pythonpath`` included).
+        base_env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
         try:
             for index in range(count):
                 self.workers.append(self._spawn(index, base_env, log_dir, threads))
