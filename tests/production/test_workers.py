@@ -9,6 +9,7 @@ the same process twice in a row.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -72,6 +73,12 @@ def test_new_users_open_the_chat_on_a_different_worker_every_time(
     )
 
 
+def summary(answers: list[Answer]) -> str:
+    """Answers by status and error code, e.g. ``48 x 200, 2 x 503 token_pending``."""
+    counts = Counter(f"{a.status} {a.body.get('error', '')}".strip() for a in answers)
+    return ", ".join(f"{n} x {kind}" for kind, n in sorted(counts.items()))
+
+
 def simultaneous_first_requests(
     sessions: list[str], rocketchat: StandIn, site_workers: SiteWorkers
 ) -> list[Answer]:
@@ -107,6 +114,7 @@ def test_one_session_fifty_simultaneous_first_requests(
     tokens = {a.token for a in answers if a.status == 200}
     assert len(tokens) == 1, describe(answers, site_workers)
     assert assert_one_account(rocketchat, "rush") == 1
+    print(f"\none session, {SIMULTANEOUS} first requests at once: {summary(answers)}")
 
 
 def test_fifty_sessions_of_one_new_user_at_once(
@@ -122,3 +130,4 @@ def test_fifty_sessions_of_one_new_user_at_once(
     assert served, describe(answers, site_workers)
     assert len(set(served)) == len(served)  # one token per session
     assert assert_one_account(rocketchat, "crowd") == len(served)
+    print(f"\n{SIMULTANEOUS} sessions of one user at once: {summary(answers)}")
