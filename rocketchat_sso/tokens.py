@@ -15,19 +15,17 @@ and a fresh one issued. The loading page always asks for a recheck: Rocket.Chat 
 when it is not signed in, i.e. when the token it had (if any) failed. So a dead token can
 never send the loading page round in circles.
 
-Everything about the cache lives here. :func:`session_lock` is the seam for a cross-process
-single-flight lock; today it only serialises the threads of one process.
+Everything about the cache lives here, the lock included: one request of a session at a time
+checks or mints its token, whichever worker process or machine it reaches, because the lock is a
+key in the same shared cache (:mod:`rocketchat_sso.locks`). The session's other requests wait
+for that one and take the token it minted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +35,7 @@ from rocketchat_sso import services
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import RocketChatAuthenticationFailed, RocketChatError
+from rocketchat_sso.locks import CacheLock, poll
 from rocketchat_sso.models import RocketChatAccount
 
 if TYPE_CHECKING:
@@ -46,6 +45,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CACHE_KEY_PREFIX = "rocketchat_sso:token:"
+LOCK_KEY_PREFIX = "rocketchat_sso:lock:"
+# A lock whose holder died expires after this many ROCKETCHAT_SSO_TIMEOUTs: longer than a
+# holder's few Rocket.Chat calls normally take, short enough not to stall the session for long.
+LOCK_TIMEOUTS = 3
+
+
+class TokenPending(Exception):
+    """Another request of the session is still getting its token: ask again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,13 @@ class CachedToken:
         return self.user_pk == str(user.pk)
 
 
+def _session_hash(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
 def cache_key(session_key: str) -> str:
     """The cache key of a session: a hash, so the cache never holds a usable session key."""
-    return CACHE_KEY_PREFIX + hashlib.sha256(session_key.encode()).hexdigest()
+    return CACHE_KEY_PREFIX + _session_hash(session_key)
 
 
 def _cache() -> BaseCache:
@@ -102,24 +113,37 @@ def forget(session_key: str) -> None:
     _cache().delete(cache_key(session_key))
 
 
-_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-_locks_guard = threading.Lock()
+def session_lock(session_key: str) -> CacheLock:
+    """The lock that lets one request of a session at a time check and mint its token.
 
-
-@contextmanager
-def session_lock(session_key: str) -> Iterator[None]:
-    """Let one request per session at a time look up, check and mint its token.
-
-    Process-local for now; a cross-process lock (on the shared cache or the database) replaces
-    it here without touching the callers.
+    A key in the shared cache, so it holds across worker processes and machines; it expires by
+    itself should its holder die.
     """
-    with _locks_guard:
-        lock = _locks.get(session_key)
-        if lock is None:
-            lock = threading.Lock()
-            _locks[session_key] = lock
-    with lock:
-        yield
+    timeout = LOCK_TIMEOUTS * conf.ROCKETCHAT_SSO_TIMEOUT
+    return CacheLock(_cache(), LOCK_KEY_PREFIX + _session_hash(session_key), timeout)
+
+
+def _wait_for_holder(
+    session_key: str, lock: CacheLock, user: AbstractBaseUser
+) -> LoginToken | None:
+    """Wait, up to ``ROCKETCHAT_SSO_TIMEOUT``, for the request holding the session's lock.
+
+    Returns the token that request stored meanwhile, or None once this request holds the lock
+    itself (the holder kept the token that was there, which is checked again, or it failed).
+    Raises :class:`TokenPending` if the holder is still at work at the deadline.
+    """
+    before = get_cached(session_key)
+
+    def settled() -> CachedToken | CacheLock | None:
+        current = get_cached(session_key)
+        if current is not None and current != before and current.belongs_to(user):
+            return current
+        return lock if lock.acquire() else None
+
+    outcome = poll(settled, time.monotonic() + conf.ROCKETCHAT_SSO_TIMEOUT)
+    if outcome is None:
+        raise TokenPending("Another request of this session is getting its Rocket.Chat token.")
+    return outcome.token if isinstance(outcome, CachedToken) else None
 
 
 def ensure_session_key(session: SessionBase) -> str:
@@ -144,7 +168,12 @@ def session_login_token(
     """
     client = client or RocketChatClient()
     session_key = ensure_session_key(session)
-    with session_lock(session_key):
+    lock = session_lock(session_key)
+    if not lock.acquire():
+        minted = _wait_for_holder(session_key, lock, user)
+        if minted is not None:
+            return minted
+    try:
         cached = get_cached(session_key)
         if cached is not None:
             if not recheck and _recently_checked(cached, user):
@@ -157,6 +186,8 @@ def session_login_token(
         token = services.issue_login_token(user, client=client)
         store(session_key, user, token)
         return token
+    finally:
+        lock.release()
 
 
 def _recently_checked(cached: CachedToken, user: AbstractBaseUser) -> bool:

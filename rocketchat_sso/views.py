@@ -47,6 +47,7 @@ LOGOUT_METHODS = ("POST",)
 # (the loading page always does: Rocket.Chat shows it only when it is not signed in).
 RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
+TOKEN_PENDING_RETRY_AFTER = 1  # the other request is nearly done
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
 # own: ``network``, ``login_refused`` when Rocket.Chat refused the token, ``default``). Plain
@@ -181,6 +182,13 @@ def token(request: HttpRequest) -> HttpResponse:
     try:
         login_token = tokens.session_login_token(
             request.session, user, recheck=request.GET.get(RECHECK_PARAMETER) == "1"
+        )
+    except tokens.TokenPending:
+        return error_response(
+            503,
+            "token_pending",
+            "Another request of this session is getting the token; try again.",
+            retry_after=TOKEN_PENDING_RETRY_AFTER,
         )
     except RocketChatError as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error.message)

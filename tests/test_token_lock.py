@@ -1,0 +1,133 @@
+"""Concurrent requests of one session: one of them gets the token, the others take it.
+
+The lock is a key in the shared cache, so another worker process holding it looks exactly like
+the lock held here by hand (tests/production proves it with real processes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connections
+from django.test import Client, override_settings
+
+from rocketchat_sso import tokens
+from rocketchat_sso.client import LoginToken
+from rocketchat_sso.locks import CacheLock
+from rocketchat_sso.testing import FakeResponse, FakeRocketChat
+from tests.conftest import paths
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "/rocketchat/token/"
+MINTED = LoginToken(user_id="rcuser00000000001", auth_token="minted-by-the-other-request")
+
+
+@pytest.fixture
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def session(browser: Client) -> SessionStore:
+    session_key = browser.session.session_key
+    assert session_key is not None
+    return SessionStore(session_key)
+
+
+@pytest.fixture
+def holder(session: SessionStore) -> Iterator[CacheLock]:
+    """The session's lock, held by "another request" (another worker, as far as we can tell)."""
+    lock = tokens.session_lock(str(session.session_key))
+    assert lock.acquire()
+    yield lock
+    lock.release()
+
+
+def in_background(call: Callable[[], Any]) -> Callable[[], Any]:
+    """Start ``call`` in a thread; the returned function joins it and returns (or raises)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except Exception as error:  # re-raised in the test's thread by join()
+            outcome["error"] = error
+        finally:
+            connections.close_all()  # this thread's own; left open they block the test database
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def join() -> Any:
+        thread.join(10)
+        assert not thread.is_alive()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return join
+
+
+def test_a_waiter_takes_the_token_the_holder_stored(
+    rocketchat: FakeRocketChat,
+    session: SessionStore,
+    user: Any,
+    holder: CacheLock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked = threading.Event()
+    get_cached = tokens.get_cached
+
+    def get_and_tell(session_key: str) -> tokens.CachedToken | None:
+        cached = get_cached(session_key)
+        looked.set()
+        return cached
+
+    monkeypatch.setattr(tokens, "get_cached", get_and_tell)
+    join = in_background(lambda: tokens.session_login_token(session, user))
+    assert looked.wait(5)  # the waiter has seen the session without a token
+    tokens.store(str(session.session_key), user, MINTED)
+    holder.release()
+    assert join() == MINTED
+    assert paths(rocketchat) == []  # not one Rocket.Chat call of its own
+
+
+@pytest.mark.django_db(transaction=True)  # the waiter writes the account from its own thread
+def test_a_waiter_takes_over_when_the_holder_stored_nothing(
+    rocketchat: FakeRocketChat, session: SessionStore, user: Any, holder: CacheLock
+) -> None:
+    join = in_background(lambda: tokens.session_login_token(session, user))
+    holder.release()  # the holder failed, e.g. Rocket.Chat was down
+    token = join()
+    assert rocketchat.tokens_of(token.user_id) == [token.auth_token]
+    assert len(rocketchat.calls_to("/api/v1/login")) == 1
+    assert not holder.locked()  # and the waiter released the lock it took over
+
+
+@override_settings(ROCKETCHAT_SSO_TIMEOUT=0.2)
+def test_a_waiter_gives_up_with_a_retryable_json_error(
+    rocketchat: FakeRocketChat, browser: Client, holder: CacheLock
+) -> None:
+    response = browser.post(TOKEN_URL)
+    assert response.status_code == 503
+    assert response.json()["error"] == "token_pending"
+    assert response["Retry-After"] == "1"
+    assert rocketchat.calls == []
+    assert holder.locked()  # the waiter never touched the holder's lock
+
+
+def test_the_lock_is_released_when_rocketchat_fails(
+    rocketchat: FakeRocketChat, browser: Client, session: SessionStore
+) -> None:
+    rocketchat.inject(FakeResponse(500, {"success": False}), times=10)
+    assert browser.post(TOKEN_URL).status_code == 502
+    assert not tokens.session_lock(str(session.session_key)).locked()
+    rocketchat.clear_faults()
+    assert browser.post(TOKEN_URL).status_code == 200
