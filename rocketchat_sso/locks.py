@@ -1,5 +1,7 @@
 """A lock that holds across worker processes and machines: one key in the shared cache.
 
+Also :class:`GuardedCache`, which turns any cache backend's failure into one exception.
+
 ``cache.add()`` stores a key only if it is absent, atomically in Redis (``SET NX``), Memcached
 (``add``) and the database cache (its primary key). The first request to add the key holds
 the lock; the key expires by itself should its holder die. Only the holder deletes it.
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from django.core.cache import BaseCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 T = TypeVar("T")
 
@@ -21,6 +25,47 @@ T = TypeVar("T")
 # round trips), then back off so a crowd of waiters does not hammer the cache.
 FIRST_POLL_SECONDS = 0.01
 MAX_POLL_SECONDS = 0.1
+
+
+class CacheUnavailable(Exception):
+    """The shared cache did not answer (Redis or Memcached down, the cache table missing...)."""
+
+
+@contextmanager
+def _guarded() -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:  # each backend raises its own types: redis-py's, the database's
+        # The type only: a backend's message may carry its URL, password included.
+        raise CacheUnavailable(f"The cache failed ({type(error).__name__}).") from error
+
+
+class GuardedCache(BaseCache):
+    """``cache`` with every failure of its backend raised as :class:`CacheUnavailable`."""
+
+    def __init__(self, cache: BaseCache) -> None:
+        super().__init__({})
+        self.cache = cache
+
+    def get(self, key: Any, default: Any | None = None, version: int | None = None) -> Any:
+        with _guarded():
+            return self.cache.get(key, default, version)
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
+        with _guarded():
+            self.cache.set(key, value, timeout, version)
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        with _guarded():
+            return self.cache.add(key, value, timeout, version)
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        with _guarded():
+            return self.cache.delete(key, version)
 
 
 class CacheLock:

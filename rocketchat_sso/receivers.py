@@ -22,6 +22,7 @@ from rocketchat_sso import services, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.exceptions import RocketChatError
+from rocketchat_sso.locks import CacheUnavailable
 from rocketchat_sso.models import RocketChatAccount
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,13 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
     # No retries: the user waits for this logout, and a failure is recorded, not retried.
     with RocketChatClient(retries=0) as client:
         if session_key:
-            tokens.revoke_session_token(session_key, user, client=client)
+            try:
+                tokens.revoke_session_token(session_key, user, client=client)
+            except CacheUnavailable as error:
+                # Logging out works without the cache; the token then lives until it expires.
+                logger.warning(
+                    "Could not revoke the Rocket.Chat token of user %s: %s", user.pk, error
+                )
         if conf.ROCKETCHAT_SSO_LOGOUT_EVERYWHERE:
             account = RocketChatAccount.objects.filter(user_id=user.pk).first()
             if account is not None:

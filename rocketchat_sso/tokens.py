@@ -35,7 +35,7 @@ from rocketchat_sso import services
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import RocketChatAuthenticationFailed, RocketChatError
-from rocketchat_sso.locks import CacheLock, poll
+from rocketchat_sso.locks import CacheLock, GuardedCache, poll
 from rocketchat_sso.models import RocketChatAccount
 
 if TYPE_CHECKING:
@@ -77,7 +77,8 @@ def cache_key(session_key: str) -> str:
 
 
 def _cache() -> BaseCache:
-    return caches[conf.ROCKETCHAT_SSO_CACHE]
+    """The token cache; whatever its backend raises arrives as ``locks.CacheUnavailable``."""
+    return GuardedCache(caches[conf.ROCKETCHAT_SSO_CACHE])
 
 
 def get_cached(session_key: str) -> CachedToken | None:

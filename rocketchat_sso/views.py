@@ -36,6 +36,7 @@ from rocketchat_sso.exceptions import (
     RocketChatTimeout,
     RocketChatUnavailable,
 )
+from rocketchat_sso.locks import CacheUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,14 @@ def token(request: HttpRequest) -> HttpResponse:
     try:
         login_token = tokens.session_login_token(
             request.session, user, recheck=request.GET.get(RECHECK_PARAMETER) == "1"
+        )
+    except CacheUnavailable as error:
+        logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error)
+        return error_response(
+            503,
+            "token_cache_unavailable",
+            "The site's cache is not reachable right now.",
+            retry_after=DEFAULT_RETRY_AFTER,
         )
     except tokens.TokenPending:
         return error_response(

@@ -11,14 +11,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.contrib.auth import logout
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 
 from rocketchat_sso import tokens
 from rocketchat_sso.client import LoginToken
-from rocketchat_sso.locks import CacheLock
+from rocketchat_sso.locks import CacheLock, CacheUnavailable, GuardedCache
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat
+from tests.broken_cache import SECRET_URL, BrokenCache, CacheDown
 from tests.conftest import paths
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +133,43 @@ def test_the_lock_is_released_when_rocketchat_fails(
     assert not tokens.session_lock(str(session.session_key)).locked()
     rocketchat.clear_faults()
     assert browser.post(TOKEN_URL).status_code == 200
+
+
+BROKEN_CACHE = {"default": {"BACKEND": "tests.broken_cache.BrokenCache"}}
+
+
+@override_settings(CACHES=BROKEN_CACHE)
+def test_a_cache_that_is_down_is_a_retryable_json_error(
+    rocketchat: FakeRocketChat, browser: Client
+) -> None:
+    response = browser.post(TOKEN_URL)
+    assert response.status_code == 503
+    assert response.json()["error"] == "token_cache_unavailable"
+    assert int(response["Retry-After"]) > 0
+    assert SECRET_URL not in response.content.decode()
+    assert rocketchat.calls == []  # nothing minted that could not be kept
+
+
+@override_settings(CACHES=BROKEN_CACHE)
+def test_logging_out_works_while_the_cache_is_down(
+    rocketchat: FakeRocketChat, session: SessionStore, user: Any
+) -> None:
+    request = RequestFactory().post("/logout/")
+    request.session = session
+    request.user = user
+    logout(request)  # the receiver cannot revoke the cached token: it says so and goes on
+    assert request.user.is_anonymous
+
+
+def test_guarded_cache_raises_one_type_without_the_backends_message() -> None:
+    guarded = GuardedCache(BrokenCache("", {}))
+    for call in (
+        lambda: guarded.get("k"),
+        lambda: guarded.set("k", 1),
+        lambda: guarded.add("k", 1),
+        lambda: guarded.delete("k"),
+    ):
+        with pytest.raises(CacheUnavailable) as info:
+            call()
+        assert str(info.value) == "The cache failed (CacheDown)."
+        assert isinstance(info.value.__cause__, CacheDown)
