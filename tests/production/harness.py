@@ -305,6 +305,9 @@ class Browser:
         self.http = requests.Session()
         self.http.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session_key}"
         self.http.headers["Origin"] = origin_of(rocketchat_url)
+        # A connection per opening: a kept-alive one may be closed by the worker (gunicorn's
+        # 2 s keep-alive) just as the next opening is sent on it, a reset no site bug causes.
+        self.http.headers["Connection"] = "close"
 
     def open_chat(self, worker: str) -> Answer:
         """What Rocket.Chat's web client does on opening: POST the token endpoint."""
