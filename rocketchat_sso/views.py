@@ -55,11 +55,14 @@ TOKEN_PENDING_RETRY_AFTER = 1  # the other request is nearly done
 # words and something to do; the codes themselves are for administrators and logs.
 UNREACHABLE = _("The chat server cannot be reached at the moment. Please try again in a minute.")
 MISCONFIGURED = _("The chat is not set up correctly. Please let the site's administrators know.")
+SITE_BUSY = _("The site is very busy. Please try again in a moment.")
 LOADING_PAGE_REASONS: dict[str, Promise] = {
     "rocketchat_timeout": UNREACHABLE,
     "rocketchat_unavailable": UNREACHABLE,
     "rocketchat_rate_limited": _("The chat is very busy. Please try again in a minute."),
-    "database_unavailable": _("The site is very busy. Please try again in a moment."),
+    "database_unavailable": SITE_BUSY,
+    "token_pending": SITE_BUSY,
+    "token_cache_unavailable": SITE_BUSY,
     "rocketchat_misconfigured": MISCONFIGURED,
     "rocketchat_error": MISCONFIGURED,
     "rocketchat_bad_response": MISCONFIGURED,
@@ -91,6 +94,16 @@ def error_response(
     if retry_after is not None:
         response["Retry-After"] = str(max(1, round(retry_after)))
     return response
+
+
+def cache_unavailable_response() -> JsonResponse:
+    """The token cache (``ROCKETCHAT_SSO_CACHE``) did not answer: Redis or Memcached down."""
+    return error_response(
+        503,
+        "token_cache_unavailable",
+        "The site's cache is not reachable right now.",
+        retry_after=DEFAULT_RETRY_AFTER,
+    )
 
 
 def allowed_origin(request: HttpRequest) -> bool:
@@ -186,12 +199,7 @@ def token(request: HttpRequest) -> HttpResponse:
         )
     except CacheUnavailable as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error)
-        return error_response(
-            503,
-            "token_cache_unavailable",
-            "The site's cache is not reachable right now.",
-            retry_after=DEFAULT_RETRY_AFTER,
-        )
+        return cache_unavailable_response()
     except tokens.TokenPending:
         return error_response(
             503,
@@ -260,6 +268,10 @@ def logout(request: HttpRequest) -> HttpResponse:
     session_key = request.session.session_key
     if not user.is_authenticated or not session_key:
         return JsonResponse({"revoked": False})
-    with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
-        revoked = tokens.revoke_session_token(session_key, user, client=client)
+    try:
+        with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
+            revoked = tokens.revoke_session_token(session_key, user, client=client)
+    except CacheUnavailable as error:
+        logger.warning("Could not revoke the Rocket.Chat token of user %s: %s", user.pk, error)
+        return cache_unavailable_response()
     return JsonResponse({"revoked": revoked})

@@ -11,15 +11,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django.test import Client, RequestFactory, override_settings
+from django.urls import reverse
 
 from rocketchat_sso import tokens
 from rocketchat_sso.client import LoginToken
 from rocketchat_sso.locks import CacheLock, CacheUnavailable, GuardedCache
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat
+from rocketchat_sso.views import LOADING_PAGE_REASONS
 from tests.broken_cache import SECRET_URL, BrokenCache, CacheDown
 from tests.conftest import paths
 
@@ -173,3 +176,23 @@ def test_guarded_cache_raises_one_type_without_the_backends_message() -> None:
             call()
         assert str(info.value) == "The cache failed (CacheDown)."
         assert isinstance(info.value.__cause__, CacheDown)
+
+
+@override_settings(CACHES=BROKEN_CACHE)
+def test_the_logout_endpoint_answers_in_json_while_the_cache_is_down(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    browser.cookies[settings.CSRF_COOKIE_NAME] = "s" * 32
+    response = browser.post(
+        reverse("rocketchat_sso:logout"),
+        headers={"Origin": "http://testserver", "X-CSRFToken": "s" * 32},
+    )
+    assert response.status_code == 503
+    assert response.json()["error"] == "token_cache_unavailable"
+
+
+@pytest.mark.parametrize("code", ["token_pending", "token_cache_unavailable"])
+def test_the_loading_page_explains_the_new_answers(code: str) -> None:
+    assert LOADING_PAGE_REASONS[code] == LOADING_PAGE_REASONS["database_unavailable"]
