@@ -169,13 +169,16 @@ def session_login_token(
     """
     client = client or RocketChatClient()
     session_key = ensure_session_key(session)
+    cached = get_cached(session_key)
+    if cached is not None and not recheck and _recently_checked(cached, user):
+        return cached.token  # no Rocket.Chat call, so no lock either
     lock = session_lock(session_key)
     if not lock.acquire():
         minted = _wait_for_holder(session_key, lock, user)
         if minted is not None:
             return minted
     try:
-        cached = get_cached(session_key)
+        cached = get_cached(session_key)  # again: the previous holder may have replaced it
         if cached is not None:
             if not recheck and _recently_checked(cached, user):
                 return cached.token

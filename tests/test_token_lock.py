@@ -88,16 +88,15 @@ def test_a_waiter_takes_the_token_the_holder_stored(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     looked = threading.Event()
-    get_cached = tokens.get_cached
+    poll = tokens.poll
 
-    def get_and_tell(session_key: str) -> tokens.CachedToken | None:
-        cached = get_cached(session_key)
-        looked.set()
-        return cached
+    def poll_and_tell(check: Callable[[], Any], deadline: float) -> Any:
+        looked.set()  # the waiter has read the session's entry and waits for a new one
+        return poll(check, deadline)
 
-    monkeypatch.setattr(tokens, "get_cached", get_and_tell)
+    monkeypatch.setattr(tokens, "poll", poll_and_tell)
     join = in_background(lambda: tokens.session_login_token(session, user))
-    assert looked.wait(5)  # the waiter has seen the session without a token
+    assert looked.wait(5)
     tokens.store(str(session.session_key), user, MINTED)
     holder.release()
     assert join() == MINTED
@@ -196,3 +195,16 @@ def test_the_logout_endpoint_answers_in_json_while_the_cache_is_down(
 @pytest.mark.parametrize("code", ["token_pending", "token_cache_unavailable"])
 def test_the_loading_page_explains_the_new_answers(code: str) -> None:
     assert LOADING_PAGE_REASONS[code] == LOADING_PAGE_REASONS["database_unavailable"]
+
+
+@override_settings(ROCKETCHAT_SSO_TIMEOUT=0.2, ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL=300)
+def test_a_recently_checked_token_needs_no_lock(
+    rocketchat: FakeRocketChat, browser: Client, session: SessionStore, user: Any
+) -> None:
+    first = browser.post(TOKEN_URL).json()["loginToken"]
+    lock = tokens.session_lock(str(session.session_key))
+    assert lock.acquire()  # another request of the session is checking the token right now
+    try:
+        assert browser.post(TOKEN_URL).json()["loginToken"] == first
+    finally:
+        lock.release()
