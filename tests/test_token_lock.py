@@ -33,15 +33,8 @@ MINTED = LoginToken(user_id="rcuser00000000001", auth_token="minted-by-the-other
 
 
 @pytest.fixture
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def session(browser: Client) -> SessionStore:
-    session_key = browser.session.session_key
+def session(signed_in: Client) -> SessionStore:
+    session_key = signed_in.session.session_key
     assert session_key is not None
     return SessionStore(session_key)
 
@@ -117,9 +110,9 @@ def test_a_waiter_takes_over_when_the_holder_stored_nothing(
 
 @override_settings(ROCKETCHAT_SSO_TIMEOUT=0.2)
 def test_a_waiter_gives_up_with_a_retryable_json_error(
-    rocketchat: FakeRocketChat, browser: Client, holder: CacheLock
+    rocketchat: FakeRocketChat, signed_in: Client, holder: CacheLock
 ) -> None:
-    response = browser.post(TOKEN_URL)
+    response = signed_in.post(TOKEN_URL)
     assert response.status_code == 503
     assert response.json()["error"] == "token_pending"
     assert response["Retry-After"] == "1"
@@ -128,13 +121,13 @@ def test_a_waiter_gives_up_with_a_retryable_json_error(
 
 
 def test_the_lock_is_released_when_rocketchat_fails(
-    rocketchat: FakeRocketChat, browser: Client, session: SessionStore
+    rocketchat: FakeRocketChat, signed_in: Client, session: SessionStore
 ) -> None:
     rocketchat.inject(FakeResponse(500, {"success": False}), times=10)
-    assert browser.post(TOKEN_URL).status_code == 502
+    assert signed_in.post(TOKEN_URL).status_code == 502
     assert not tokens.session_lock(str(session.session_key)).locked()
     rocketchat.clear_faults()
-    assert browser.post(TOKEN_URL).status_code == 200
+    assert signed_in.post(TOKEN_URL).status_code == 200
 
 
 BROKEN_CACHE = {"default": {"BACKEND": "tests.broken_cache.BrokenCache"}}
@@ -142,9 +135,9 @@ BROKEN_CACHE = {"default": {"BACKEND": "tests.broken_cache.BrokenCache"}}
 
 @override_settings(CACHES=BROKEN_CACHE)
 def test_a_cache_that_is_down_is_a_retryable_json_error(
-    rocketchat: FakeRocketChat, browser: Client
+    rocketchat: FakeRocketChat, signed_in: Client
 ) -> None:
-    response = browser.post(TOKEN_URL)
+    response = signed_in.post(TOKEN_URL)
     assert response.status_code == 503
     assert response.json()["error"] == "token_cache_unavailable"
     assert int(response["Retry-After"]) > 0
@@ -199,12 +192,12 @@ def test_the_loading_page_explains_the_new_answers(code: str) -> None:
 
 @override_settings(ROCKETCHAT_SSO_TIMEOUT=0.2, ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL=300)
 def test_a_recently_checked_token_needs_no_lock(
-    rocketchat: FakeRocketChat, browser: Client, session: SessionStore, user: Any
+    rocketchat: FakeRocketChat, signed_in: Client, session: SessionStore, user: Any
 ) -> None:
-    first = browser.post(TOKEN_URL).json()["loginToken"]
+    first = signed_in.post(TOKEN_URL).json()["loginToken"]
     lock = tokens.session_lock(str(session.session_key))
     assert lock.acquire()  # another request of the session is checking the token right now
     try:
-        assert browser.post(TOKEN_URL).json()["loginToken"] == first
+        assert signed_in.post(TOKEN_URL).json()["loginToken"] == first
     finally:
         lock.release()
