@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
+from rocketchat_sso import capabilities
+from rocketchat_sso.capabilities import Version
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -40,6 +43,18 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
 FIELD_UNAVAILABLE = "error-field-unavailable"
+# users.update to a taken username fails in _setUsername with this (saveUserIdentity.ts).
+IDENTITY_UNAVAILABLE = "error-could-not-save-identity"
+# users.createToken refused (env flag/secret or permission): a 400, not a 403 (createToken.ts).
+NOT_AUTHORIZED = "error-not-authorized"
+# A request failing the route's schema (validateParams), e.g. createToken without ``secret``.
+INVALID_PARAMS = "invalid-params"
+# users.info answers this to a search it cannot do: ``email=`` before 8.6.
+INVALID_SEARCH = "Invalid search query."
+# users.list's count is clamped to API_Upper_Count_Limit (100 by default).
+LIST_PAGE_SIZE = 100
+# Paging through users.list stops after this many pages (10,000 users), with a warning.
+LIST_MAX_PAGES = 100
 INVALID_USER = "error-invalid-user"
 # A non-admin asking to create or edit users gets a 400 with this type, not a 403.
 ACTION_NOT_ALLOWED = "error-action-not-allowed"
@@ -85,6 +100,7 @@ class RocketChatClient:
         self.user_id = user_id if user_id is not None else conf.ROCKETCHAT_SSO_ADMIN_USER_ID
         self.auth_token = auth_token if auth_token is not None else conf.ROCKETCHAT_SSO_ADMIN_TOKEN
         self.timeout = timeout if timeout is not None else conf.ROCKETCHAT_SSO_TIMEOUT
+        self._version: Version | None = None
         self.calls = 0  # requests sent (retries not counted), for summaries and benchmarks
         retries = retries if retries is not None else conf.ROCKETCHAT_SSO_RETRIES
         if rate_limit_wait is None:
@@ -122,9 +138,11 @@ class RocketChatClient:
 
     # -- transport ------------------------------------------------------------------------
 
+    @sensitive_variables()
     def _admin_headers(self) -> dict[str, str]:
         return {"X-User-Id": self.user_id, "X-Auth-Token": self.auth_token}
 
+    @sensitive_variables("body", "headers")
     def request(
         self,
         method: str,
@@ -155,6 +173,7 @@ class RocketChatClient:
                 time.sleep(pause)
         return self._request(method, path, params, body, headers, authenticated)
 
+    @sensitive_variables("body", "headers", "all_headers")
     def _request(
         self,
         method: str,
@@ -246,16 +265,96 @@ class RocketChatClient:
         params = {"userId": user_id} if user_id is not None else {"username": str(username)}
         return _user_record(self.request("GET", "users.info", params=params).get("user"))
 
-    def find_users_by_email(self, email: str) -> list[JSONDict]:
-        """Users whose address is ``email`` (``users.info`` cannot search by email)."""
-        query = json.dumps({"emails.address": email})
-        users = self.request("GET", "users.list", params={"query": query, "count": "2"}).get(
-            "users"
-        )
+    def user_by_email(self, email: str) -> JSONDict:
+        """``users.info?email=`` (Rocket.Chat 8.6+): :class:`RocketChatUserNotFound` if none.
+
+        Older servers refuse the parameter (``"Invalid search query."``): a
+        :class:`RocketChatAPIError` with that message.
+        """
+        return _user_record(self.request("GET", "users.info", params={"email": email}).get("user"))
+
+    def list_users(
+        self, *, offset: int = 0, count: int = LIST_PAGE_SIZE, query: str = ""
+    ) -> JSONDict:
+        """One page of ``users.list`` (by username); ``query`` only for servers before 7.0."""
+        params = {"offset": str(offset), "count": str(count)}
+        if query:
+            params["query"] = query
+        answer = self.request("GET", "users.list", params=params)
+        users = answer.get("users")
         if not isinstance(users, list):
             raise RocketChatBadResponse("Rocket.Chat's users.list answer has no list of users")
-        return [_user_record(user) for user in users]
+        answer["users"] = [_user_record(user) for user in users]
+        return answer
 
+    def find_users_by_email(self, email: str, *, path: str | None = None) -> list[JSONDict]:
+        """The users whose address is ``email`` (compared case-insensitively), by ``path``.
+
+        ``path`` is one of :mod:`rocketchat_sso.capabilities`' lookup paths; by default the one
+        for the server's version. Whatever the path, only users whose answer actually carries
+        the address are returned: a server that ignores a filter cannot hand back someone else.
+        """
+        path = path or capabilities.email_lookup_path(self.version())
+        if path in (capabilities.LOOKUP_USERS_INFO_EMAIL, capabilities.LOOKUP_PROBE):
+            try:
+                found = [self.user_by_email(email)]
+            except RocketChatUserNotFound:
+                found = []
+            except RocketChatAPIError as error:
+                if path != capabilities.LOOKUP_PROBE or not _refused_search(error):
+                    raise
+                path = capabilities.LOOKUP_USERS_LIST_PAGES
+            else:
+                return [user for user in found if has_address(user, email)]
+        if path == capabilities.LOOKUP_USERS_LIST_QUERY:
+            # Mongo compares exactly: ask for the address as typed and lowercased.
+            query = json.dumps({"emails.address": {"$in": sorted({email, email.lower()})}})
+            page = self.list_users(count=LIST_PAGE_SIZE, query=query)
+            return [user for user in page["users"] if has_address(user, email)]
+        return self._page_for_email(email)
+
+    def _page_for_email(self, email: str) -> list[JSONDict]:
+        """Page through ``users.list`` (Rocket.Chat 7.0-8.5 have no email lookup), bounded."""
+        found: list[JSONDict] = []
+        offset = 0
+        for page_number in range(1, LIST_MAX_PAGES + 1):
+            page = self.list_users(offset=offset, count=LIST_PAGE_SIZE)
+            users = page["users"]
+            found.extend(user for user in users if has_address(user, email))
+            offset += len(users)
+            total = page.get("total")
+            if not users or (isinstance(total, int) and offset >= total):
+                logger.info(
+                    "Email lookup paged through %d users in %d users.list call(s)",
+                    offset,
+                    page_number,
+                )
+                return found
+        logger.warning(
+            "Email lookup stopped after %d users.list pages (%d users) without reaching the end; "
+            "a user beyond them is not found (Rocket.Chat 8.6+ looks up by email directly)",
+            LIST_MAX_PAGES,
+            offset,
+        )
+        return found
+
+    def version(self) -> Version:
+        """Rocket.Chat's version, cached (see :mod:`rocketchat_sso.capabilities`)."""
+        if self._version is None:
+            self._version = capabilities.cached_version()
+        if self._version is None:
+            self._version = self.server_version()
+            capabilities.remember_version(self._version)
+        return self._version
+
+    def server_version(self) -> Version:
+        """``GET /api/info`` with the admin's headers (the newest release hides the version
+        from anonymous callers)."""
+        info = self.request("GET", "/api/info")
+        version = info.get("version")
+        return Version(str(version) if isinstance(version, str) else capabilities.UNKNOWN_VERSION)
+
+    @sensitive_variables("password", "body")
     def create_user(
         self,
         *,
@@ -264,19 +363,21 @@ class RocketChatClient:
         name: str,
         password: str,
         join_default_channels: bool = True,
+        verified: bool = False,
     ) -> JSONDict:
         body = {
             "username": username,
             "email": email,
             "name": name,
             "password": password,
-            "verified": True,
+            "verified": verified,
             "joinDefaultChannels": join_default_channels,
             "sendWelcomeEmail": False,
             "requirePasswordChange": False,
         }
         return _user_record(self.request("POST", "users.create", body=body).get("user"))
 
+    @sensitive_variables("data", "body")
     def update_user(self, user_id: str, data: JSONDict) -> JSONDict:
         body = {"userId": user_id, "data": data}
         return _user_record(self.request("POST", "users.update", body=body).get("user"))
@@ -295,24 +396,41 @@ class RocketChatClient:
 
     # -- tokens ---------------------------------------------------------------------------
 
+    @sensitive_variables("password", "body")
     def login(self, *, username: str, password: str) -> LoginToken:
         """Log a user in with a password: ``POST /api/v1/login`` (not as the admin)."""
+        return self.login_user(username=username, password=password)[0]
+
+    @sensitive_variables("password", "body")
+    def login_user(self, *, username: str, password: str) -> tuple[LoginToken, JSONDict | None]:
+        """``POST /api/v1/login``: the token, and the answer's ``data.me`` (the user's own
+        record: profile, ``active``, ``roles``) when Rocket.Chat sends it."""
         data = self.request(
             "POST",
             "login",
             body={"username": username, "password": password},
             authenticated=False,
-        )
-        return _login_token(data.get("data"), "login")
+        ).get("data")
+        token = _login_token(data, "login")
+        me = data.get("me") if isinstance(data, dict) else None
+        if isinstance(me, dict) and me.get("_id") == token.user_id:
+            try:
+                return token, _user_record(me)
+            except RocketChatBadResponse:
+                pass
+        return token, None
 
+    @sensitive_variables("secret", "body")
     def create_token(self, user_id: str, *, secret: str = "") -> LoginToken:
-        """``users.createToken``; Rocket.Chat 8.x wants the server's secret in the body."""
+        """``users.createToken`` as the admin: 7.x ``{userId}``, 8.x exactly ``{userId, secret}``
+        (the secret being the server's ``CREATE_TOKENS_FOR_USERS_SECRET``)."""
         body = {"userId": user_id}
         if secret:
             body["secret"] = secret
         data = self.request("POST", "users.createToken", body=body)
         return _login_token(data.get("data"), "users.createToken")
 
+    @sensitive_variables("token")
     def revoke_token(self, token: LoginToken) -> None:
         """Remove this one token: ``POST /api/v1/logout`` as the token's own user."""
         self.request(
@@ -322,6 +440,7 @@ class RocketChatClient:
             authenticated=False,
         )
 
+    @sensitive_variables("token")
     def user_of_token(self, token: LoginToken) -> JSONDict | None:
         """The token's own user (``GET /api/v1/me`` as that user), ``None`` if it is refused.
 
@@ -391,6 +510,12 @@ def _api_error(where: str, status: int, message: str, error_type: str | None) ->
     text = f"Rocket.Chat refused {where}: {message}"
     if error_type == FIELD_UNAVAILABLE or (error_type is None and FIELD_UNAVAILABLE in message):
         return RocketChatFieldUnavailable(text, status=status, error_type=FIELD_UNAVAILABLE)
+    if error_type == IDENTITY_UNAVAILABLE or (
+        error_type is None and IDENTITY_UNAVAILABLE in message
+    ):
+        return RocketChatFieldUnavailable(text, status=status, error_type=IDENTITY_UNAVAILABLE)
+    if error_type == NOT_AUTHORIZED:
+        return RocketChatPermissionDenied(text, status=status, error_type=error_type)
     if error_type == TOTP_REQUIRED:
         return RocketChatTwoFactorRequired(text, status=status, error_type=error_type)
     if error_type == ACTION_NOT_ALLOWED:
@@ -398,6 +523,20 @@ def _api_error(where: str, status: int, message: str, error_type: str | None) ->
     if error_type == INVALID_USER or message.rstrip(".") == USER_NOT_FOUND_MESSAGE.rstrip("."):
         return RocketChatUserNotFound(text, status=status, error_type=error_type)
     return RocketChatAPIError(text, status=status, error_type=error_type)
+
+
+def has_address(rc_user: JSONDict, email: str) -> bool:
+    """Whether the Rocket.Chat user's record carries ``email`` (case-insensitively)."""
+    wanted = email.strip().lower()
+    return bool(wanted) and any(
+        str(entry.get("address", "")).strip().lower() == wanted
+        for entry in rc_user.get("emails") or []
+    )
+
+
+def _refused_search(error: RocketChatAPIError) -> bool:
+    """``users.info`` refusing ``email=`` (before 8.6), or a schema refusing the parameter."""
+    return error.error_type == INVALID_PARAMS or INVALID_SEARCH.rstrip(".") in error.message
 
 
 def _user_record(value: object) -> JSONDict:

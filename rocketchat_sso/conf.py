@@ -33,6 +33,11 @@ ON_USER_DELETE_DEACTIVATE = "deactivate"
 ON_USER_DELETE_DELETE = "delete"
 ON_USER_DELETE_CHOICES = (ON_USER_DELETE_DEACTIVATE, ON_USER_DELETE_DELETE)
 
+# Roles a Rocket.Chat account may hold and still be linked to a Django user by its address.
+DEFAULT_LINKABLE_ROLES = ("user",)
+# Never linkable, whatever ROCKETCHAT_SSO_LINKABLE_ROLES says (checks.py reports them).
+PRIVILEGED_ROLES = ("admin", "bot", "app", "livechat-agent", "livechat-manager", "livechat-monitor")
+
 DEFAULT_CACHE_ALIAS = "default"
 # One day: far below Rocket.Chat's Accounts_LoginExpiration (90 days by default), so a cached
 # token never outlives Rocket.Chat's own expiry.
@@ -126,6 +131,33 @@ class Settings:
     @property
     def ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS(self) -> bool:
         return bool(getattr(django_settings, "ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS", True))
+
+    @property
+    def ROCKETCHAT_SSO_EMAIL_VERIFIED(self) -> object:
+        """Whether the site vouches for its users' addresses: ``True``, ``False`` (default), or
+        the dotted path of a callable ``user -> bool``. Only a vouched address links an
+        existing Rocket.Chat account, and is sent to Rocket.Chat as verified."""
+        return getattr(django_settings, "ROCKETCHAT_SSO_EMAIL_VERIFIED", False)
+
+    def email_verified(self, user: AbstractBaseUser) -> bool:
+        """Whether the site vouches that ``user`` owns their address (see above)."""
+        value = self.ROCKETCHAT_SSO_EMAIL_VERIFIED
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value:
+            vouch: Callable[[AbstractBaseUser], object] = import_string(value)
+            return vouch(user) is True
+        return False  # anything else is refused by the system check rocketchat_sso.E011
+
+    @property
+    def ROCKETCHAT_SSO_LINKABLE_ROLES(self) -> tuple[str, ...]:
+        """Roles an existing Rocket.Chat account may have and still be linked (``["user"]``).
+
+        Privileged roles (admin, bot, app, livechat) are never linkable, listed or not."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_LINKABLE_ROLES", DEFAULT_LINKABLE_ROLES)
+        if isinstance(value, str):
+            value = (value,)
+        return tuple(str(role) for role in value or ())
 
     @property
     def ROCKETCHAT_SSO_CACHE(self) -> str:

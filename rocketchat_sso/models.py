@@ -32,6 +32,9 @@ class RocketChatAccount(models.Model):
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     # A digest of the profile last written to Rocket.Chat: unchanged users cost no call.
     profile_digest = models.CharField(_("synced profile digest"), max_length=64, blank=True)
+    # What Rocket.Chat refused to take from the profile because another account holds it (a
+    # username or an email); the rest of the profile is kept in step. Empty when none.
+    sync_conflict = models.TextField(_("sync conflict"), blank=True)
     # Set when this site deactivated the Rocket.Chat user because the Django user became
     # inactive; only then does reactivating the Django user reactivate them in Rocket.Chat.
     deactivated_at = models.DateTimeField(

@@ -17,15 +17,30 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from rocketchat_sso import signals
-from rocketchat_sso.client import LoginToken, RocketChatClient
-from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, ON_USER_DELETE_DELETE, conf
+from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
+from rocketchat_sso.client import (
+    IDENTITY_UNAVAILABLE,
+    INVALID_PARAMS,
+    LoginToken,
+    RocketChatClient,
+    has_address,
+)
+from rocketchat_sso.conf import (
+    LOGIN_METHOD_CREATE_TOKEN,
+    ON_USER_DELETE_DELETE,
+    PRIVILEGED_ROLES,
+    conf,
+)
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatFieldUnavailable,
+    RocketChatPermissionDenied,
+    RocketChatTwoFactorRequired,
     RocketChatUserNotFound,
 )
 from rocketchat_sso.models import RocketChatAccount
@@ -118,6 +133,7 @@ def default_profile(user: AbstractBaseUser) -> RocketChatProfile:
     )
 
 
+@sensitive_variables("key", "digest", "body")
 def rocketchat_password(user: AbstractBaseUser) -> str:
     """The user's Rocket.Chat password, derived on demand and never stored.
 
@@ -144,50 +160,126 @@ def _email_of(rc_user: dict[str, Any]) -> str:
 
 def _has_verified_email(rc_user: dict[str, Any], email: str) -> bool:
     return any(
-        str(entry.get("address", "")).lower() == email.lower() and entry.get("verified")
+        str(entry.get("address", "")).strip().lower() == email.strip().lower()
+        and entry.get("verified")
         for entry in rc_user.get("emails") or []
     )
 
 
-def _check_linkable(rc_user: dict[str, Any], email: str) -> None:
-    """Refuse to hand a Django user an existing Rocket.Chat user that may not be theirs."""
-    if rc_user.get("_id") == conf.ROCKETCHAT_SSO_ADMIN_USER_ID or "admin" in (
-        rc_user.get("roles") or []
-    ):
+def _roles_linkable(rc_user: dict[str, Any]) -> bool:
+    """Plain users only: every role in ``ROCKETCHAT_SSO_LINKABLE_ROLES``, none privileged."""
+    allowed = set(conf.ROCKETCHAT_SSO_LINKABLE_ROLES) - set(PRIVILEGED_ROLES)
+    roles = {str(role) for role in rc_user.get("roles") or []}
+    return bool(roles) and roles <= allowed
+
+
+def _linked_elsewhere(rc_user: dict[str, Any], user: AbstractBaseUser) -> bool:
+    linked = RocketChatAccount.objects.filter(rocketchat_user_id=rc_user["_id"])
+    return linked.exclude(user_id=user.pk).exists()
+
+
+def check_linkable(
+    rc_user: dict[str, Any], user: AbstractBaseUser, email: str, *, deliberate: bool = False
+) -> None:
+    """Refuse to hand ``user`` an existing Rocket.Chat account that may not be theirs.
+
+    Decided from the lookup's answer alone, before anything is written to Rocket.Chat: the
+    account is renamed or given a password only after this passed. An administrator linking
+    deliberately (``rocketchat_sso_sync --link``) vouches for the address instead of
+    ``ROCKETCHAT_SSO_EMAIL_VERIFIED`` and Rocket.Chat's verified flag; every other rule holds.
+    """
+    if not has_address(rc_user, email):
         raise RocketChatAccountConflict(
-            "A Rocket.Chat administrator has this email address; administrators are never "
-            "linked to Django users automatically."
+            "Rocket.Chat's answer does not carry this email address; nothing was linked."
+        )
+    if rc_user.get("_id") == conf.ROCKETCHAT_SSO_ADMIN_USER_ID or not _roles_linkable(rc_user):
+        roles = ", ".join(str(role) for role in rc_user.get("roles") or []) or "none"
+        raise RocketChatAccountConflict(
+            f"A Rocket.Chat account with roles ({roles}) has this email address. Only plain "
+            "user accounts are ever linked (ROCKETCHAT_SSO_LINKABLE_ROLES); use another address "
+            "on this site, or ask the Rocket.Chat administrators to change that account's."
+        )
+    if rc_user.get("active") is False:
+        raise RocketChatAccountConflict(
+            "A deactivated Rocket.Chat account has this email address (for example a former "
+            "user's). It is never handed over: ask an administrator to reactivate it in "
+            "Rocket.Chat and link it, or to free the address."
+        )
+    if _linked_elsewhere(rc_user, user):
+        raise RocketChatAccountConflict(
+            "The Rocket.Chat account with this email address belongs to another user of this "
+            "site. Use an address of your own."
+        )
+    if deliberate:
+        return
+    if not conf.email_verified(user):
+        raise RocketChatAccountConflict(
+            "A chat account with your email address already exists. It is linked to you only "
+            "once this site has verified that the address is yours: verify your address, or "
+            "ask an administrator to link the account (manage.py rocketchat_sso_sync --link)."
         )
     if not _has_verified_email(rc_user, email):
         raise RocketChatAccountConflict(
-            "A Rocket.Chat user has this email address but it is not verified, so it is not "
-            "linked automatically; verify it in Rocket.Chat or change one of the addresses."
+            "A chat account with your email address already exists, but Rocket.Chat has not "
+            "verified the address on it, so it is not linked automatically: ask an "
+            "administrator to link it (manage.py rocketchat_sso_sync --link)."
         )
 
 
-def _find_by_email(
-    client: RocketChatClient, email: str, user: AbstractBaseUser
-) -> dict[str, Any] | None:
-    for rc_user in client.find_users_by_email(email):
-        _check_linkable(rc_user, email)
-        # Two Django users may share an address: refuse before the profile sync would rename
-        # the other one's Rocket.Chat user.
-        linked = RocketChatAccount.objects.filter(rocketchat_user_id=rc_user["_id"])
-        if linked.exclude(user_id=user.pk).exists():
-            raise RocketChatAccountConflict(
-                "The Rocket.Chat user with this email address belongs to another Django user."
-            )
-        return rc_user
-    return None
+def find_by_email(client: RocketChatClient, email: str) -> dict[str, Any] | None:
+    """The one Rocket.Chat user whose record carries ``email``, if any (see the client)."""
+    found = client.find_users_by_email(email)
+    if len(found) > 1:
+        raise RocketChatAccountConflict(
+            "Several Rocket.Chat accounts have this email address; an administrator must "
+            "resolve it in Rocket.Chat."
+        )
+    return found[0] if found else None
 
 
-def _find_or_create(
+def _taken_field(error: RocketChatFieldUnavailable, profile: RocketChatProfile) -> str:
+    """Which value Rocket.Chat says is taken: ``"email"``, ``"username"`` or ``""`` (unsure).
+
+    ``users.update`` reports a taken username as ``error-could-not-save-identity``; both routes
+    report a taken value as ``"<value> is already in use :("`` (escaped) otherwise.
+    """
+    if error.error_type == IDENTITY_UNAVAILABLE:
+        return "username"
+    message = error.message.lower()
+    if profile.email.lower() in message or "e-mail" in message or "email" in message:
+        return "email"
+    if profile.username.lower() in message or "username" in message:
+        return "username"
+    return ""
+
+
+@dataclass
+class _Outcome:
+    """What signing in or syncing found and did."""
+
+    account: RocketChatAccount
+    rc_user: dict[str, Any]
+    created: bool = False
+    changes: tuple[str, ...] = ()
+    conflict: str = ""
+
+
+# Whether a Rocket.Chat user has this user's derived password (the password method).
+PASSWORD_SET = "set"  # we created it with the password (or just proved it)
+PASSWORD_UNSET = "unset"  # an adopted account, or the login with it was just refused
+PASSWORD_UNKNOWN = "unknown"  # try it; set it only if refused
+
+
+def _create_or_adopt(
     client: RocketChatClient, user: AbstractBaseUser, profile: RocketChatProfile
-) -> tuple[dict[str, Any], bool]:
-    """The Rocket.Chat user with the profile's email, created if there is none."""
-    existing = _find_by_email(client, profile.email, user)
-    if existing is not None:
-        return existing, False
+) -> tuple[dict[str, Any], bool, str]:
+    """Create the Rocket.Chat user (one call); look up the address only if it is taken.
+
+    Returns the record, whether it was created, and whether it has the derived password (one
+    of the ``PASSWORD_*`` constants). An adopted record has passed :func:`check_linkable`, or
+    is this user's own, created by a concurrent request.
+    """
+    vouched = conf.email_verified(user)
     for username in username_candidates(profile, user):
         try:
             created = client.create_user(
@@ -196,48 +288,115 @@ def _find_or_create(
                 name=profile.name,
                 password=rocketchat_password(user),
                 join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
+                verified=vouched,
             )
-        except RocketChatFieldUnavailable:
-            # Either a concurrent request created this very user (the email is now taken),
-            # or the username belongs to someone else: try the next candidate.
-            existing = _find_by_email(client, profile.email, user)
-            if existing is not None:
-                return existing, False
-            continue
-        return created, True
+        except RocketChatFieldUnavailable as error:
+            if _taken_field(error, profile) == "username":
+                continue
+            existing = find_by_email(client, profile.email)
+            if existing is None:
+                continue  # not the address after all: the username is taken
+            if _own_concurrent_creation(client, user, existing):
+                return existing, False, PASSWORD_SET
+            check_linkable(existing, user, profile.email)
+            return existing, False, PASSWORD_UNSET
+        return created, True, PASSWORD_SET
     raise RocketChatAccountConflict(
         f"No free Rocket.Chat username for {profile.username!r}: every candidate is taken."
     )
 
 
+def _own_concurrent_creation(
+    client: RocketChatClient, user: AbstractBaseUser, rc_user: dict[str, Any]
+) -> bool:
+    """Whether ``rc_user`` is this very user's, created by a concurrent request of theirs.
+
+    Proven by the database (the other request linked it already) or, with the password
+    method, by logging in with this user's derived password, which only this site can know;
+    tried only on an account bearing one of the user's own usernames.
+    """
+    linked = RocketChatAccount.objects.filter(user_id=user.pk, rocketchat_user_id=rc_user["_id"])
+    if linked.exists():
+        return True
+    profile = conf.user_mapper(user)
+    if (
+        conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN
+        or rc_user.get("username") not in username_candidates(profile, user)
+        or rc_user.get("active") is False
+    ):
+        return False
+    try:
+        token = client.login(username=str(rc_user["username"]), password=rocketchat_password(user))
+    except RocketChatAuthenticationFailed:
+        return False
+    client.revoke_token(token)  # a proof, not a session
+    return True
+
+
 def _changes(
-    rc_user: dict[str, Any], profile: RocketChatProfile, candidates: list[str]
+    rc_user: dict[str, Any],
+    profile: RocketChatProfile,
+    candidates: list[str],
+    *,
+    vouched: bool = False,
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if rc_user.get("username") not in candidates:
         changes["username"] = profile.username
-    if _email_of(rc_user).lower() != profile.email.lower():
+    if _email_of(rc_user).strip().lower() != profile.email.strip().lower():
         changes["email"] = profile.email
-        changes["verified"] = True
+        changes["verified"] = vouched
     if rc_user.get("name") != profile.name:
         changes["name"] = profile.name
     return changes
 
 
 def _update(
-    client: RocketChatClient, rc_user: dict[str, Any], changes: dict[str, Any]
-) -> dict[str, Any]:
-    try:
-        return client.update_user(str(rc_user["_id"]), changes)
-    except RocketChatFieldUnavailable:
-        # The new username or email is taken in Rocket.Chat: keep the old ones, sync the rest.
-        rest = {k: v for k, v in changes.items() if k not in {"username", "email", "verified"}}
-        if rest:
-            return client.update_user(str(rc_user["_id"]), rest)
-        raise
+    client: RocketChatClient,
+    rc_user: dict[str, Any],
+    changes: dict[str, Any],
+    profile: RocketChatProfile,
+    candidates: list[str],
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Write ``changes``; a taken username or email is left as it is and the rest written.
+
+    Returns the record, the changes that went through and the conflict (``""`` if none).
+    """
+    changes = dict(changes)
+    conflicts: list[str] = []
+    for _ in range(len(candidates) + 2):
+        if not changes:
+            return rc_user, changes, "; ".join(conflicts)
+        try:
+            updated = client.update_user(str(rc_user["_id"]), changes)
+        except RocketChatFieldUnavailable as error:
+            field = _taken_field(error, profile) or ("username" if "username" in changes else "")
+            if field == "username" and "username" in changes:
+                wanted = changes.pop("username")
+                later = candidates[candidates.index(wanted) + 1 :] if wanted in candidates else []
+                if later and rc_user.get("username") not in candidates:
+                    changes["username"] = later[0]
+                    continue
+                conflicts.append(
+                    f"username {profile.username!r} is taken in Rocket.Chat; kept "
+                    f"{rc_user.get('username')!r}"
+                )
+            elif field == "email" and "email" in changes:
+                changes.pop("email")
+                changes.pop("verified", None)
+                conflicts.append(
+                    f"email {profile.email!r} is taken in Rocket.Chat; kept {_email_of(rc_user)!r}"
+                )
+            else:
+                raise
+            continue
+        return updated, changes, "; ".join(conflicts)
+    return rc_user, changes, "; ".join(conflicts)
 
 
-def _link(user: AbstractBaseUser, rc_user: dict[str, Any], digest: str) -> RocketChatAccount:
+def _link(
+    user: AbstractBaseUser, rc_user: dict[str, Any], digest: str, *, conflict: str = ""
+) -> RocketChatAccount:
     now = timezone.now()
     fields = {
         "rocketchat_user_id": str(rc_user["_id"]),
@@ -246,6 +405,7 @@ def _link(user: AbstractBaseUser, rc_user: dict[str, Any], digest: str) -> Rocke
         "last_error": "",
         "last_error_at": None,
         "profile_digest": digest,
+        "sync_conflict": conflict[:MAX_ERROR_LENGTH],
     }
     try:
         # Write first, never read-then-write: a transaction that has read cannot wait for
@@ -266,13 +426,57 @@ def _link(user: AbstractBaseUser, rc_user: dict[str, Any], digest: str) -> Rocke
     return account
 
 
+def _without_known_conflicts(
+    wanted: dict[str, Any], account: RocketChatAccount | None, digest: str
+) -> tuple[dict[str, Any], str]:
+    """Leave out what failed as taken for this very profile: sign-in does not retry it on
+    every login (the sync command does, and any change of the profile)."""
+    if account is None or not account.sync_conflict or account.profile_digest != digest:
+        return wanted, ""
+    wanted = dict(wanted)
+    for part in account.sync_conflict.split("; "):
+        if part.startswith("username "):
+            wanted.pop("username", None)
+        elif part.startswith("email "):
+            wanted.pop("email", None)
+            wanted.pop("verified", None)
+    return wanted, account.sync_conflict
+
+
+def _bring_in_step(
+    client: RocketChatClient,
+    user: AbstractBaseUser,
+    rc_user: dict[str, Any],
+    *,
+    created: bool,
+    account: RocketChatAccount | None = None,
+) -> _Outcome:
+    """Write the profile's drift (if any) to ``rc_user`` and store the link.
+
+    With ``account``, a conflict already recorded for this profile is not tried again.
+    """
+    profile = conf.user_mapper(user)
+    candidates = username_candidates(profile, user)
+    changes: dict[str, Any] = {}
+    conflict = ""
+    if not created:
+        wanted = _changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
+        wanted, known = _without_known_conflicts(wanted, account, profile_digest(profile))
+        conflict = known
+        if wanted:
+            rc_user, changes, new = _update(client, rc_user, wanted, profile, candidates)
+            conflict = "; ".join(filter(None, (known, new)))
+    account = _link(user, rc_user, profile_digest(profile), conflict=conflict)
+    return _Outcome(account, rc_user, created, tuple(sorted(changes)), conflict)
+
+
 def sync_user(
     user: AbstractBaseUser, *, client: RocketChatClient | None = None
 ) -> tuple[RocketChatAccount, dict[str, Any]]:
     """Make sure ``user`` exists in Rocket.Chat with their current profile.
 
-    Looks up the stored id first, then the email, else creates the user. Returns the account
-    and Rocket.Chat's user record.
+    Looks up the stored id first; else creates the user, looking up the email only if
+    Rocket.Chat says it is taken. Returns the account and Rocket.Chat's user record.
     """
     account, rc_user, _ = _sync(user, client or RocketChatClient())
     return account, rc_user
@@ -281,8 +485,6 @@ def sync_user(
 def _sync(
     user: AbstractBaseUser, client: RocketChatClient
 ) -> tuple[RocketChatAccount, dict[str, Any], SyncResult]:
-    profile = conf.user_mapper(user)
-    candidates = username_candidates(profile, user)
     account = RocketChatAccount.objects.filter(user_id=user.pk).first()
     rc_user: dict[str, Any] | None = None
     if account is not None:
@@ -293,18 +495,22 @@ def _sync(
             account.delete()
     created = False
     if rc_user is None:
-        rc_user, created = _find_or_create(client, user, profile)
-    changes = {} if created else _changes(rc_user, profile, candidates)
-    if changes:
-        rc_user = _update(client, rc_user, changes)
-    account = _link(user, rc_user, profile_digest(profile))
-    outcome = CREATED if created else UPDATED if changes else UNCHANGED
-    result = SyncResult(outcome, account, tuple(sorted(changes)))
-    if created:
+        rc_user, created, _ = _create_or_adopt(client, user, conf.user_mapper(user))
+    outcome = _bring_in_step(client, user, rc_user, created=created)
+    return _finish(user, outcome)
+
+
+def _finish(
+    user: AbstractBaseUser, outcome: _Outcome
+) -> tuple[RocketChatAccount, dict[str, Any], SyncResult]:
+    account, rc_user = outcome.account, outcome.rc_user
+    name = CREATED if outcome.created else UPDATED if outcome.changes else UNCHANGED
+    result = SyncResult(name, account, outcome.changes)
+    if outcome.created:
         signals.user_created.send(
             sender=RocketChatAccount, user=user, account=account, rocketchat_user=rc_user
         )
-    _send_synced(user, account, rc_user, created=created, changes=result.changes)
+    _send_synced(user, account, rc_user, created=outcome.created, changes=outcome.changes)
     return account, rc_user, result
 
 
@@ -333,19 +539,23 @@ def sync_drift(
     *,
     client: RocketChatClient,
 ) -> dict[str, Any]:
-    """Bring a Rocket.Chat user we already hold (e.g. ``/me``'s answer) in step with ``user``.
+    """Bring a Rocket.Chat user we already hold (``/me``'s or the login's answer) in step.
 
     Costs a Rocket.Chat call only when the profile differs, so the warm token path stays cheap.
     """
     profile = conf.user_mapper(user)
     digest = profile_digest(profile)
-    changes = _changes(rc_user, profile, username_candidates(profile, user))
-    if changes:
-        rc_user = _update(client, rc_user, changes)
-        account = _link(user, rc_user, digest)
+    candidates = username_candidates(profile, user)
+    wanted = _changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
+    wanted, known = _without_known_conflicts(wanted, account, digest)
+    if wanted:
+        rc_user, changes, conflict = _update(client, rc_user, wanted, profile, candidates)
+        account = _link(user, rc_user, digest, conflict="; ".join(filter(None, (known, conflict))))
         _send_synced(user, account, rc_user, created=False, changes=tuple(sorted(changes)))
-    elif account.profile_digest != digest:
-        RocketChatAccount.objects.filter(pk=account.pk).update(profile_digest=digest)
+    elif account.profile_digest != digest or account.sync_conflict != known:
+        RocketChatAccount.objects.filter(pk=account.pk).update(
+            profile_digest=digest, sync_conflict=known
+        )
     return rc_user
 
 
@@ -376,38 +586,169 @@ def issue_login_token(
 ) -> LoginToken:
     """Sync ``user`` and log them in to Rocket.Chat: a resume token for Meteor's login.
 
+    Rocket.Chat calls (README, "Signing in on each Rocket.Chat release"):
+
+    - new user: ``users.create``, then the login (``/login`` or ``users.createToken``): 2;
+    - known user, new session, password method: ``/login`` alone (its ``data.me`` gives the
+      profile drift and active state): 1, plus ``users.update`` if the profile drifted;
+    - known user, new session, ``create_token``: ``users.info`` then ``users.createToken``: 2.
+
     Failures are recorded on the account's ``last_error`` and re-raised.
     """
     client = client or RocketChatClient()
     try:
-        account, rc_user, _ = _sync(user, client)
-        if rc_user.get("active") is False:
-            raise RocketChatUserInactive(
-                "This user is deactivated in Rocket.Chat.", error_type="error-user-is-not-activated"
-            )
-        token = _login(client, user, account)
+        known = RocketChatAccount.objects.filter(user_id=user.pk).first()
+        signed_in = _sign_in_known(client, user, known) if known is not None else None
+        account, token = signed_in or _sign_in_new(client, user)
     except RocketChatError as error:
         record_user_error(user, error)
         raise
-    RocketChatAccount.objects.filter(pk=account.pk).update(last_login_at=timezone.now())
+    # Signed in: whatever failed before is over (a profile write that failed after the login
+    # is recorded by _drift_after_login on the row, and kept).
+    signed_in_account = RocketChatAccount.objects.filter(pk=account.pk)
+    if not getattr(account, "_drift_failed", False):
+        signed_in_account.update(last_login_at=timezone.now(), last_error="", last_error_at=None)
+    else:
+        signed_in_account.update(last_login_at=timezone.now())
     signals.token_issued.send(sender=RocketChatAccount, user=user, account=account)
     return token
 
 
-def _login(
+def _inactive() -> RocketChatUserInactive:
+    return RocketChatUserInactive(
+        "This user is deactivated in Rocket.Chat.", error_type="error-user-is-not-activated"
+    )
+
+
+@sensitive_variables("password")
+def _sign_in_known(
     client: RocketChatClient, user: AbstractBaseUser, account: RocketChatAccount
+) -> tuple[RocketChatAccount, LoginToken] | None:
+    """A linked user's new session; ``None`` if their Rocket.Chat user is gone."""
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
+        password = rocketchat_password(user)
+        try:
+            token, me = client.login_user(username=account.rocketchat_username, password=password)
+        except RocketChatAuthenticationFailed:
+            pass  # renamed, deactivated, gone, or no derived password yet: ask Rocket.Chat
+        else:
+            if token.user_id == account.rocketchat_user_id:
+                _drift_after_login(client, user, account, me)
+                return account, token
+            client.revoke_token(token)  # someone else's now: never hand it out
+    try:
+        rc_user = client.user_info(user_id=account.rocketchat_user_id)
+    except RocketChatUserNotFound:
+        logger.info("Rocket.Chat user of Django user %s is gone; relinking", user.pk)
+        account.delete()
+        return None
+    if rc_user.get("active") is False:
+        raise _inactive()
+    outcome = _bring_in_step(client, user, rc_user, created=False, account=account)
+    _finish(user, outcome)
+    tried = conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN
+    renamed = outcome.rc_user.get("username") != account.rocketchat_username
+    state = PASSWORD_UNSET if tried and not renamed else PASSWORD_UNKNOWN
+    return outcome.account, _login(client, user, outcome.account, outcome.rc_user, state)
+
+
+def _drift_after_login(
+    client: RocketChatClient,
+    user: AbstractBaseUser,
+    account: RocketChatAccount,
+    me: dict[str, Any] | None,
+) -> None:
+    """The profile drift of a user who just logged in: from ``data.me``, else the digest."""
+    if me is None:
+        if account.profile_digest == profile_digest(conf.user_mapper(user)):
+            return
+        me = client.user_info(user_id=account.rocketchat_user_id)
+    try:
+        sync_drift(user, account, me, client=client)
+    except RocketChatError as error:
+        # The login went through; a profile that could not be written waits for the next sync.
+        record_account_error(account, error)
+        account._drift_failed = True  # type: ignore[attr-defined]  # keep the error shown
+
+
+@sensitive_variables("password")
+def _sign_in_new(
+    client: RocketChatClient, user: AbstractBaseUser
+) -> tuple[RocketChatAccount, LoginToken]:
+    """Create (or adopt, if linkable) the user's Rocket.Chat account and log them in."""
+    rc_user, created, password_state = _create_or_adopt(client, user, conf.user_mapper(user))
+    if rc_user.get("active") is False:
+        raise _inactive()
+    outcome = _bring_in_step(client, user, rc_user, created=created)
+    account, rc_user, _ = _finish(user, outcome)
+    return account, _login(client, user, account, rc_user, password_state)
+
+
+@sensitive_variables("password")
+def _login(
+    client: RocketChatClient,
+    user: AbstractBaseUser,
+    account: RocketChatAccount,
+    rc_user: dict[str, Any],
+    password_state: str,
 ) -> LoginToken:
+    """A token for a linked, active, linkable Rocket.Chat user.
+
+    The password method sets the derived password only when the login is refused: setting a
+    password logs the Rocket.Chat user out of every device (Meteor ``setPassword``), so it is
+    never done on an account not known to be this user's (linked, active, plain roles).
+    """
     if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
+        return _create_token(client, account)
+    password = rocketchat_password(user)
+    username = str(rc_user.get("username") or account.rocketchat_username)
+    if password_state == PASSWORD_SET:
+        return client.login(username=username, password=password)
+    if not _roles_linkable(rc_user) or rc_user.get("_id") == conf.ROCKETCHAT_SSO_ADMIN_USER_ID:
+        raise RocketChatAccountConflict(
+            "The linked Rocket.Chat account now has privileged roles; its password is not "
+            "replaced. An administrator must unlink it or change its roles."
+        )
+    if password_state == PASSWORD_UNKNOWN:
+        try:
+            return client.login(username=username, password=password)
+        except RocketChatAuthenticationFailed:
+            pass
+    # Adopted, linked by an administrator, or a rotated key: set the derived password, once.
+    client.update_user(account.rocketchat_user_id, {"password": password})
+    return client.login(username=username, password=password)
+
+
+class RocketChatCreateTokenRefused(RocketChatPermissionDenied):
+    """``users.createToken`` refused: the message names what to set on this version."""
+
+
+def _create_token(client: RocketChatClient, account: RocketChatAccount) -> LoginToken:
+    try:
         return client.create_token(
             account.rocketchat_user_id, secret=conf.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET
         )
-    password = rocketchat_password(user)
+    except (RocketChatPermissionDenied, RocketChatTwoFactorRequired) as error:
+        raise create_token_refusal(client, error) from error
+    except RocketChatAPIError as error:
+        if error.error_type != INVALID_PARAMS:
+            raise
+        raise create_token_refusal(client, error) from error
+
+
+def create_token_refusal(
+    client: RocketChatClient, error: RocketChatError
+) -> RocketChatCreateTokenRefused:
+    """The refusal of ``users.createToken``, with the fix for the server's version."""
     try:
-        return client.login(username=account.rocketchat_username, password=password)
-    except RocketChatAuthenticationFailed:
-        # A user we linked by email, or a rotated key: set the derived password, once.
-        client.update_user(account.rocketchat_user_id, {"password": password})
-        return client.login(username=account.rocketchat_username, password=password)
+        version = client.version()
+    except RocketChatError:
+        version = Version(UNKNOWN_VERSION)
+    return RocketChatCreateTokenRefused(
+        f"Rocket.Chat refused users.createToken ({error.message}). {create_token_fix(version)}",
+        status=error.status,
+        error_type=error.error_type,
+    )
 
 
 # -- lifecycle: active state, logout, deletion, reconciliation ---------------------------------

@@ -70,8 +70,10 @@ CASES = {
 }
 
 # The calls the endpoint makes: (path, method) for a brand-new user, then for a linked one.
-COLD_CALLS = [(USERS_LIST, "GET"), (USERS_CREATE, "POST"), (LOGIN, "POST")]
-WARM_CALLS = [(USERS_INFO, "GET"), (LOGIN, "POST")]
+# A new user is created first (the address is looked up only if Rocket.Chat says it is taken);
+# a linked user's new session only logs in (the login's answer carries the profile).
+COLD_CALLS = [(USERS_CREATE, "POST"), (LOGIN, "POST")]
+WARM_CALLS = [(LOGIN, "POST")]
 
 
 @pytest.fixture
@@ -228,12 +230,18 @@ def test_admin_token_revoked_after_linking(
     assert token_of(signed_in).status_code == 200
     settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "revoked-personal-access-token"
     assert token_of(signed_in).status_code == 200  # reusing a token needs no admin
+    server.fake.reset_calls()
+    # Nor does a linked user's new session with the password method: it only logs in.
+    assert token_of(new_session(user)).status_code == 200
+    assert [call.path for call in server.fake.calls] == [LOGIN]
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = "create_token"  # this one needs the admin
     browser = new_session(user)
     response = token_of(browser)
     assert response.status_code == 502
     assert response.json()["error"] == "rocketchat_misconfigured"
     assert RocketChatAccount.objects.filter(user=user).exists()
     settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = "password"
     assert_recovers(server.fake, browser, user)
 
 
