@@ -42,6 +42,7 @@ ACCOUNT_FIELDS = (
     "last_synced_at",
     "last_login_at",
     "deactivated_at",
+    "sync_conflict",
     "last_error",
     "last_error_at",
 )
@@ -53,6 +54,7 @@ OUTCOME_MESSAGES = {
     services.REACTIVATED: _("reactivated in Rocket.Chat"),
     services.DELETED: _("deleted in Rocket.Chat"),
     services.SKIPPED: _("not in Rocket.Chat (inactive user)"),
+    services.LINKED: _("linked to the existing Rocket.Chat account"),
 }
 
 
@@ -70,6 +72,23 @@ class ErrorFilter(admin.SimpleListFilter):
             return queryset.exclude(last_error="")
         if self.value() == "no":
             return queryset.filter(last_error="")
+        return queryset
+
+
+class ConflictFilter(admin.SimpleListFilter):
+    title = _("profile conflict")
+    parameter_name = "conflict"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("username or email taken in Rocket.Chat")), ("no", _("none"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
+    ) -> QuerySet[RocketChatAccount]:
+        if self.value() == "yes":
+            return queryset.exclude(sync_conflict="")
+        if self.value() == "no":
+            return queryset.filter(sync_conflict="")
         return queryset
 
 
@@ -107,10 +126,12 @@ class RocketChatAccountAdmin(AccountAdminBase):
         "last_synced_at",
         "last_login_at",
         "deactivated_at",
+        "has_conflict",
         "last_error_at",
     )
     list_filter = (
         ErrorFilter,
+        ConflictFilter,
         OrphanFilter,
         "last_synced_at",
         "last_login_at",
@@ -124,6 +145,10 @@ class RocketChatAccountAdmin(AccountAdminBase):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("conflict"), boolean=True)
+    def has_conflict(self, account: RocketChatAccount) -> bool:
+        return bool(account.sync_conflict)
 
     def _each(
         self,

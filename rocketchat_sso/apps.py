@@ -15,6 +15,7 @@ class RocketChatSSOConfig(AppConfig):
         from rocketchat_sso import checks, receivers
 
         register(Tags.compatibility)(checks.check_settings)
+        register(Tags.security)(checks.check_linking)
         register(Tags.security)(checks.check_cors)
         register(Tags.security)(checks.check_browser)
         register(Tags.urls)(checks.check_urls)

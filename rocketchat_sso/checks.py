@@ -14,11 +14,13 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 from rocketchat_sso.conf import (
     LOGIN_METHODS,
     LOGIN_PAGE_URL_NAME,
     ON_USER_DELETE_CHOICES,
+    PRIVILEGED_ROLES,
     TOKEN_URL_NAME,
     conf,
 )
@@ -119,6 +121,66 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id="rocketchat_sso.E009",
             )
         )
+    return errors
+
+
+VOUCHING_HINT = (
+    "Set ROCKETCHAT_SSO_EMAIL_VERIFIED = True only if the site verifies every address; else "
+    "the dotted path of a callable taking a user and returning True when their address is "
+    "verified, e.g. 'rocketchat_sso.verification.allauth_email_verified'; or False (the "
+    "default: existing Rocket.Chat accounts are linked only by an administrator)."
+)
+
+
+def check_linking(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Who may be linked to an existing Rocket.Chat account: vouching and linkable roles."""
+    errors: list[CheckMessage] = []
+    value = getattr(settings, "ROCKETCHAT_SSO_EMAIL_VERIFIED", False)
+    problem = ""
+    if isinstance(value, str) and value:
+        try:
+            target = import_string(value)
+        except ImportError as exc:
+            problem = f"cannot be imported: {exc}"
+        else:
+            if not callable(target):
+                problem = "is not callable"
+    elif not isinstance(value, bool):
+        problem = "is neither True, False nor a dotted path"
+    if problem:
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_EMAIL_VERIFIED {value!r} {problem}.",
+                hint=VOUCHING_HINT,
+                id="rocketchat_sso.E011",
+            )
+        )
+    roles = getattr(settings, "ROCKETCHAT_SSO_LINKABLE_ROLES", ["user"])
+    if (
+        isinstance(roles, str)
+        or not isinstance(roles, (list, tuple))
+        or not all(isinstance(role, str) and role for role in roles)
+    ):
+        errors.append(
+            Error(
+                f"ROCKETCHAT_SSO_LINKABLE_ROLES {roles!r} is not a list of role names.",
+                hint="Use a list of Rocket.Chat role ids, e.g. ['user'] (the default).",
+                id="rocketchat_sso.E012",
+            )
+        )
+    else:
+        privileged = sorted(set(roles) & set(PRIVILEGED_ROLES))
+        if privileged:
+            errors.append(
+                Warning(
+                    f"ROCKETCHAT_SSO_LINKABLE_ROLES lists privileged roles {privileged}; "
+                    "they are ignored.",
+                    hint="Accounts with admin, bot, app or livechat roles are never linked to "
+                    "a Django user by their address: link them yourself, deliberately, or not "
+                    "at all. Remove them from the setting.",
+                    id="rocketchat_sso.W012",
+                )
+            )
     return errors
 
 

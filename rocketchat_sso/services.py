@@ -69,6 +69,7 @@ DEACTIVATED = "deactivated"
 REACTIVATED = "reactivated"
 DELETED = "deleted"
 SKIPPED = "skipped"
+LINKED = "linked"
 
 
 class RocketChatAccountConflict(RocketChatFieldUnavailable):
@@ -749,6 +750,73 @@ def create_token_refusal(
         status=error.status,
         error_type=error.error_type,
     )
+
+
+# -- deliberate linking by an administrator ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """What linking ``user`` to the existing Rocket.Chat account ``rc_user`` will do."""
+
+    user: AbstractBaseUser
+    rc_user: dict[str, Any]
+    changes: dict[str, Any]
+
+    def describe(self) -> str:
+        rc_user = self.rc_user
+        roles = ", ".join(str(role) for role in rc_user.get("roles") or [])
+        lines = [
+            f"link {self.user} to the Rocket.Chat account {rc_user.get('username')!r} "
+            f"(id {rc_user['_id']}, {_email_of(rc_user)}, roles: {roles}, active)"
+        ]
+        for key in ("username", "name", "email"):
+            if key in self.changes:
+                old = _email_of(rc_user) if key == "email" else rc_user.get(key)
+                lines.append(f"change its {key} from {old!r} to {self.changes[key]!r}")
+        if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
+            lines.append("keep its password (create_token signs the user in)")
+        else:
+            lines.append(
+                "replace its password with the derived one at the user's first sign-in, which "
+                "logs the account out of every Rocket.Chat device"
+            )
+        return "; ".join(lines)
+
+
+def plan_link(user: AbstractBaseUser, *, client: RocketChatClient) -> LinkPlan:
+    """Find the Rocket.Chat account with ``user``'s address and check that it may be linked
+    deliberately (plain roles, active, nobody else's); changes nothing.
+
+    The administrator vouches for the address, in place of ``ROCKETCHAT_SSO_EMAIL_VERIFIED``.
+    """
+    account = _account_of(user)
+    if account is not None:
+        raise RocketChatAccountConflict(
+            f"{user} is already linked to the Rocket.Chat account {account.rocketchat_username!r}."
+        )
+    profile = conf.user_mapper(user)
+    rc_user = find_by_email(client, profile.email)
+    if rc_user is None:
+        raise RocketChatUserNotFound(
+            f"No Rocket.Chat account has the address {profile.email!r}: nothing to link (the "
+            "user's first sign-in creates one)."
+        )
+    check_linkable(rc_user, user, profile.email, deliberate=True)
+    changes = _changes(
+        rc_user,
+        profile,
+        username_candidates(profile, user),
+        vouched=conf.email_verified(user),
+    )
+    return LinkPlan(user, rc_user, changes)
+
+
+def link_existing(plan: LinkPlan, *, client: RocketChatClient) -> SyncResult:
+    """Carry out ``plan``: link, and bring the account's profile in step."""
+    outcome = _bring_in_step(client, plan.user, plan.rc_user, created=False)
+    account, _, result = _finish(plan.user, outcome)
+    return SyncResult(LINKED, account, result.changes)
 
 
 # -- lifecycle: active state, logout, deletion, reconciliation ---------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +29,7 @@ SUMMARY = (
     services.REACTIVATED,
     services.DELETED,
     services.SKIPPED,
+    services.LINKED,
     FAILED,
 )
 INTERRUPTED_EXIT = 130  # what shells report for Ctrl-C
@@ -65,6 +67,16 @@ class Command(BaseCommand):
             help="Only users with a larger primary key (printed when interrupted).",
         )
         parser.add_argument(
+            "--link",
+            action="store_true",
+            help="Link the named users to the existing Rocket.Chat accounts with their email "
+            "addresses, which the automatic sign-in refuses unless ROCKETCHAT_SSO_EMAIL_VERIFIED "
+            "vouches for them. You vouch for each address: the command says what it will do "
+            "and asks first (--yes to skip the question, --dry-run to only show it). Accounts "
+            "with privileged roles, deactivated ones and other users' are never linked.",
+        )
+        parser.add_argument("--yes", action="store_true", help="With --link: do it without asking.")
+        parser.add_argument(
             "--batch-size",
             type=int,
             default=DEFAULT_BATCH_SIZE,
@@ -74,6 +86,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if options["link"]:
+            self._link(options)
+            return
         self.dry_run: bool = options["dry_run"]
         self.full: bool = options["full"]
         self.verbosity: int = options["verbosity"]
@@ -110,6 +125,45 @@ class Command(BaseCommand):
             for orphan in self._orphans(options):
                 label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
                 self._one(label, partial(self._orphan, orphan))
+
+    def _link(self, options: dict[str, Any]) -> None:
+        """``--link``: plan each named user's link, say it, ask, then do it."""
+        if not options["usernames"]:
+            raise CommandError("--link needs the usernames of the users to link.")
+        users = list(self._users(options))
+        missing = set(options["usernames"]) - {user.get_username() for user in users}
+        if missing:
+            raise CommandError(f"No such user: {', '.join(sorted(missing))}.")
+        failed = 0
+        with RocketChatClient() as client:
+            for user in users:
+                try:
+                    plan = services.plan_link(user, client=client)
+                except RocketChatError as error:
+                    failed += 1
+                    self.stderr.write(f"{user}: cannot link: {error.message}")
+                    continue
+                self.stdout.write(f"{user}: will {plan.describe()}.")
+                if options["dry_run"]:
+                    continue
+                if not options["yes"] and not self._confirmed(options):  # pragma: no cover
+                    self.stdout.write(f"{user}: not linked.")
+                    continue
+                try:
+                    result = services.link_existing(plan, client=client)
+                except RocketChatError as error:
+                    failed += 1
+                    self.stderr.write(f"{user}: failed: {error.message}")
+                    continue
+                detail = f" ({', '.join(result.changes)})" if result.changes else ""
+                self.stdout.write(f"{user}: linked{detail}.")
+        if failed:
+            raise CommandError(f"{failed} could not be linked; see above.")
+
+    def _confirmed(self, options: dict[str, Any]) -> bool:
+        if not sys.stdin.isatty():
+            raise CommandError("Linking asks first: run it in a terminal, or add --yes.")
+        return input("Link? [y/N] ").strip().lower() in ("y", "yes")
 
     def _users(self, options: dict[str, Any]) -> QuerySet[Any]:
         user_model = get_user_model()
