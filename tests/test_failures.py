@@ -300,7 +300,9 @@ class Clock:
 
 
 def limited(server: RocketChatServer, calls: int, window_ms: int, clock: Any = None) -> None:
-    server.fake = FakeRocketChat(login_rate_limit=(calls, window_ms), now=clock)
+    server.fake = FakeRocketChat(now=clock)  # the limiter is on by default
+    server.fake.set_setting("API_Enable_Rate_Limiter_Limit_Calls_Default", calls)
+    server.fake.set_setting("API_Enable_Rate_Limiter_Limit_Time_Default", window_ms)
 
 
 def test_default_rate_limit_answers_a_clear_503_without_waiting(

@@ -114,7 +114,8 @@ def test_a_user_deactivated_in_rocketchat_gets_an_error_not_a_loop(
 def test_rate_limited_check_hands_out_nothing(user: Any) -> None:
     browser = Client()
     browser.force_login(user)
-    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL, login_rate_limit=(1, 60_000)) as fake:
+    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL) as fake:
+        fake.set_setting("API_Enable_Rate_Limiter_Limit_Calls_Default", 1)  # one call a minute
         open_chat(browser)
         open_chat(browser)  # the one /me call of the window
         response = browser.post(TOKEN_URL)

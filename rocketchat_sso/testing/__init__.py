@@ -8,5 +8,23 @@ from __future__ import annotations
 
 from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.responses_transport import mock_rocketchat
+from rocketchat_sso.testing.versions import (
+    NEWEST,
+    RELEASES,
+    RocketChatVersion,
+    default_version,
+    set_default_version,
+)
 
-__all__ = ["FakeRequest", "FakeResponse", "FakeRocketChat", "Fault", "mock_rocketchat"]
+__all__ = [
+    "NEWEST",
+    "RELEASES",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeRocketChat",
+    "Fault",
+    "RocketChatVersion",
+    "default_version",
+    "mock_rocketchat",
+    "set_default_version",
+]

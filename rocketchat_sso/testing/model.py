@@ -3,7 +3,26 @@
 Transports (``responses`` for unit tests, an HTTP server later) only turn their requests into
 :class:`FakeRequest` and :class:`FakeResponse`/:class:`Fault` back. Status codes and bodies follow
 Rocket.Chat's source; comments name the file a behaviour was read from (``ApiClass.ts`` is
-``apps/meteor/app/api/server/ApiClass.ts``, ``users.ts`` is ``.../api/server/v1/users.ts``).
+``apps/meteor/app/api/server/ApiClass.ts`` in 7.x, ``apps/meteor/server/api/ApiClass.ts`` in the
+newest code; ``users.ts`` is ``apps/meteor/app/api/server/v1/users.ts`` or
+``apps/meteor/server/api/v1/users.ts``).
+
+The stand-in plays one release (:mod:`rocketchat_sso.testing.versions`): ``version="7.10"``,
+``"8.0"`` or ``"8.8"`` (the newest, the default). Its defaults are Rocket.Chat's defaults: the REST
+rate limiter is on at 10 calls per 60 s on every ``/api/v1`` route; ``rate_limiter=False`` turns it
+off (setting ``API_Enable_Rate_Limiter``). Environment variables of the server are constructor
+options: ``create_tokens_for_users`` (``CREATE_TOKENS_FOR_USERS``, 7.x), ``create_tokens_secret``
+(``CREATE_TOKENS_FOR_USERS_SECRET``, 8.x), ``allow_unsafe_query``
+(``ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS``), ``http_forwarded_count`` (``HTTP_FORWARDED_COUNT``).
+
+Sources read (RocketChat/Rocket.Chat, commits as stored by the search index): 7.x
+``apps/meteor/app/api/server/ApiClass.ts`` @019378e (``shouldBreakInVersion('8.0.0')``), the newest
+``apps/meteor/server/api/ApiClass.ts`` (``shouldBreakInVersion('9.0.0')``: 8.x keeps the 7.x
+bodies), ``apps/meteor/server/api/v1/users.ts`` @00e428c (newest 8.x line),
+``apps/meteor/server/api/lib/parseJsonQuery.ts`` @1165431, ``apps/meteor/app/api/server/lib/
+getServerInfo.ts``, ``apps/meteor/app/lib/server/methods/createToken.ts`` (7.x) and
+``apps/meteor/server/meteor-methods/auth/createToken.ts`` (8.x), ``apps/meteor/server/api/v1/
+middlewares/remoteAddressMiddleware.ts`` and ``rateLimiter.ts``, ``saveUser.ts`` (7.x).
 """
 
 from __future__ import annotations
@@ -23,6 +42,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rocketchat_sso.testing import ajv
+from rocketchat_sso.testing.versions import RocketChatVersion, default_version
 
 API = "/api/v1"
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"  # Meteor Random.id()
@@ -39,6 +59,9 @@ INVALID_EMAIL = "error-invalid-email"
 INVALID_USER = "error-invalid-user"
 INVALID_USER_ID = "error-invalid-user-id"
 INVALID_QUERY = "error-invalid-query"
+INVALID_SORT = "error-invalid-sort"
+NOT_AUTHORIZED = "error-not-authorized"
+COULD_NOT_SAVE_IDENTITY = "error-could-not-save-identity"
 USER_PARAM_MISSING = "error-user-param-not-provided"
 TOO_MANY_REQUESTS = "error-too-many-requests"
 TOTP_REQUIRED = "totp-required"
@@ -85,6 +108,8 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
 DEFAULT_LOGIN_EXPIRATION_DAYS = 90  # non-positive values fall back to it (Rocket.Chat changelog)
 ROLES = frozenset({"admin", "user", "bot", "app", "guest", "anonymous", "livechat-agent"})
 # The default roles holding each permission the modelled routes check.
+# Any other permission is the admin's alone (true of every one the modelled routes check:
+# view-full-other-user-info, user-generate-access-token, edit-other-user-*, get-server-info, ...).
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     "view-d-room": frozenset({"admin", "user", "bot", "app", "guest"}),
     "api-bypass-rate-limit": frozenset({"admin", "bot", "app"}),
@@ -120,7 +145,20 @@ MENTION_RE = re.compile(r"(?<![\w@])@([0-9a-zA-Z._-]+)")
 HISTORY_DEFAULT_COUNT = 20
 NAME_FORBIDDEN = re.compile(r"[<>\\/]")  # validateNameChars
 EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
-LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100
+LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100  # settings API_Default_Count, API_Upper_Count_Limit
+# users.create became twoFactorRequired in the newest code read (apps/meteor/server/api/v1/
+# users.ts @00e428c, the line after 8.8; its ApiClass still says shouldBreakInVersion('9.0.0'));
+# the 7.x route has no such option. No release played here is known to have it.
+USERS_CREATE_2FA_SINCE = (9, 0)
+# users.info?email= / users.list?email= (exact, case-insensitive): rest-typings 8.6.1 and
+# apps/meteor/server/api/v1/users.ts (getFullUserDataByUniqueSearchTerm(..., 'email')).
+EMAIL_LOOKUP_SINCE = (8, 6)
+# Routes validated (validateParams / typed ``query``/``body``) only from a release on; the
+# schemas are rest-typings 8.8.1's (rest_schemas.json). Before, the route takes any params.
+VALIDATED_SINCE: Mapping[str, tuple[int, int]] = {
+    "GET /api/v1/users.list": EMAIL_LOOKUP_SINCE,  # isUsersListParamsGET came with ``email``
+    "POST /api/v1/users.createToken": (8, 0),  # 8.x body: exactly {userId, secret}
+}
 
 
 class Fault(enum.Enum):
@@ -293,7 +331,7 @@ class _Route:
     auth: bool = True
     permission: str | None = None  # ``permissionsRequired``: 403 ``[error-unauthorized]``
     two_factor: bool = False
-    rate_limited: bool = False
+    key: str = ""  # the rate limiter's route name: ``/api/v1/<route pattern><method>``
 
 
 @dataclass
@@ -309,33 +347,50 @@ class FakeRocketChat:
     def __init__(
         self,
         *,
+        version: str | RocketChatVersion | None = None,
         admin_user_id: str = "rcadmin0000000001",
         admin_token: str = "admin-personal-access-token",
         admin_bypass_two_factor: bool = True,
-        version: str = "7.10.0",
+        rate_limiter: bool = True,
         create_tokens_for_users: bool = False,
         create_tokens_secret: str | None = None,
+        allow_unsafe_query: bool = False,
+        http_forwarded_count: int = 0,
         max_login_tokens: int = 50,
-        login_rate_limit: tuple[int, int] | None = None,  # (calls, window ms) per route
         latency: float = 0.0,
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        self.version = version
+        """``version``: the release played (default :func:`versions.default_version`, the
+        newest unless the test run chose another). ``rate_limiter``: setting
+        ``API_Enable_Rate_Limiter`` (on, as Rocket.Chat ships; its limits are the settings
+        ``API_Enable_Rate_Limiter_Limit_Calls_Default``/``_Time_Default``). The others are the
+        server's environment: ``create_tokens_for_users`` is ``CREATE_TOKENS_FOR_USERS=true``
+        (7.x), ``create_tokens_secret`` is ``CREATE_TOKENS_FOR_USERS_SECRET`` (8.x),
+        ``allow_unsafe_query`` is ``ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS=true``,
+        ``http_forwarded_count`` is ``HTTP_FORWARDED_COUNT``. ``max_login_tokens`` is
+        ``getMaxLoginTokens()``; ``now`` a clock tests can move.
+        """
+        self.version = RocketChatVersion.parse(version or default_version())
         self.create_tokens_for_users = create_tokens_for_users
         self.create_tokens_secret = create_tokens_secret
+        self.allow_unsafe_query = allow_unsafe_query
+        self.http_forwarded_count = http_forwarded_count
         self.max_login_tokens = max_login_tokens
-        self.login_rate_limit = login_rate_limit
         self.latency = latency
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(timezone.utc))
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
+        self.settings["API_Enable_Rate_Limiter"] = rate_limiter
         self.calls: list[FakeRequest] = []
         self._lock = threading.RLock()
         self._users: dict[str, _User] = {}
         self._faults: list[_Injected] = []
-        self._buckets: dict[tuple[str, str], list[int]] = {}  # (route, client): [start ms, n]
-        # Rocket.Chat 8 dropped the pre-8 compatibility keys of error bodies (ApiClass.ts
-        # ``applyBreakingChanges = shouldBreakInVersion('8.0.0')``).
-        self._v8 = int(version.split(".")[0]) >= 8
+        # Meteor's RateLimiter, one per route: (route key, client address) -> [window start ms, n]
+        self._buckets: dict[tuple[str, str], list[int]] = {}
+        # ApiClass.ts ``applyBreakingChanges = shouldBreakInVersion(...)``: '8.0.0' in the 7.x
+        # source, moved to '9.0.0' before 8.0 shipped (apps/meteor/server/api/ApiClass.ts), so
+        # every release played here keeps the pre-break bodies (401 ``status``/``message``, 403
+        # ``[error-unauthorized]``, ``forbidden()`` text ``unauthorized``).
+        self._breaking = self.version.since(9, 0)
         admin = self._create(
             admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]
         )
@@ -349,19 +404,24 @@ class FakeRocketChat:
         )
         self._subscribe(admin, self._rooms[GENERAL_ROOM_ID])
         self._routes: dict[tuple[str, str], _Route] = {
-            ("POST", f"{API}/login"): _Route(self._login, auth=False, rate_limited=True),
-            # Every route is rate-limited per client for callers without api-bypass-rate-limit
-            # (ApiClass.ts); modelled on the routes called with a user's own token.
-            ("POST", f"{API}/logout"): _Route(self._logout, rate_limited=True),
-            ("GET", f"{API}/me"): _Route(self._me, rate_limited=True),
+            ("POST", f"{API}/login"): _Route(self._login, auth=False),
+            ("POST", f"{API}/logout"): _Route(self._logout),
+            ("GET", f"{API}/me"): _Route(self._me),
             ("GET", "/api/info"): _Route(self._info, auth=False),
             ("GET", f"{API}/users.info"): _Route(self._users_info),
             ("GET", f"{API}/users.list"): _Route(self._users_list),
-            ("POST", f"{API}/users.create"): _Route(self._users_create),
+            # twoFactorRequired on users.create only in the newest code read
+            # (apps/meteor/server/api/v1/users.ts); not in 7.x (app/api/server/v1/users.ts).
+            ("POST", f"{API}/users.create"): _Route(
+                self._users_create, two_factor=self.version.since(*USERS_CREATE_2FA_SINCE)
+            ),
             ("POST", f"{API}/users.update"): _Route(self._users_update, two_factor=True),
             ("POST", f"{API}/users.setActiveStatus"): _Route(self._users_set_active_status),
             ("POST", f"{API}/users.logout"): _Route(self._users_logout),
-            ("POST", f"{API}/users.createToken"): _Route(self._users_create_token),
+            # 8.x: twoFactorRequired (server/api/v1/users.ts); 7.x: not (app/api/server/v1).
+            ("POST", f"{API}/users.createToken"): _Route(
+                self._users_create_token, two_factor=self.version.since(8, 0)
+            ),
             ("POST", f"{API}/users.delete"): _Route(self._users_delete),
             ("GET", f"{API}/settings.public"): _Route(self._settings_public, auth=False),
             ("POST", f"{API}/users.setStatus"): _Route(self._users_set_status),
@@ -378,6 +438,10 @@ class FakeRocketChat:
                 self._setting_post, permission="edit-privileged-setting", two_factor=True
             ),
         }
+        for (method, path), route in self._routes.items():
+            # getFullRouteName(route, method): the pattern, so every settings/:_id shares one
+            route.key = f"{path}:_id" if path.endswith("/") else path
+            route.key += method.lower()
 
     # -- test helpers ----------------------------------------------------------------------
 
@@ -478,6 +542,8 @@ class FakeRocketChat:
                 return reply.response
 
     def _dispatch(self, request: FakeRequest) -> FakeResponse:
+        """The route wrapper of ApiClass.ts ``addRoute``: authentication (401), then the rate
+        limiter, then parameter validation, permissions, two-factor, the action."""
         call = _Call(request)
         route = self._routes.get((request.method, request.path))
         prefix = f"{API}/settings/"
@@ -488,9 +554,9 @@ class FakeRocketChat:
             return FakeResponse(404, {"success": False, "error": "Resource not found"})
         if route.auth:
             call.user, call.token = self._authenticate(request)
-        limited = route.rate_limited and not self._has(call.user, "api-bypass-rate-limit")
-        headers = self._rate_limit(request) if limited else {}
+        headers: dict[str, str] = {}
         try:
+            headers = self._rate_limit(route, request, call.user)
             call.params = self._params(request)
             if route.permission and not self._has(call.user, route.permission):
                 raise self._forbidden(self._permission_message())
@@ -514,8 +580,11 @@ class FakeRocketChat:
                 params = json.loads(request.body)
             except ValueError:
                 raise _failure("Invalid JSON body") from None
+        key = f"{request.method} {request.path}"
+        since = VALIDATED_SINCE.get(key)
         try:
-            params = ajv.validate(f"{request.method} {request.path}", params)
+            if since is None or self.version.since(*since):
+                params = ajv.validate(key, params)
         except ajv.InvalidParams as exc:
             raise _meteor_error(INVALID_PARAMS, str(exc)) from None
         return params if isinstance(params, dict) else {}
@@ -529,7 +598,7 @@ class FakeRocketChat:
                 if token.token == presented and not self._expired(token):
                     return user, token
         body: dict[str, Any] = {"success": False, "error": MSG_NOT_LOGGED_IN}
-        if not self._v8:  # ApiClass.ts: "compatibility with the old API"
+        if not self._breaking:  # ApiClass.ts: "compatibility with the old API"
             body.update(status="error", message=MSG_NOT_LOGGED_IN)
         raise _Reply(401, body)
 
@@ -539,21 +608,46 @@ class FakeRocketChat:
             days = DEFAULT_LOGIN_EXPIRATION_DAYS
         return not token.personal and self.now() - token.when > timedelta(days=days)
 
-    def _rate_limit(self, request: FakeRequest) -> dict[str, str]:
-        """Meteor's RateLimiter per route and client; headers on every call (ApiClass.ts)."""
-        if self.login_rate_limit is None or self.settings.get("API_Enable_Rate_Limiter") is False:
+    def client_address(self, request: FakeRequest) -> str:
+        """``getRequestIP``/``remoteAddressMiddleware.ts``: ``X-Real-IP`` if sent, else the
+        socket; with env ``HTTP_FORWARDED_COUNT`` = n > 0, the n-th ``X-Forwarded-For`` entry
+        from the right when the header has at least n entries."""
+        remote = request.header("x-real-ip") or request.client
+        forwarded = request.header("x-forwarded-for")
+        if self.http_forwarded_count <= 0 or not forwarded:
+            return remote
+        entries = [entry.strip() for entry in forwarded.split(",")]
+        if self.http_forwarded_count > len(entries):
+            return remote
+        return entries[len(entries) - self.http_forwarded_count]
+
+    def _rate_limit(
+        self, route: _Route, request: FakeRequest, user: _User | None
+    ) -> dict[str, str]:
+        """ApiClass.ts ``enforceRateLimit``: Meteor's RateLimiter on every versioned route
+        (``shouldAddRateLimitToRoute``: ``Boolean(this.version)``), keyed by route+method and
+        client address, skipped for callers with ``api-bypass-rate-limit``; login has no caller
+        yet, so it never skips. Headers on every counted call; over the limit a 429 whose text
+        ends ``[error-too-many-requests]``, no ``errorType``, no ``Retry-After``."""
+        if (
+            not route.key.startswith(API + "/")
+            or self.settings.get("API_Enable_Rate_Limiter") is not True
+        ):
             return {}
-        limit, window = self.login_rate_limit
+        if self._has(user, "api-bypass-rate-limit"):
+            return {}
+        limit = int(self.settings["API_Enable_Rate_Limiter_Limit_Calls_Default"])
+        window = int(self.settings["API_Enable_Rate_Limiter_Limit_Time_Default"])
         now_ms = int(self.now().timestamp() * 1000)
-        bucket = self._buckets.setdefault((request.path, request.client), [now_ms, 0])
-        if now_ms - bucket[0] >= window:
+        bucket = self._buckets.setdefault((route.key, self.client_address(request)), [now_ms, 0])
+        if now_ms - bucket[0] >= window:  # the rule's interval has passed: counters reset
             bucket[:] = [now_ms, 0]
-        bucket[1] += 1
+        bucket[1] += 1  # increment, then check: the (limit + 1)-th call is refused
         to_reset = bucket[0] + window - now_ms
         headers = {
             "x-ratelimit-limit": str(limit),
             "x-ratelimit-remaining": str(max(limit - bucket[1], 0)),
-            "x-ratelimit-reset": str(now_ms + to_reset),
+            "x-ratelimit-reset": str(now_ms + to_reset),  # epoch milliseconds
         }
         if bucket[1] > limit:
             seconds = -(-to_reset // 1000)
@@ -581,15 +675,17 @@ class FakeRocketChat:
         return user is not None and any(role in roles for role in user.doc["roles"])
 
     def _permission_message(self) -> str:
-        """``permissionsRequired`` failures: error-unauthorized before 8, error-forbidden after."""
-        return f"{MSG_NO_PERMISSION} [{'error-forbidden' if self._v8 else 'error-unauthorized'}]"
+        """``permissionsRequired`` failures: a Meteor.Error ``error-unauthorized`` turned into a
+        403 until the breaking version, ``error-forbidden`` after (ApiClass.ts)."""
+        return (
+            f"{MSG_NO_PERMISSION} [{'error-forbidden' if self._breaking else 'error-unauthorized'}]"
+        )
 
     def _forbidden(self, message: str | None = None) -> _Reply:
-        """``API.v1.forbidden()``: default text 'unauthorized', 'forbidden' from 8 (ApiClass.ts)."""
-        return _Reply(
-            403,
-            {"success": False, "error": message or ("forbidden" if self._v8 else "unauthorized")},
-        )
+        """``API.v1.forbidden()``: default text 'unauthorized' until the breaking version,
+        'forbidden' after (ApiClass.ts)."""
+        default = "forbidden" if self._breaking else "unauthorized"
+        return _Reply(403, {"success": False, "error": message or default})
 
     # -- users -------------------------------------------------------------------------------
 
@@ -696,9 +792,11 @@ class FakeRocketChat:
             and not data.get("setRandomPassword")
         ):
             raise _required("Password")
+        # Availability here only for a new user (validateUserData ``if (!userData._id)``); an
+        # edit meets it later, in saveUserIdentity and setEmail (see _users_update).
         for value, finder in ((username, self._find_username), (email, self._find_email)):
-            holder = finder(str(value)) if value else None
-            if holder is not None and holder is not target:
+            holder = finder(str(value)) if value and creating else None
+            if holder is not None:
                 reason = f"{_lodash_escape(str(value))} is already in use :("
                 raise _field_error(FIELD_UNAVAILABLE, reason, str(value))
         if email and not EMAIL_RE.match(str(email)):
@@ -725,8 +823,11 @@ class FakeRocketChat:
             doc["emails"] = [{"address": data["email"], "verified": bool(data.get("verified"))}]
         elif data.get("verified") is not None and doc["emails"]:
             doc["emails"][0]["verified"] = bool(data["verified"])
-        if data.get("password"):
-            user.password_hash = _hash_password(str(data["password"]))
+        if str(data.get("password") or "").strip():
+            # Accounts.setPasswordAsync(userId, password) with its default ``logout: true``
+            # unsets services.resume.loginTokens: every device, personal access tokens too.
+            user.password_hash = _hash_password(str(data["password"]).strip())
+            user.tokens.clear()
         if data.get("active") is not None:
             self._set_active(user, bool(data["active"]))
         doc["_updatedAt"] = _iso(self.now())
@@ -734,9 +835,11 @@ class FakeRocketChat:
     # -- routes --------------------------------------------------------------------------------
 
     def _login_failed(self, error: str | int, message: str, details: Any = None) -> _Reply:
-        """401 of the login route; before 8 it carries the Meteor error (ApiClass.ts)."""
+        """401 of the login route; until the breaking version it carries the Meteor error
+        (ApiClass.ts ``_initAuth``: status/error/details/message, "User not found" read as
+        "Unauthorized")."""
         body: dict[str, Any] = {"success": False, "error": "unauthorized"}
-        if not self._v8:
+        if not self._breaking:
             body.update(status="error", error=error, message=message)
             if details:
                 body["details"] = details
@@ -799,10 +902,26 @@ class FakeRocketChat:
         return _ok(**self._view(call.user, call.user))
 
     def _info(self, call: _Call) -> FakeResponse:
-        return _ok(version=self.version)
+        """``GET /api/info`` (app/api/server/lib/getServerInfo.ts): callers with
+        ``get-server-info`` (the admin) get ``info`` with the full version; everyone else,
+        unauthenticated callers included, the version without its patch (``removePatchInfo``)."""
+        caller = self._known_caller(call.request)
+        if self._has(caller, "get-server-info"):
+            return _ok(info={"version": str(self.version)})
+        return _ok(version=self.version.short)
+
+    def _known_caller(self, request: FakeRequest) -> _User | None:
+        """``getLoggedInUser``: the user the auth headers name, or None (no 401 for others)."""
+        try:
+            return self._authenticate(request)[0]
+        except _Reply:
+            return None
 
     def _users_info(self, call: _Call) -> FakeResponse:
-        """By userId, username or importId only; email passes the schema but not the route."""
+        """By userId, username or importId; by email only from 8.6 (server/api/v1/users.ts
+        ``getFullUserDataByUniqueSearchTerm``: exact address, case-insensitive). Before, an email
+        query passes the schema but the route answers "Invalid search query." (7.x users.ts
+        ``searchTerms`` has no email branch)."""
         p = call.params
         if p.get("userId"):
             user = self._users.get(str(p["userId"]))
@@ -810,6 +929,8 @@ class FakeRocketChat:
             user = self._find_username(str(p["username"]))
         elif p.get("importId"):
             user = self._find(lambda u: p["importId"] in u.doc.get("importIds", []))
+        elif p.get("email") and self.version.since(*EMAIL_LOOKUP_SINCE):
+            user = self._find_email(str(p["email"]))
         else:
             raise _failure("Invalid search query.")
         if user is None:
@@ -817,24 +938,69 @@ class FakeRocketChat:
         return _ok(user=self._view(user, call.user))
 
     def _users_list(self, call: _Call) -> FakeResponse:
+        """``users.list`` (users.ts): ``view-d-room``; ``query`` (and ``fields``) only with env
+        ``ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS=true`` from 7.0 (server/api/lib/
+        parseJsonQuery.ts ``isUnsafeQueryParamsAllowed``), silently ignored otherwise; ``email``
+        from 8.6 (needs ``view-full-other-user-info``, else 403); sorted by username; count and
+        offset from ``getPaginationItems``."""
         if not self._has(call.user, "view-d-room"):
-            raise self._forbidden()
+            if self.version.since(*EMAIL_LOOKUP_SINCE):  # permissionsRequired: ['view-d-room']
+                raise self._forbidden(self._permission_message())
+            raise _Reply(401, {"success": False, "error": "unauthorized"})  # API.v1.unauthorized()
         p = call.params
-        try:
-            query = json.loads(p["query"]) if p.get("query") else {}
-        except ValueError:
-            raise _meteor_error(
-                INVALID_QUERY, f'Invalid query parameter provided: "{p["query"]}"'
-            ) from None
-        found = sorted(
-            (u for u in self._users.values() if _matches(u.doc, query)),
-            key=lambda u: str(u.doc["username"]),
-        )
-        offset = int(p.get("offset") or 0)
-        count = int(p["count"]) if p.get("count") is not None else LIST_DEFAULT_COUNT
-        page = found[offset:] if count == 0 else found[offset : offset + min(count, LIST_MAX_COUNT)]
+        query: Any = {}
+        if p.get("query") and (self.allow_unsafe_query or not self.version.since(7, 0)):
+            try:
+                query = json.loads(str(p["query"]))
+            except ValueError:
+                raise _meteor_error(
+                    INVALID_QUERY, f'Invalid query parameter provided: "{p["query"]}"'
+                ) from None
+        email = str(p.get("email") or "") if self.version.since(*EMAIL_LOOKUP_SINCE) else ""
+        if email and not self._has(call.user, "view-full-other-user-info"):
+            raise self._forbidden()
+        sort = self._sort(p.get("sort"))
+        found = [
+            u
+            for u in self._users.values()
+            if _matches(u.doc, query)
+            and (not email or any(e["address"].lower() == email.lower() for e in u.doc["emails"]))
+        ]
+        for key, direction in reversed(sort):  # stable sorts: the first key decides last
+
+            def sort_key(user: _User, name: str = key) -> str:
+                value = str(user.doc.get(name, ""))  # Mongo's byte order; name: nameInsensitive
+                return value.lower() if name == "name" else value
+
+            found.sort(key=sort_key, reverse=direction < 0)
+        offset, count = self._pagination(p)
+        page = found[offset:] if count == 0 else found[offset : offset + count]
         users = [self._view(u, call.user) for u in page]
         return _ok(users=users, count=len(users), offset=offset, total=len(found))
+
+    def _sort(self, raw: Any) -> list[tuple[str, int]]:
+        """parseJsonQuery.ts: ``sort`` a JSON object of 1/-1, else 400 ``error-invalid-sort``;
+        users.list sorts by ``{username: 1}`` when none is given."""
+        if not raw:
+            return [("username", 1)]
+        try:
+            sort = json.loads(str(raw))
+            if not isinstance(sort, dict) or any(v not in (1, -1) for v in sort.values()):
+                raise ValueError(raw)
+        except ValueError:
+            raise _meteor_error(INVALID_SORT, f'Invalid sort parameter provided: "{raw}"') from None
+        return [(str(key), int(value)) for key, value in sort.items()]
+
+    def _pagination(self, params: Mapping[str, Any]) -> tuple[int, int]:
+        """``getPaginationItems``: offset (default 0); count default ``API_Default_Count`` (50),
+        clamped to ``API_Upper_Count_Limit`` (100); 0 means all (``API_Allow_Infinite_Count``)."""
+        try:
+            offset = max(int(params.get("offset") or 0), 0)
+            raw = params.get("count")
+            count = LIST_DEFAULT_COUNT if raw in (None, "") else int(raw)
+        except (TypeError, ValueError):
+            raise _failure("Invalid pagination parameters") from None
+        return offset, (0 if count == 0 else min(max(count, 0), LIST_MAX_COUNT))
 
     def _users_create(self, call: _Call) -> FakeResponse:
         if not self._has(call.user, "create-user"):  # validateUserData.ts: a 400, not a 403
@@ -857,6 +1023,11 @@ class FakeRocketChat:
         return _ok(user=self._view(user, call.user))
 
     def _users_update(self, call: _Call) -> FakeResponse:
+        """``saveUser`` for an edit (lib/server/functions/saveUser/saveUser.ts): validation,
+        then ``saveUserIdentity`` (username, name: a taken username makes ``_setUsername`` fail
+        and the route answers ``error-could-not-save-identity``), then ``setEmail`` (a taken
+        address: ``error-field-unavailable``), then the password. The 7.x code collects every
+        change in one updater, so a failure saves nothing."""
         user_id, data = str(call.params["userId"]), dict(call.params["data"])
         target = self._users.get(user_id)
         if target is not call.user and not self._has(call.user, "edit-other-user-info"):
@@ -864,6 +1035,21 @@ class FakeRocketChat:
         if target is None:
             raise _failure(MSG_USER_NOT_FOUND)
         self._check_user_data(data, target)
+        username = data.get("username")
+        if username and username != target.doc["username"]:
+            holder = self._find_username(str(username))
+            if holder is not None and holder is not target:
+                details = {"method": "saveUser"}
+                raise _meteor_error(
+                    COULD_NOT_SAVE_IDENTITY, "Could not save user identity", details
+                )
+        email = data.get("email")
+        if email and not any(e["address"] == email for e in target.doc["emails"]):
+            holder = self._find_email(str(email))
+            if holder is not None and holder is not target:
+                reason = f"{_lodash_escape(str(email))} is already in use :("
+                details = {"function": "_setEmail", "field": str(email)}
+                raise _meteor_error(FIELD_UNAVAILABLE, reason, details)
         self._apply(target, data)
         return _ok(user=self._view(target, call.user))
 
@@ -889,19 +1075,30 @@ class FakeRocketChat:
         return _ok(message=f"User {user_id} has been logged out!")
 
     def _users_create_token(self, call: _Call) -> FakeResponse:
-        """Gated by env: 7.x ``CREATE_TOKENS_FOR_USERS=true``; 8.x (or whenever a secret is
-        configured here) a body ``secret`` equal to ``CREATE_TOKENS_FOR_USERS_SECRET``."""
+        """``users.createToken``, refused with 400 ``error-not-authorized`` "Not authorized".
+
+        7.x (app/lib/server/methods/createToken.ts ``generateAccessToken``): body ``userId`` or
+        ``username`` (getUserFromParams); env ``CREATE_TOKENS_FOR_USERS`` in {yes, true}.
+        8.x (server/meteor-methods/auth/createToken.ts; route in server/api/v1/users.ts, body
+        exactly ``{userId, secret}``, twoFactorRequired): ``secret`` must equal env
+        ``CREATE_TOKENS_FOR_USERS_SECRET``. Both: a token for someone else needs
+        ``user-generate-access-token``; the new token counts against ``ensureLoginTokensLimit``.
+        """
+        assert call.user is not None
         target = self._user_from_params(call.params)
-        if self._v8 or self.create_tokens_secret is not None:
-            allowed = self.create_tokens_secret is not None and secrets.compare_digest(
-                str(call.params.get("secret", "")), self.create_tokens_secret
+        if self.version.since(8, 0):
+            secret = self.create_tokens_secret
+            allowed = secret is not None and secrets.compare_digest(
+                str(call.params.get("secret", "")).encode(), secret.encode()
             )
+            details: dict[str, Any] | None = None
         else:
             allowed = self.create_tokens_for_users
+            details = {"method": "createToken"}
         if not allowed or (
             target is not call.user and not self._has(call.user, "user-generate-access-token")
         ):
-            raise self._forbidden()
+            raise _meteor_error(NOT_AUTHORIZED, "Not authorized", details)
         token = self._issue_token(target)
         return _ok(data={"userId": target.doc["_id"], "authToken": token})
 

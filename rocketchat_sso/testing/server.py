@@ -23,6 +23,7 @@ from typing import Any
 
 from rocketchat_sso.testing import webclient
 from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
+from rocketchat_sso.testing.versions import NEWEST, RELEASES
 from rocketchat_sso.testing.webclient import WebReply
 
 JSON_TYPE = "application/json"
@@ -154,9 +155,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--site", help="URL of a Django site to set up iframe login and the integration for"
     )
+    parser.add_argument(
+        "--rocketchat-version",
+        default=NEWEST.short,
+        help=f"the release to play: {', '.join(RELEASES)} (default: the newest, %(default)s)",
+    )
+    parser.add_argument(
+        "--no-rate-limiter",
+        dest="rate_limiter",
+        action="store_false",
+        help="turn Rocket.Chat's REST rate limiter off (on by default, as Rocket.Chat ships)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    fake = FakeRocketChat(latency=args.latency)
+    fake = FakeRocketChat(
+        version=args.rocketchat_version, rate_limiter=args.rate_limiter, latency=args.latency
+    )
     if args.site:
         webclient.configure_for_site(fake, args.site)
     server = RocketChatServer(

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.test import Client
 
 from rocketchat_sso.conf import origin_of
-from rocketchat_sso.testing import FakeRocketChat
+from rocketchat_sso.testing import FakeRocketChat, default_version
 from rocketchat_sso.testing.server import RocketChatServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,15 +99,15 @@ class Snapshot:
         return sum(self.calls.values())
 
 
-def _serve_stand_in(conn: Connection, latency: float) -> None:
+def _serve_stand_in(conn: Connection, latency: float, version: str) -> None:
     """The stand-in's process: serve over HTTP, answer the pipe until told to stop."""
-    server = RocketChatServer(FakeRocketChat(latency=latency)).start()
+    server = RocketChatServer(FakeRocketChat(version=version, latency=latency)).start()
     conn.send(server.url)
     try:
         while True:
             command, *args = conn.recv()
             if command == "reset":
-                server.fake = FakeRocketChat(latency=args[0])
+                server.fake = FakeRocketChat(version=version, latency=args[0])
                 conn.send(None)
             elif command == "snapshot":
                 fake = server.fake
@@ -124,14 +124,22 @@ def _serve_stand_in(conn: Connection, latency: float) -> None:
 
 
 class StandIn:
-    """One Rocket.Chat stand-in in its own process, shared by every site worker."""
+    """One Rocket.Chat stand-in in its own process, shared by every site worker.
 
-    def __init__(self, latency: float = 0.0) -> None:
+    It plays ``version`` (default: this process's default, the one the test run chose), at
+    Rocket.Chat's defaults (rate limiter on): the child is spawned, so nothing is inherited.
+    """
+
+    def __init__(self, latency: float = 0.0, version: str | None = None) -> None:
         self.latency = latency
+        self.version = version or str(default_version())
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve_stand_in, args=(child, latency), name="rocketchat-stand-in", daemon=True
+            target=_serve_stand_in,
+            args=(child, latency, self.version),
+            name="rocketchat-stand-in",
+            daemon=True,
         )
         self._process.start()
         child.close()

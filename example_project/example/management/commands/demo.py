@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso.testing import FakeRocketChat
+from rocketchat_sso.testing import NEWEST, RELEASES, FakeRocketChat
 from rocketchat_sso.testing.server import RocketChatServer
 from rocketchat_sso.testing.webclient import WebClient, configure_for_site
 
@@ -49,6 +49,12 @@ class Command(BaseCommand):
             help="seconds between messages a colleague sends the demo user (0: none)",
         )
         parser.add_argument(
+            "--rocketchat-version",
+            default=NEWEST.short,
+            choices=sorted(RELEASES),
+            help="the Rocket.Chat release the stand-in plays (default: the newest, %(default)s)",
+        )
+        parser.add_argument(
             "--check",
             action="store_true",
             help="set everything up, check that both answer, then stop instead of serving",
@@ -58,7 +64,7 @@ class Command(BaseCommand):
         site_url = f"http://{SITE_HOST}:{options['port']}"
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_user()
-        fake = FakeRocketChat()
+        fake = FakeRocketChat(version=options["rocketchat_version"])
         fake.add_user(*COLLEAGUE)
         try:
             server = RocketChatServer(
@@ -73,7 +79,7 @@ class Command(BaseCommand):
             threading.Thread(
                 target=_chatter, args=(fake, options["chatter"], stop), daemon=True
             ).start()
-        self._banner(site_url, server.url, options["chatter"])
+        self._banner(site_url, server.url, options["chatter"], fake.version.short)
         try:
             if options["check"]:
                 self._check(server.url)
@@ -110,14 +116,14 @@ class Command(BaseCommand):
         settings.ROCKETCHAT_SSO_ADMIN_USER_ID = admin["_id"]
         settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"  # noqa: S105
 
-    def _banner(self, site_url: str, chat_url: str, chatter: float) -> None:
+    def _banner(self, site_url: str, chat_url: str, chatter: float, version: str) -> None:
         lines = [
             "",
             self.style.SUCCESS("Demo ready."),
             f"  Site:        {site_url}/  (log in as {DEMO_USERNAME} / {DEMO_PASSWORD};"
             f" the admin is at {site_url}/admin/)",
-            f"  Rocket.Chat: {chat_url}/  (the stand-in: open it too, it signs you in"
-            " through the site)",
+            f"  Rocket.Chat: {chat_url}/  (the stand-in, playing Rocket.Chat"
+            f" {version}: open it too, it signs you in through the site)",
         ]
         if chatter > 0:
             lines.append(f"  {COLLEAGUE[2]} writes to you every {chatter:g} s: watch the badge.")
