@@ -133,7 +133,7 @@ def create_token_fix(version: Version) -> str:
     )
     two_factor = (
         "the admin's personal access token must be created with 'Ignore Two Factor "
-        "Authentication' (the route asks for 2FA on 8.x)"
+        "Authentication' (newer releases ask for a second factor on this route)"
     )
     if version.before(CREATE_TOKEN_SECRET_SINCE):
         env = (

@@ -350,8 +350,12 @@ class RocketChatClient:
     def server_version(self) -> Version:
         """``GET /api/info`` with the admin's headers (the newest release hides the version
         from anonymous callers)."""
-        info = self.request("GET", "/api/info")
-        version = info.get("version")
+        answer = self.request("GET", "/api/info")
+        # Callers with get-server-info (the admin) get {"info": {"version": "8.8.0"}}, others
+        # {"version": "8.8"} (getServerInfo.ts); older releases answer the latter to everyone.
+        info = answer.get("info")
+        version = info.get("version") if isinstance(info, dict) else None
+        version = version or answer.get("version")
         return Version(str(version) if isinstance(version, str) else capabilities.UNKNOWN_VERSION)
 
     @sensitive_variables("password", "body")

@@ -18,9 +18,10 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils.crypto import get_random_string
 
+from rocketchat_sso import capabilities
 from rocketchat_sso import rocketchat_settings as rc
 from rocketchat_sso.checks import _site_key
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.client import INVALID_PARAMS, LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -210,22 +211,57 @@ def two_factor(doctor: Doctor) -> Finding:
     return Finding(OK, "users.update does not ask for a 2FA code")
 
 
-def login_method(doctor: Doctor) -> Finding:
-    method = conf.ROCKETCHAT_SSO_LOGIN_METHOD
-    if method != LOGIN_METHOD_CREATE_TOKEN:
-        return Finding(OK, f"{method}: users log in over /api/v1/login with derived passwords")
+def signin_paths(doctor: Doctor) -> Finding:
+    """The Rocket.Chat version (asked as the admin) and the paths sign-in takes on it."""
+    version = doctor.client.server_version()
+    capabilities.remember_version(version)
+    lookup = capabilities.email_lookup_path(version)
+    if lookup == capabilities.LOOKUP_USERS_LIST_PAGES:
+        lookup += (
+            f" ({LIST_PAGE_SIZE} users a page, at most {LIST_MAX_PAGES} pages; Rocket.Chat "
+            "8.6+ looks addresses up directly)"
+        )
+    return Finding(
+        OK,
+        f"Rocket.Chat {version}. New user: users.create, then the login (2 calls); an address "
+        f"already taken is looked up with {lookup}. Known user's new session: "
+        f"{capabilities.login_path()}",
+    )
+
+
+def _probe_create_token(doctor: Doctor) -> tuple[str, str]:
+    """Mint a token for the admin with users.createToken and revoke it: ``("", "")`` if that
+    worked, else Rocket.Chat's refusal and the fix for this Rocket.Chat version."""
     client = doctor.client
     try:
         token = client.create_token(client.user_id, secret=conf.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET)
-    except RocketChatPermissionDenied as error:
-        return Finding(
-            FAIL,
-            f"{method}: users.createToken is not authorized ({error.message})",
-            "Up to Rocket.Chat 7.x start it with CREATE_TOKENS_FOR_USERS=true; from 8.x set "
-            "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET to its CREATE_TOKENS_FOR_USERS_SECRET. Or use "
-            "ROCKETCHAT_SSO_LOGIN_METHOD = 'password'.",
-        )
+    except (RocketChatPermissionDenied, RocketChatTwoFactorRequired) as error:
+        return error.message, capabilities.create_token_fix(client.version())
+    except RocketChatAPIError as error:
+        if error.error_type != INVALID_PARAMS:
+            raise
+        return error.message, capabilities.create_token_fix(client.version())
     client.revoke_token(token)  # the probe's token for the admin must not linger
+    return "", ""
+
+
+def login_method(doctor: Doctor) -> Finding:
+    """Which login path sign-in uses, and whether ``create_token`` is usable here."""
+    method = conf.ROCKETCHAT_SSO_LOGIN_METHOD
+    refusal, fix = _probe_create_token(doctor)
+    if method != LOGIN_METHOD_CREATE_TOKEN:
+        if refusal:
+            usable = f"create_token is not usable here ({refusal}): {fix}"
+        else:
+            usable = (
+                "create_token would work here (not rate-limited): set "
+                "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'"
+            )
+        return Finding(
+            OK, f"{method}: users log in over /api/v1/login with derived passwords; {usable}"
+        )
+    if refusal:
+        return Finding(FAIL, f"{method}: users.createToken is not authorized ({refusal})", fix)
     return Finding(OK, f"{method}: users.createToken works (the probe's token was revoked)")
 
 
@@ -475,6 +511,7 @@ CHECKS: list[Check] = [
     Check("reachable", "Rocket.Chat reachable", reachable),
     Check("admin", "Admin credentials", admin_credentials, ("reachable",)),
     Check("two_factor", "Admin token needs no 2FA code", two_factor, AFTER_ADMIN),
+    Check("signin_paths", "Sign-in on this Rocket.Chat", signin_paths, AFTER_ADMIN),
     Check("login_method", "Login method", login_method, AFTER_ADMIN),
     Check("iframe_login", "Iframe login points at this site", iframe_login, AFTER_ADMIN_AND_SITE),
     Check(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -95,23 +96,29 @@ def test_logout_everywhere_removes_every_token(rocketchat: FakeRocketChat) -> No
 
 
 def test_create_token_legacy_gate() -> None:
-    with mock_rocketchat(URL, create_tokens_for_users=True) as fake:
+    """7.x: the env flag CREATE_TOKENS_FOR_USERS gates it; a refusal is a 400
+    ``error-not-authorized``, mapped to a permission error."""
+    with mock_rocketchat(URL, version="7.10", create_tokens_for_users=True) as fake:
         client = RocketChatClient()
         created = make_user(client)
         token = client.create_token(str(created["_id"]))
         assert token.auth_token in fake.tokens_of(str(created["_id"]))
-    with mock_rocketchat(URL) as fake, pytest.raises(RocketChatPermissionDenied):
+    with mock_rocketchat(URL, version="7.10"), pytest.raises(RocketChatPermissionDenied) as refused:
         RocketChatClient().create_token(str(make_user(RocketChatClient())["_id"]))
+    assert (refused.value.status, refused.value.error_type) == (400, "error-not-authorized")
 
 
-def test_create_token_with_secret() -> None:
-    with mock_rocketchat(URL, create_tokens_secret="s3cret") as fake:
+@pytest.mark.parametrize("version", ["8.0", "8.8"])
+def test_create_token_with_secret(version: str) -> None:
+    with mock_rocketchat(URL, version=version, create_tokens_secret="s3cret") as fake:
         client = RocketChatClient()
         user_id = str(make_user(client)["_id"])
         with pytest.raises(RocketChatPermissionDenied):
             client.create_token(user_id, secret="wrong")
         token = client.create_token(user_id, secret="s3cret")
         assert token.auth_token in fake.tokens_of(user_id)
+        body = json.loads(fake.calls_to("/api/v1/users.createToken")[-1].body)
+        assert body == {"userId": user_id, "secret": "s3cret"}  # exactly these keys on 8.x
 
 
 def test_bad_admin_token_is_authentication_failed() -> None:

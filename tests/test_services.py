@@ -185,21 +185,51 @@ def test_password_login_repairs_a_password_it_does_not_know(
     assert "POST users.update" in paths(rocketchat)
 
 
-@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
-def test_create_token_method_needs_no_login(user: Any) -> None:
-    with mock_rocketchat("https://chat.example.com", create_tokens_for_users=True) as fake:
+# How each release is set up for users.createToken (server env) and the app's secret.
+CREATE_TOKEN_SETUP = {
+    "7.10": ({"create_tokens_for_users": True}, ""),
+    "8.0": ({"create_tokens_secret": "k"}, "k"),
+    "8.8": ({"create_tokens_secret": "k"}, "k"),
+}
+
+
+@pytest.mark.parametrize("version", sorted(CREATE_TOKEN_SETUP))
+def test_create_token_method_on_each_release(user: Any, settings: Any, version: str) -> None:
+    options, secret = CREATE_TOKEN_SETUP[version]
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = "create_token"
+    settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = secret
+    with mock_rocketchat("https://chat.example.com", version=version, **options) as fake:
         token = issue_login_token(user)
-        assert "POST login" not in paths(fake)
+        assert paths(fake) == ["POST users.create", "POST users.createToken"]
         assert token.auth_token in fake.tokens_of(token.user_id)
+        fake.reset_calls()
+        again = issue_login_token(user)  # a known user's new session: at most 2 calls
+        assert paths(fake) == ["GET users.info", "POST users.createToken"]
+        assert again.auth_token in fake.tokens_of(token.user_id)
 
 
-@override_settings(
-    ROCKETCHAT_SSO_LOGIN_METHOD="create_token", ROCKETCHAT_SSO_CREATE_TOKEN_SECRET="k"
+@pytest.mark.parametrize(
+    ("version", "fix", "not_fix"),
+    [
+        ("7.10", "CREATE_TOKENS_FOR_USERS=true", "CREATE_TOKENS_FOR_USERS_SECRET"),
+        ("8.0", "CREATE_TOKENS_FOR_USERS_SECRET", "CREATE_TOKENS_FOR_USERS=true"),
+        ("8.8", "CREATE_TOKENS_FOR_USERS_SECRET", "CREATE_TOKENS_FOR_USERS=true"),
+    ],
 )
-def test_create_token_method_sends_the_8x_secret(user: Any) -> None:
-    with mock_rocketchat("https://chat.example.com", create_tokens_secret="k") as fake:
-        token = issue_login_token(user)
-        assert token.auth_token in fake.tokens_of(token.user_id)
+@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
+def test_a_create_token_refusal_names_the_fix_for_the_release(
+    user: Any, version: str, fix: str, not_fix: str
+) -> None:
+    with (
+        mock_rocketchat("https://chat.example.com", version=version),
+        pytest.raises(services.RocketChatCreateTokenRefused) as refused,
+    ):
+        issue_login_token(user)
+    message = refused.value.message
+    assert fix in message and not_fix not in message
+    assert "user-generate-access-token" in message
+    assert "Ignore Two Factor Authentication" in message
+    assert fix in RocketChatAccount.objects.get(user=user).last_error  # shown in the admin
 
 
 def test_deactivated_in_rocketchat_is_not_overruled(rocketchat: FakeRocketChat, user: Any) -> None:

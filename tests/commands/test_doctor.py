@@ -63,9 +63,11 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
     out, error = doctor()
     assert error is None, out
-    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 10
+    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 11
     assert line(out, "This site's URL") == f"OK    This site's URL: {SITE}"
-    assert line(out, "Rocket.Chat reachable").endswith("https://chat.example.com, 7.10.0")
+    assert line(out, "Rocket.Chat reachable").endswith(
+        f"https://chat.example.com, {rocketchat.version.short}"
+    )
     assert rocketchat.settings[rc.IFRAME_URL] == f"{SITE}/rocketchat/login/"  # changed nothing
 
 
@@ -124,21 +126,72 @@ def test_token_without_2fa_bypass_is_detected(stand_in: Callable[..., FakeRocket
     assert fake.calls_to("/api/v1/users.update")  # probed, on a user that cannot exist
 
 
+# What users.createToken needs on each release, and what the doctor says to set when it is off.
+CREATE_TOKEN_FIX = {"7.10": "CREATE_TOKENS_FOR_USERS=true", "8.0": "CREATE_TOKENS_FOR_USERS_SECRET"}
+CREATE_TOKEN_FIX["8.8"] = CREATE_TOKEN_FIX["8.0"]
+
+
+@pytest.mark.parametrize("version", ["7.10", "8.0", "8.8"])
 @override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
-def test_create_token_not_authorized(rocketchat: FakeRocketChat) -> None:
+def test_create_token_not_authorized_names_the_fix_for_the_version(
+    stand_in: Callable[..., FakeRocketChat], version: str
+) -> None:
+    stand_in(version=version)
     out, _ = doctor()
     assert "users.createToken is not authorized" in line(out, "Login method")
-    assert "CREATE_TOKENS_FOR_USERS=true" in hint_after(out, "Login method")
+    hint = hint_after(out, "Login method")
+    assert CREATE_TOKEN_FIX[version] in hint
+    assert f"Rocket.Chat {version}" in hint
+    assert "user-generate-access-token" in hint and "Ignore Two Factor Authentication" in hint
+    other = CREATE_TOKEN_FIX["7.10" if version != "7.10" else "8.0"]
+    assert other not in hint
 
 
-@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
+@pytest.mark.parametrize(
+    ("version", "options", "secret"),
+    [
+        ("7.10", {"create_tokens_for_users": True}, ""),
+        ("8.0", {"create_tokens_secret": "k"}, "k"),
+        ("8.8", {"create_tokens_secret": "k"}, "k"),
+    ],
+)
 def test_create_token_authorized_leaves_no_token(
     stand_in: Callable[..., FakeRocketChat],
+    settings: Any,
+    version: str,
+    options: dict[str, Any],
+    secret: str,
 ) -> None:
-    fake = stand_in(create_tokens_for_users=True)
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = "create_token"
+    settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = secret
+    fake = stand_in(version=version, **options)
     out, _ = doctor()
     assert line(out, "Login method").startswith("OK    Login method: create_token")
     assert fake.tokens_of(ADMIN_ID) == [ADMIN_TOKEN]
+
+
+def test_password_method_says_whether_create_token_would_work(
+    stand_in: Callable[..., FakeRocketChat],
+) -> None:
+    stand_in(version="8.8")
+    out, _ = doctor()
+    assert "create_token is not usable here" in line(out, "Login method")
+    assert "CREATE_TOKENS_FOR_USERS_SECRET" in line(out, "Login method")
+
+
+@pytest.mark.parametrize(
+    ("version", "lookup"),
+    [("7.10", "users.list pages"), ("8.0", "users.list pages"), ("8.8", "users.info?email=")],
+)
+def test_doctor_prints_the_version_and_the_signin_paths(
+    stand_in: Callable[..., FakeRocketChat], version: str, lookup: str
+) -> None:
+    stand_in(version=version)
+    out, _ = doctor()
+    text = line(out, "Sign-in on this Rocket.Chat")
+    assert text.startswith(f"OK    Sign-in on this Rocket.Chat: Rocket.Chat {version}")
+    assert f"looked up with {lookup}" in text
+    assert "POST /api/v1/login" in text and "1 Rocket.Chat call per new session" in text
 
 
 def test_site_url_is_needed_for_the_iframe_checks(rocketchat: FakeRocketChat) -> None:
