@@ -357,7 +357,6 @@ def _update(
     rc_user: dict[str, Any],
     changes: dict[str, Any],
     profile: RocketChatProfile,
-    candidates: list[str],
 ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Write ``changes``; a taken username or email is left as it is and the rest written.
 
@@ -365,7 +364,7 @@ def _update(
     """
     changes = dict(changes)
     conflicts: list[str] = []
-    for _ in range(len(candidates) + 2):
+    for _ in range(3):  # the whole change, without a taken username, without a taken email
         if not changes:
             return rc_user, changes, "; ".join(conflicts)
         try:
@@ -373,11 +372,7 @@ def _update(
         except RocketChatFieldUnavailable as error:
             field = _taken_field(error, profile) or ("username" if "username" in changes else "")
             if field == "username" and "username" in changes:
-                wanted = changes.pop("username")
-                later = candidates[candidates.index(wanted) + 1 :] if wanted in candidates else []
-                if later and rc_user.get("username") not in candidates:
-                    changes["username"] = later[0]
-                    continue
+                changes.pop("username")
                 conflicts.append(
                     f"username {profile.username!r} is taken in Rocket.Chat; kept "
                     f"{rc_user.get('username')!r}"
@@ -465,7 +460,7 @@ def _bring_in_step(
         wanted, known = _without_known_conflicts(wanted, account, profile_digest(profile))
         conflict = known
         if wanted:
-            rc_user, changes, new = _update(client, rc_user, wanted, profile, candidates)
+            rc_user, changes, new = _update(client, rc_user, wanted, profile)
             conflict = "; ".join(filter(None, (known, new)))
     account = _link(user, rc_user, profile_digest(profile), conflict=conflict)
     return _Outcome(account, rc_user, created, tuple(sorted(changes)), conflict)
@@ -550,7 +545,7 @@ def sync_drift(
     wanted = _changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
     wanted, known = _without_known_conflicts(wanted, account, digest)
     if wanted:
-        rc_user, changes, conflict = _update(client, rc_user, wanted, profile, candidates)
+        rc_user, changes, conflict = _update(client, rc_user, wanted, profile)
         account = _link(user, rc_user, digest, conflict="; ".join(filter(None, (known, conflict))))
         _send_synced(user, account, rc_user, created=False, changes=tuple(sorted(changes)))
     elif account.profile_digest != digest or account.sync_conflict != known:

@@ -1,0 +1,435 @@
+"""Signing in on each Rocket.Chat release (issue 11), and linking only what may be linked
+(issue 12: takeover by a typed address, a deleted user's account, ``verified``, email case).
+
+Most tests use the ``rocketchat`` fixture, so the run's ``--rocketchat-version`` decides the
+release; the call counts are measured on all three releases in every run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.admin.sites import site
+from django.test import Client, RequestFactory, override_settings
+from django.views.debug import ExceptionReporter
+
+from rocketchat_sso import capabilities, services
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.services import RocketChatAccountConflict, issue_login_token
+from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
+from tests.conftest import paths
+
+pytestmark = pytest.mark.django_db
+
+URL = "https://chat.example.com"
+TOKEN_URL = "/rocketchat/token/"
+RELEASES = ("7.10", "8.0", "8.8")
+VERIFIED = {"ROCKETCHAT_SSO_EMAIL_VERIFIED": True}
+
+
+def open_chat(browser: Client) -> Any:
+    return browser.post(TOKEN_URL)
+
+
+def browser_of(user: Any) -> Client:
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def verified_account(
+    fake: FakeRocketChat, username: str, email: str, *, roles: tuple[str, ...] = ("user",)
+) -> dict[str, Any]:
+    """Someone's own Rocket.Chat account, with their own password, address verified."""
+    record = fake.add_user(
+        username, email, name=username.title(), password="their-own", roles=roles
+    )
+    record["emails"][0]["verified"] = True
+    return record
+
+
+def untouched(fake: FakeRocketChat, before: dict[str, Any]) -> None:
+    """The account is as it was: same name and username, and its owner still logs in."""
+    after = fake.user_by_id(before["_id"])
+    assert after is not None
+    assert (after["username"], after["name"], after["active"]) == (
+        before["username"],
+        before["name"],
+        before["active"],
+    )
+    assert fake.calls_to("/api/v1/users.update") == []
+    if before["active"]:
+        RocketChatClient().login(username=before["username"], password="their-own")
+
+
+# -- the call counts, per release and login method ---------------------------------------------
+
+SETUP = {
+    "7.10": {"create_tokens_for_users": True},
+    "8.0": {"create_tokens_secret": "k"},
+    "8.8": {"create_tokens_secret": "k"},
+}
+EXPECTED_CALLS = {
+    "password": (["POST users.create", "POST login"], ["POST login"]),
+    "create_token": (
+        ["POST users.create", "POST users.createToken"],
+        ["GET users.info", "POST users.createToken"],
+    ),
+}
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED_CALLS))
+@pytest.mark.parametrize("version", RELEASES)
+def test_calls_per_signin_on_each_release(
+    user: Any, settings: Any, version: str, method: str
+) -> None:
+    """New user 2, known user's new session 1 (password) or 2 (create_token), warm opening 0;
+    with Rocket.Chat's rate limiter at its defaults."""
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = method
+    settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = "k" if version != "7.10" else ""
+    settings.ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL = 300  # the default: a warm opening
+    new_user, new_session = EXPECTED_CALLS[method]
+    with mock_rocketchat(URL, version=version, **SETUP[version]) as fake:
+        browser = browser_of(user)
+        assert open_chat(browser).status_code == 200
+        assert paths(fake) == new_user
+        fake.reset_calls()
+        assert open_chat(browser).status_code == 200
+        assert paths(fake) == []  # warm opening
+        fake.reset_calls()
+        assert open_chat(browser_of(user)).status_code == 200
+        assert paths(fake) == new_session
+
+
+# -- issue 11: a new user signs in although users.list ignores query ---------------------------
+
+
+def test_a_new_user_signs_in_next_to_the_admin(rocketchat: FakeRocketChat, user: Any) -> None:
+    """7.0+ ignore users.list's query: the old lookup met the admin first and refused (409)."""
+    response = open_chat(browser_of(user))
+    assert response.status_code == 200, response.content
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None and response.json()["loginToken"] in rocketchat.tokens_of(
+        rc_user["_id"]
+    )
+    assert rocketchat.calls_to("/api/v1/users.list") == []
+
+
+@override_settings(**VERIFIED)
+def test_an_existing_account_with_a_vouched_address_is_linked(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    """Found by the lookup of this release (users.info?email= on 8.6+, users.list pages before),
+    behind other users sorted before it."""
+    for n in range(3):
+        rocketchat.add_user(f"aaa{n}", f"aaa{n}@example.com")
+    existing = verified_account(rocketchat, "alice.l", "alice@example.com")
+    response = open_chat(browser_of(user))
+    assert response.status_code == 200, response.content
+    account = RocketChatAccount.objects.get(user=user)
+    assert account.rocketchat_user_id == existing["_id"]
+    assert response.json()["loginToken"] in rocketchat.tokens_of(existing["_id"])
+    lookup = capabilities.email_lookup_path(RocketChatClient().version())
+    if lookup == capabilities.LOOKUP_USERS_INFO_EMAIL:
+        assert rocketchat.calls_to("/api/v1/users.list") == []
+    else:
+        assert rocketchat.calls_to("/api/v1/users.list")
+
+
+@override_settings(**VERIFIED)
+def test_email_case_does_not_matter(rocketchat: FakeRocketChat, django_user_model: Any) -> None:
+    """Issue 12 #8: Django ``Bob@corp.example``, Rocket.Chat ``bob@corp.example`` (it used to end
+    in 409 "No free Rocket.Chat username")."""
+    existing = verified_account(rocketchat, "bob", "bob@corp.example")
+    bob = django_user_model.objects.create_user("bob", "Bob@corp.example", "pw")
+    response = open_chat(browser_of(bob))
+    assert response.status_code == 200, response.content
+    assert RocketChatAccount.objects.get(user=bob).rocketchat_user_id == existing["_id"]
+    rocketchat.reset_calls()
+    assert open_chat(browser_of(bob)).status_code == 200
+    assert "POST users.update" not in paths(rocketchat)  # the address is in step, whatever case
+
+
+# -- issue 12 #1: no takeover by a typed address ------------------------------------------------
+
+
+def test_an_unvouched_address_never_takes_over_an_account(
+    rocketchat: FakeRocketChat, django_user_model: Any
+) -> None:
+    """By default (ROCKETCHAT_SSO_EMAIL_VERIFIED False) a Django user who typed Bob's address
+    gets a JSON 409 they can act on; Bob's account is untouched and he still logs in."""
+    bob = verified_account(rocketchat, "bob", "bob@corp.example")
+    mallory = django_user_model.objects.create_user("mallory", "bob@corp.example", "pw")
+    tokens_before = rocketchat.tokens_of(bob["_id"])
+    response = open_chat(browser_of(mallory))
+    assert response.status_code == 409
+    body = response.json()
+    assert body["error"] == "rocketchat_account_conflict"
+    assert "verif" in body["message"] and "administrator" in body["message"]
+    untouched(rocketchat, bob)
+    assert set(tokens_before) <= set(rocketchat.tokens_of(bob["_id"]))
+    assert not RocketChatAccount.objects.filter(user=mallory).exists()
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [("admin",), ("user", "bot"), ("user", "livechat-agent"), ("user", "app"), ("bot",)],
+    ids=lambda roles: "+".join(roles),
+)
+@override_settings(**VERIFIED)
+def test_privileged_accounts_are_never_linked(
+    rocketchat: FakeRocketChat, user: Any, roles: tuple[str, ...]
+) -> None:
+    other = verified_account(rocketchat, "boss", "alice@example.com", roles=roles)
+    response = open_chat(browser_of(user))
+    assert response.status_code == 409
+    assert "roles" in response.json()["message"]
+    untouched(rocketchat, other)
+
+
+@override_settings(**VERIFIED, ROCKETCHAT_SSO_LINKABLE_ROLES=["user", "guest", "bot"])
+def test_linkable_roles_widen_the_allow_list_but_never_to_privileged_roles(
+    rocketchat: FakeRocketChat, user: Any, django_user_model: Any
+) -> None:
+    guest = verified_account(rocketchat, "alice.g", "alice@example.com", roles=("guest",))
+    assert open_chat(browser_of(user)).status_code == 200
+    assert RocketChatAccount.objects.get(user=user).rocketchat_user_id == guest["_id"]
+    rocketchat.reset_calls()
+    bot = verified_account(rocketchat, "robot", "robot@example.com", roles=("user", "bot"))
+    robot = django_user_model.objects.create_user("robot", "robot@example.com", "pw")
+    assert open_chat(browser_of(robot)).status_code == 409
+    untouched(rocketchat, bot)
+
+
+@override_settings(**VERIFIED)
+def test_an_address_rocketchat_has_not_verified_is_not_linked_automatically(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    other = rocketchat.add_user("alice.l", "alice@example.com", name="A", password="their-own")
+    response = open_chat(browser_of(user))
+    assert response.status_code == 409
+    assert "rocketchat_sso_sync --link" in response.json()["message"]
+    untouched(rocketchat, other)
+
+
+# -- issue 12 #4: a deleted (deactivated) user's account is never handed over ------------------
+
+
+@override_settings(**VERIFIED)
+def test_a_deleted_users_account_is_never_handed_to_a_newcomer(
+    rocketchat: FakeRocketChat, django_user_model: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    vic = django_user_model.objects.create_user("vic", "vic@example.com", "pw")
+    assert open_chat(browser_of(vic)).status_code == 200
+    vic_rc = dict(rocketchat.user_by_username("vic") or {})
+    with django_capture_on_commit_callbacks(execute=True):
+        vic.delete()  # ROCKETCHAT_SSO_ON_USER_DELETE: deactivated in Rocket.Chat
+    vic_rc = dict(rocketchat.user_by_id(vic_rc["_id"]) or {})
+    assert vic_rc["active"] is False
+    rocketchat.reset_calls()
+    newcomer = django_user_model.objects.create_user("newcomer", "vic@example.com", "pw")
+    response = open_chat(browser_of(newcomer))
+    assert response.status_code == 409
+    assert "deactivated" in response.json()["message"]
+    untouched(rocketchat, vic_rc)
+    assert rocketchat.tokens_of(vic_rc["_id"]) == []
+    assert not RocketChatAccount.objects.filter(user=newcomer).exists()
+    # Nor deliberately: an administrator must reactivate it in Rocket.Chat first.
+    with pytest.raises(RocketChatAccountConflict, match="deactivated"):
+        services.plan_link(newcomer, client=RocketChatClient())
+
+
+# -- issue 12 #7: `verified` comes from the site's vouching -------------------------------------
+
+
+def _created_verified(fake: FakeRocketChat) -> bool:
+    body = json.loads(fake.calls_to("/api/v1/users.create")[-1].body)
+    return bool(body["verified"])
+
+
+def vouch_for_alice(user: Any) -> bool:
+    return str(user.get_username()) == "alice"
+
+
+@pytest.mark.parametrize(
+    ("setting", "verified"),
+    [(False, False), (True, True), ("tests.test_signin.vouch_for_alice", True)],
+)
+def test_verified_is_sent_only_for_a_vouched_address(
+    rocketchat: FakeRocketChat, user: Any, settings: Any, setting: Any, verified: bool
+) -> None:
+    settings.ROCKETCHAT_SSO_EMAIL_VERIFIED = setting
+    assert open_chat(browser_of(user)).status_code == 200
+    assert _created_verified(rocketchat) is verified
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None and rc_user["emails"][0]["verified"] is verified
+
+
+def test_a_changed_address_is_sent_verified_only_when_vouched(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    assert open_chat(browser_of(user)).status_code == 200
+    user.email = "alicia@example.com"
+    user.save()
+    assert open_chat(browser_of(user)).status_code == 200
+    update = json.loads(rocketchat.calls_to("/api/v1/users.update")[-1].body)
+    assert update["data"]["email"] == "alicia@example.com"
+    assert update["data"]["verified"] is False
+
+
+# -- the vouching callables ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_allauth(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """An ``allauth.account.models.EmailAddress`` whose manager filters a list of rows."""
+    rows: list[dict[str, Any]] = []
+
+    class Query:
+        def __init__(self, **lookup: Any) -> None:
+            self.lookup = lookup
+
+        def exists(self) -> bool:
+            return any(
+                row["user"] == self.lookup["user"]
+                and row["email"].lower() == self.lookup["email__iexact"].lower()
+                and row["verified"] == self.lookup["verified"]
+                for row in rows
+            )
+
+    class Manager:
+        def filter(self, **lookup: Any) -> Query:
+            return Query(**lookup)
+
+    models = types.ModuleType("allauth.account.models")
+    models.EmailAddress = type("EmailAddress", (), {"objects": Manager()})  # type: ignore[attr-defined]
+    for name, module in (
+        ("allauth", types.ModuleType("allauth")),
+        ("allauth.account", types.ModuleType("allauth.account")),
+        ("allauth.account.models", models),
+    ):
+        monkeypatch.setitem(sys.modules, name, module)
+    yield rows
+
+
+def test_allauth_vouches_for_verified_addresses_only(user: Any, fake_allauth: Any) -> None:
+    from rocketchat_sso.verification import allauth_email_verified
+
+    assert allauth_email_verified(user) is False
+    fake_allauth.append({"user": user, "email": "ALICE@example.com", "verified": False})
+    assert allauth_email_verified(user) is False
+    fake_allauth.append({"user": user, "email": "ALICE@example.com", "verified": True})
+    assert allauth_email_verified(user) is True
+
+
+@override_settings(
+    ROCKETCHAT_SSO_EMAIL_VERIFIED="rocketchat_sso.verification.allauth_email_verified"
+)
+def test_allauth_vouching_links_an_existing_account(
+    rocketchat: FakeRocketChat, user: Any, fake_allauth: Any
+) -> None:
+    existing = verified_account(rocketchat, "alice.l", "alice@example.com")
+    assert open_chat(browser_of(user)).status_code == 409
+    fake_allauth.append({"user": user, "email": "alice@example.com", "verified": True})
+    assert open_chat(browser_of(user)).status_code == 200
+    assert RocketChatAccount.objects.get(user=user).rocketchat_user_id == existing["_id"]
+
+
+def test_the_allauth_module_is_imported_only_when_called() -> None:
+    import rocketchat_sso.verification  # noqa: F401
+
+    assert "allauth" not in sys.modules
+
+
+# -- a taken username on update -----------------------------------------------------------------
+
+
+def test_a_taken_username_keeps_the_rest_in_step_and_is_recorded(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    """users.update answers error-could-not-save-identity and saves nothing: the name still
+    reaches Rocket.Chat, the conflict is on the account (and in the admin), and later
+    sign-ins do not try the taken username again."""
+    assert open_chat(browser_of(user)).status_code == 200
+    rocketchat.add_user("bob", "bob@example.com", name="Bob")
+    user.username, user.first_name = "bob", "Alicia"
+    user.save()
+    response = open_chat(browser_of(user))
+    assert response.status_code == 200, response.content
+    account = RocketChatAccount.objects.get(user=user)
+    rc_user = rocketchat.user_by_id(account.rocketchat_user_id)
+    assert rc_user is not None
+    assert (rc_user["username"], rc_user["name"]) == ("alice", "Alicia Liddell")
+    assert "username 'bob' is taken" in account.sync_conflict
+    assert account.last_error == ""
+    rocketchat.reset_calls()
+    assert open_chat(browser_of(user)).status_code == 200
+    assert paths(rocketchat) == ["POST login"]  # not retried on every sign-in
+
+
+def test_the_admin_shows_the_conflict(rocketchat: FakeRocketChat, user: Any) -> None:
+    from rocketchat_sso.admin import ACCOUNT_FIELDS, RocketChatAccountAdmin
+
+    assert "sync_conflict" in ACCOUNT_FIELDS
+    admin = RocketChatAccountAdmin(RocketChatAccount, site)
+    assert "has_conflict" in admin.list_display
+    assert open_chat(browser_of(user)).status_code == 200
+    account = RocketChatAccount.objects.get(user=user)
+    account.sync_conflict = "username 'bob' is taken in Rocket.Chat; kept 'alice'"
+    assert admin.has_conflict(account) is True
+
+
+# -- the password fallback is never used on an account not known to be linkable ----------------
+
+
+def test_a_known_users_password_is_set_only_after_the_login_was_refused(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    """The password method sets the derived password (logging the account out everywhere)
+    only when the login with it fails, for a linked, active, plain account."""
+    assert open_chat(browser_of(user)).status_code == 200
+    account = RocketChatAccount.objects.get(user=user)
+    rocketchat.reset_calls()
+    assert open_chat(browser_of(user)).status_code == 200
+    assert "POST users.update" not in paths(rocketchat)
+    RocketChatClient().update_user(account.rocketchat_user_id, {"roles": ["user", "bot"]})
+    rocketchat.reset_calls()
+    RocketChatClient().update_user(account.rocketchat_user_id, {"password": "Changed-1!"})
+    response = open_chat(browser_of(user))
+    assert response.status_code == 409  # now a bot: its password is not replaced
+    updates = [json.loads(c.body)["data"] for c in rocketchat.calls_to("/api/v1/users.update")]
+    assert all("password" not in data or data["password"] == "Changed-1!" for data in updates)
+
+
+# -- secrets never reach Django's error reports -------------------------------------------------
+
+
+def test_error_reports_do_not_show_the_password_or_the_admin_token(
+    rocketchat: FakeRocketChat, user: Any, settings: Any
+) -> None:
+    settings.DEBUG = True
+    assert open_chat(browser_of(user)).status_code == 200
+    account = RocketChatAccount.objects.get(user=user)
+    RocketChatClient().update_user(account.rocketchat_user_id, {"password": "Changed-1!"})
+
+    def boom(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    request = RequestFactory().get("/")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("requests.Session.request", boom)
+        try:
+            issue_login_token(user)
+        except RuntimeError:
+            report = ExceptionReporter(request, *sys.exc_info()).get_traceback_text()
+        else:  # pragma: no cover
+            pytest.fail("no error")
+    assert "boom" in report
+    assert services.rocketchat_password(user) not in report
+    assert settings.ROCKETCHAT_SSO_ADMIN_TOKEN not in report
