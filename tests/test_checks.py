@@ -235,3 +235,49 @@ def test_cache_check_is_registered() -> None:
     with override_settings(CACHES=cache("locmem.LocMemCache"), DEBUG=False):
         call_command("check", stdout=out, stderr=out)
     assert "rocketchat_sso.W040" in out.getvalue()
+
+
+def vouch_everyone(user: object) -> bool:
+    return True
+
+
+NOT_CALLABLE = 42
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (False, []),
+        (True, []),
+        ("tests.test_checks.vouch_everyone", []),
+        ("tests.test_checks.missing", ["rocketchat_sso.E011"]),
+        ("tests.test_checks.NOT_CALLABLE", ["rocketchat_sso.E011"]),
+        (1, ["rocketchat_sso.E011"]),
+        (None, ["rocketchat_sso.E011"]),
+    ],
+)
+def test_email_verified_setting(value: object, expected: list[str]) -> None:
+    from rocketchat_sso.checks import check_linking
+
+    with override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=value):
+        found = check_linking()
+    assert ids(found) == expected
+    assert all(message.hint for message in found)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["user"], []),
+        (["user", "guest"], []),
+        ("user", ["rocketchat_sso.E012"]),
+        ([1], ["rocketchat_sso.E012"]),
+        (["user", "admin"], ["rocketchat_sso.W012"]),
+        (["livechat-agent"], ["rocketchat_sso.W012"]),
+    ],
+)
+def test_linkable_roles_setting(value: object, expected: list[str]) -> None:
+    from rocketchat_sso.checks import check_linking
+
+    with override_settings(ROCKETCHAT_SSO_LINKABLE_ROLES=value):
+        assert ids(check_linking()) == expected

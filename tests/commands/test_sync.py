@@ -214,3 +214,58 @@ def test_a_small_run_in_batches(rocketchat: FakeRocketChat, django_user_model: A
     assert counts(out)["created"] == 120
     assert "120 Rocket.Chat calls" in out  # one users.create each: no lookup first
     assert RocketChatAccount.objects.count() == 120
+
+
+# -- --link: an administrator links an existing Rocket.Chat account deliberately ---------------
+
+
+def test_link_says_what_it_will_do_then_links(
+    rocketchat: FakeRocketChat, django_user_model: Any
+) -> None:
+    """Without ROCKETCHAT_SSO_EMAIL_VERIFIED sign-in refuses the existing account (409); the
+    administrator vouches for the address with --link."""
+    existing = rocketchat.add_user("bob.old", "BOB@example.com", name="Robert", password="own")
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw", first_name="Bob")
+    out, _ = sync("--link", "--dry-run", "bob")
+    assert "bob: will link bob to the Rocket.Chat account 'bob.old'" in out
+    assert "change its username from 'bob.old' to 'bob'" in out
+    assert "logs the account out of every Rocket.Chat device" in out
+    assert not RocketChatAccount.objects.filter(user=bob).exists()
+    assert rocketchat.calls_to("/api/v1/users.update") == []
+    out, _ = sync("--link", "--yes", "bob")
+    assert "bob: linked (name, username)." in out
+    account = RocketChatAccount.objects.get(user=bob)
+    assert account.rocketchat_user_id == existing["_id"]
+    assert existing["username"] == "bob"
+    assert services.issue_login_token(bob).user_id == existing["_id"]  # sets the password now
+
+
+def test_link_refuses_privileged_and_deactivated_accounts(
+    rocketchat: FakeRocketChat, django_user_model: Any
+) -> None:
+    rocketchat.add_user("boss", "boss@example.com", roles=("admin",))
+    rocketchat.add_user("gone", "gone@example.com", active=False)
+    for name in ("boss", "gone"):
+        django_user_model.objects.create_user(name, f"{name}@example.com", "pw")
+    out = StringIO()
+    err = StringIO()
+    with pytest.raises(CommandError, match="2 could not be linked"):
+        call_command(
+            "rocketchat_sso_sync", "--link", "--yes", "boss", "gone", stdout=out, stderr=err
+        )
+    assert "boss: cannot link: A Rocket.Chat account with roles (admin)" in err.getvalue()
+    assert "gone: cannot link: A deactivated Rocket.Chat account" in err.getvalue()
+    assert rocketchat.calls_to("/api/v1/users.update") == []
+    assert not RocketChatAccount.objects.exists()
+
+
+def test_link_needs_usernames_and_asks_outside_a_terminal(
+    rocketchat: FakeRocketChat, django_user_model: Any
+) -> None:
+    with pytest.raises(CommandError, match="needs the usernames"):
+        sync("--link")
+    rocketchat.add_user("dan.old", "dan@example.com")
+    django_user_model.objects.create_user("dan", "dan@example.com", "pw")
+    with pytest.raises(CommandError, match="--yes"):
+        sync("--link", "dan")
+    assert not RocketChatAccount.objects.exists()
