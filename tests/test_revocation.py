@@ -257,3 +257,23 @@ def test_writing_the_row_costs_little(rocketchat: FakeRocketChat, user: Any) -> 
     each = (time.perf_counter() - started) / 50
     print(f"\nIssuedToken write per mint: {each * 1000:.2f} ms")
     assert each < 0.05
+
+
+def test_the_admin_lists_pending_revocations_and_retries_them(
+    rocketchat: FakeRocketChat, signed_in: Client, user: Any, admin_client: Client
+) -> None:
+    token = open_chat(signed_in)
+    rocketchat.inject(FakeResponse(503, {"success": False}), path="/api/v1/logout", times=1)
+    signed_in.logout()
+    url = "/admin/rocketchat_sso/issuedtoken/"
+    page = admin_client.get(url + "?revocation=pending")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "503" in content and token not in content
+    row = IssuedToken.objects.get()
+    assert admin_client.get(f"{url}{row.pk}/change/").status_code == 200
+    done = admin_client.post(
+        url, {"action": "retry_revocation", "_selected_action": [row.pk]}, follow=True
+    )
+    assert "Revoked 1" in done.content.decode()
+    assert token not in rc_tokens(rocketchat, user)
