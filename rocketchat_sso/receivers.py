@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
@@ -114,6 +114,15 @@ def finished(sender: object, **kwargs: Any) -> None:
         _swallow("token revocation", None, error)
 
 
+def logged_in(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Logging in over another user's session (no logout): revoke that user's token."""
+    session = getattr(request, "session", None)
+    try:
+        revocation.session_replaced(user, getattr(session, "session_key", None))
+    except RocketChatError as error:
+        _swallow("token revocation", user.pk, error)
+
+
 def user_saved(
     sender: type[Any],
     instance: Any,
@@ -179,6 +188,7 @@ def _propagate_deletion(pks: list[int]) -> None:
 def connect() -> None:
     user_model = settings.AUTH_USER_MODEL  # lazy: resolved once the model is registered
     user_logged_out.connect(logged_out, dispatch_uid="rocketchat_sso.logout")
+    user_logged_in.connect(logged_in, dispatch_uid="rocketchat_sso.login")
     post_save.connect(user_saved, sender=user_model, dispatch_uid="rocketchat_sso.user_saved")
     post_save.connect(
         password_saved, sender=user_model, dispatch_uid="rocketchat_sso.password_saved"

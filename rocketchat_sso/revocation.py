@@ -457,6 +457,24 @@ def sessions_changed(user: AbstractBaseUser, *, current_session_key: str | None 
         return revoke_all(end(dead), client)
 
 
+def session_replaced(user: AbstractBaseUser, session_key: str | None) -> Outcome | None:
+    """``user`` logged in: the browser's previous session, if another user's, ended.
+
+    Django's ``login()`` flushes a session of another user without ``user_logged_out``; its
+    key is the one the request's cookie brought (the shared computer, without a logout).
+    """
+    state = _request.get()
+    previous = _cookie_session_key(state.cookie) if state is not None else None
+    if not previous or previous == session_key:
+        return None
+    rows = IssuedToken.objects.filter(session_hash=session_hash(previous), ended_at__isnull=True)
+    ended = end(rows.exclude(user_id=user.pk))
+    if not ended:
+        return None
+    with RocketChatClient(retries=0) as client:
+        return revoke_all(ended, client)
+
+
 # -- the sweep: expired and deleted sessions, pending revocations ----------------------------
 
 

@@ -104,7 +104,15 @@ def get_cached(session_key: str) -> CachedToken | None:
 
 
 @sensitive_variables("token", "value")
-def store(session_key: str, user: AbstractBaseUser, token: LoginToken) -> None:
+def store(
+    session_key: str,
+    user: AbstractBaseUser,
+    token: LoginToken,
+    *,
+    checked_at: float | None = None,
+) -> None:
+    """Cache the session's token; ``checked_at`` when Rocket.Chat last accepted it (default:
+    just now, issued or answered ``/me``)."""
     timeout = conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT
     if timeout <= 0:
         return
@@ -112,8 +120,7 @@ def store(session_key: str, user: AbstractBaseUser, token: LoginToken) -> None:
         "user_pk": str(user.pk),
         "user_id": token.user_id,
         "auth_token": token.auth_token,
-        # Rocket.Chat accepted it just now: issued, or answered /me.
-        "checked_at": time.time(),
+        "checked_at": time.time() if checked_at is None else checked_at,
     }
     _cache().set(cache_key(session_key), value, timeout)
 
@@ -203,9 +210,10 @@ def session_login_token(
         if cached is None and conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT > 0:
             cached = _stored(rows, user)  # the cache forgot it; the database did not
         if cached is not None:
-            token = _check(session_key, cached, user, client, recheck=recheck)
+            token, checked = _check(session_key, cached, user, client, recheck=recheck)
             if token is not None:
-                store(session_key, user, token)
+                # An unchecked hand-out keeps the time of the last real check.
+                store(session_key, user, token, checked_at=None if checked else cached.checked_at)
                 return token
             forget(session_key)
             refused = [row for row in rows if _holds(row, cached.token)]
@@ -231,28 +239,30 @@ def _check(
     client: RocketChatClient,
     *,
     recheck: bool,
-) -> LoginToken | None:
-    """The cached token if Rocket.Chat accepts it (or need not be asked), else None."""
+) -> tuple[LoginToken | None, bool]:
+    """The cached token if Rocket.Chat accepts it (or need not be asked), else None; and
+    whether Rocket.Chat was asked just now."""
     if not recheck and _recently_checked(cached, user):
-        return cached.token
+        return cached.token, False
     usable = cached.belongs_to(user) and _linked(cached, user)
     if not usable:
-        return None
+        return None, False
     age = time.time() - cached.checked_at
     if recheck and 0 <= age < conf.ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL:
-        return cached.token  # Rocket.Chat accepted it moments ago
+        return cached.token, False  # Rocket.Chat accepted it moments ago
     wait = budgets.take_check(_cache(), _session_hash(session_key))
     if wait is not None:
         if recheck:
             raise budgets.recheck_exhausted(wait)
-        return cached.token  # the warm path: checked again once the session's budget allows
+        # The warm path: checked again once the session's budget allows.
+        return cached.token, False
     try:
-        return _still_valid(cached, user, client)
+        return _still_valid(cached, user, client), True
     except RocketChatRateLimited:
         if recheck:
             raise
         logger.info("Rocket.Chat's /me bucket is empty: the cached token is handed out unchecked")
-        return cached.token
+        return cached.token, False
 
 
 @sensitive_variables("token")

@@ -277,3 +277,35 @@ def test_the_admin_lists_pending_revocations_and_retries_them(
     )
     assert "Revoked 1" in done.content.decode()
     assert token not in rc_tokens(rocketchat, user)
+
+
+def test_logging_in_over_another_users_session_revokes_their_token(
+    rocketchat: FakeRocketChat, signed_in: Client, user: Any, django_user_model: Any
+) -> None:
+    """The shared computer without a logout: Django's login() flushes Alice's session."""
+    alices = open_chat(signed_in)
+    django_user_model.objects.create_user("bob", "bob@example.com", "bob-pw")
+    forget_cache()
+    response = signed_in.post("/login/", {"username": "bob", "password": "bob-pw"})
+    assert response.status_code == 302, response.content
+    assert alices not in rc_tokens(rocketchat, user)
+    bobs = open_chat(signed_in)
+    signed_in.post("/login/", {"username": "bob", "password": "bob-pw"})  # again: same user
+    assert open_chat(signed_in) == bobs
+
+
+def test_an_unchecked_hand_out_is_not_taken_for_a_check(
+    rocketchat: FakeRocketChat, signed_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warm path with /me refused hands the token out, but asks again next time."""
+    from rocketchat_sso import tokens
+
+    open_chat(signed_in)
+    with override_settings(ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL=300):
+        later = time.time() + 301
+        monkeypatch.setattr(tokens.time, "time", lambda: later)
+        rocketchat.inject(FakeResponse(429, {"success": False}), path="/api/v1/me", times=1)
+        open_chat(signed_in)
+        rocketchat.reset_calls()
+        open_chat(signed_in)
+        assert paths(rocketchat) == ["GET me"]
