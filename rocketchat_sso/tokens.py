@@ -223,7 +223,9 @@ def session_login_token(
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)
         login_token = services.issue_login_token(user, client=client)
-        revocation.end(rows)  # another Rocket.Chat user's (relinked): revoked later
+        # Another Rocket.Chat user's token (the account was relinked): revoked later. The
+        # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
+        revocation.end(row for row in rows if row.rocketchat_user_id != login_token.user_id)
         revocation.record(session, user, login_token)
         store(session_key, user, login_token)
         return login_token

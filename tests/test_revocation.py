@@ -309,3 +309,13 @@ def test_an_unchecked_hand_out_is_not_taken_for_a_check(
         rocketchat.reset_calls()
         open_chat(signed_in)
         assert paths(rocketchat) == ["GET me"]
+
+
+@override_settings(ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT=0)
+def test_without_reuse_every_token_of_the_session_is_revoked_at_logout(
+    rocketchat: FakeRocketChat, signed_in: Client, user: Any
+) -> None:
+    minted = {open_chat(signed_in) for _ in range(3)}
+    assert len(minted) == 3 and set(rc_tokens(rocketchat, user)) == minted  # none ended early
+    signed_in.logout()
+    assert rc_tokens(rocketchat, user) == []
