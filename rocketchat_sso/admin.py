@@ -19,18 +19,20 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from rocketchat_sso import services
+from rocketchat_sso import revocation, services
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
-from rocketchat_sso.models import RocketChatAccount, SettingsSnapshot
+from rocketchat_sso.models import IssuedToken, RocketChatAccount, SettingsSnapshot
 
 if TYPE_CHECKING:
     SnapshotAdminBase = admin.ModelAdmin[SettingsSnapshot]
+    IssuedTokenAdminBase = admin.ModelAdmin[IssuedToken]
     AccountAdminBase = admin.ModelAdmin[RocketChatAccount]
     AccountInlineBase = admin.StackedInline[RocketChatAccount, Any]
     UserAdminBase = UserAdmin[Any]
 else:  # generic for type checkers only
     SnapshotAdminBase = admin.ModelAdmin
+    IssuedTokenAdminBase = admin.ModelAdmin
     AccountAdminBase = admin.ModelAdmin
     AccountInlineBase = admin.StackedInline
     UserAdminBase = UserAdmin
@@ -276,3 +278,87 @@ class SettingsSnapshotAdmin(SnapshotAdminBase):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class RevocationFilter(admin.SimpleListFilter):
+    title = _("revocation")
+    parameter_name = "revocation"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("pending", _("pending (failed, retried)")),
+            ("live", _("session still open")),
+            ("revoked", _("revoked")),
+        ]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[IssuedToken]
+    ) -> QuerySet[IssuedToken]:
+        if self.value() == "pending":
+            return queryset.filter(ended_at__isnull=False, revoked_at__isnull=True)
+        if self.value() == "live":
+            return queryset.filter(ended_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(IssuedToken)
+class IssuedTokenAdmin(IssuedTokenAdminBase):
+    """The tokens minted for sessions, read-only and never shown (they are encrypted); failed
+    revocations are listed with their error and can be retried."""
+
+    list_display = (
+        "pk",
+        "user",
+        "rocketchat_user_id",
+        "issued_at",
+        "expires_at",
+        "ended_at",
+        "revoked_at",
+        "attempts",
+        "last_error",
+    )
+    list_filter = (RevocationFilter, "issued_at", "ended_at")
+    search_fields = ("rocketchat_user_id", "user__username", "user__email")
+    list_select_related = ("user",)
+    fields = readonly_fields = (
+        "user",
+        "rocketchat_user_id",
+        "issued_at",
+        "expires_at",
+        "claim_until",
+        "ended_at",
+        "revoked_at",
+        "attempts",
+        "last_attempt_at",
+        "last_error",
+    )
+    actions = ("retry_revocation",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke in Rocket.Chat now (retry)"), permissions=["view"])
+    def retry_revocation(self, request: HttpRequest, queryset: QuerySet[IssuedToken]) -> None:
+        rows = revocation.end(queryset.filter(revoked_at__isnull=True))
+        with RocketChatClient() as client:
+            outcome = revocation.revoke_all(rows, client)
+        level = messages.ERROR if outcome.failed else messages.SUCCESS
+        self.message_user(
+            request,
+            gettext(
+                "Revoked %(revoked)d, dropped (expired in Rocket.Chat) %(dropped)d, "
+                "failed %(failed)d%(why)s."
+            )
+            % {
+                "revoked": outcome.revoked,
+                "dropped": outcome.dropped,
+                "failed": outcome.failed,
+                "why": f": {outcome.errors[0]}" if outcome.errors else "",
+            },
+            level,
+        )

@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from rocketchat_sso.conf import (
     LOGIN_METHODS,
     LOGIN_PAGE_URL_NAME,
+    MIN_RECHECK_MIN_INTERVAL,
     ON_USER_DELETE_CHOICES,
     PRIVILEGED_ROLES,
     TOKEN_URL_NAME,
@@ -406,3 +407,78 @@ def check_cache(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list
             id="rocketchat_sso.W040",
         )
     ]
+
+
+def _int_setting(name: str) -> int | None:
+    try:
+        return int(getattr(conf, name))
+    except (TypeError, ValueError):
+        return None
+
+
+def check_revocation(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """The budgets of Rocket.Chat calls, and what revocation keeps and encrypts with."""
+    errors: list[CheckMessage] = []
+    interval = _int_setting("ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL")
+    if interval is None or interval < 0:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL must be a whole number of seconds, 0 or more.",
+                hint="The default is 15: each session asks Rocket.Chat about its token at most "
+                "once per 15 seconds.",
+                id="rocketchat_sso.E050",
+            )
+        )
+    elif interval < MIN_RECHECK_MIN_INTERVAL:
+        errors.append(
+            Warning(
+                f"ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL is {interval} seconds: one session can "
+                "spend the site's share of Rocket.Chat's rate limit on /me (10 calls a minute "
+                "per route by default, for the whole site).",
+                hint=f"Use {MIN_RECHECK_MIN_INTERVAL} seconds or more (default 15).",
+                id="rocketchat_sso.W050",
+            )
+        )
+    limit = _int_setting("ROCKETCHAT_SSO_USER_MINT_LIMIT")
+    window = _int_setting("ROCKETCHAT_SSO_USER_MINT_WINDOW")
+    if limit is None or limit < 0 or window is None or window < 1:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_USER_MINT_LIMIT must be a whole number >= 0 and "
+                "ROCKETCHAT_SSO_USER_MINT_WINDOW a whole number of seconds >= 1.",
+                hint="The defaults are 3 new tokens per user per 60 seconds.",
+                id="rocketchat_sso.E051",
+            )
+        )
+    elif limit == 0:
+        errors.append(
+            Warning(
+                "ROCKETCHAT_SSO_USER_MINT_LIMIT is 0: a user may get new Rocket.Chat tokens "
+                "without bound, and with the password method spend the whole site's logins "
+                "(Rocket.Chat allows 10 a minute per client address by default).",
+                hint="Set a limit (default 3 per ROCKETCHAT_SSO_USER_MINT_WINDOW, 60 s).",
+                id="rocketchat_sso.W051",
+            )
+        )
+    days = _int_setting("ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS")
+    if days is None or days < 1:
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS must be a whole number of days >= 1.",
+                hint="Set it to Rocket.Chat's Accounts_LoginExpiration (90 by default): issued "
+                "tokens are kept, encrypted, that long so they can be revoked.",
+                id="rocketchat_sso.E052",
+            )
+        )
+    fallbacks = getattr(settings, "ROCKETCHAT_SSO_TOKEN_KEY_FALLBACKS", [])
+    key = getattr(settings, "ROCKETCHAT_SSO_TOKEN_KEY", "")
+    if not isinstance(fallbacks, (list, tuple)) or not isinstance(key, str):
+        errors.append(
+            Error(
+                "ROCKETCHAT_SSO_TOKEN_KEY must be a string and ROCKETCHAT_SSO_TOKEN_KEY_FALLBACKS "
+                "a list of strings.",
+                hint="Like SECRET_KEY and SECRET_KEY_FALLBACKS, which they default to.",
+                id="rocketchat_sso.E053",
+            )
+        )
+    return errors

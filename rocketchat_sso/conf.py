@@ -43,6 +43,15 @@ DEFAULT_CACHE_ALIAS = "default"
 # token never outlives Rocket.Chat's own expiry.
 DEFAULT_TOKEN_CACHE_TIMEOUT = 24 * 60 * 60
 DEFAULT_TOKEN_RECHECK_INTERVAL = 5 * 60
+# Rocket.Chat's Accounts_LoginExpiration default: how long it keeps a login token.
+DEFAULT_LOGIN_EXPIRATION_DAYS = 90
+# Budgets that keep one user from spending the site's share of Rocket.Chat's rate limiter
+# (10 calls a minute per route by default): a session asks Rocket.Chat about its token at most
+# once per interval, and a user gets so many new tokens per window.
+DEFAULT_RECHECK_MIN_INTERVAL = 15
+MIN_RECHECK_MIN_INTERVAL = 10
+DEFAULT_USER_MINT_LIMIT = 3
+DEFAULT_USER_MINT_WINDOW = 60
 
 
 def origin_of(url: str) -> str:
@@ -183,6 +192,56 @@ class Settings:
                 DEFAULT_TOKEN_RECHECK_INTERVAL,
             )
         )
+
+    @property
+    def ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL(self) -> int:
+        """Seconds between two Rocket.Chat calls checking one session's token, whatever asks."""
+        return int(
+            getattr(
+                django_settings,
+                "ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL",
+                DEFAULT_RECHECK_MIN_INTERVAL,
+            )
+        )
+
+    @property
+    def ROCKETCHAT_SSO_USER_MINT_LIMIT(self) -> int:
+        """New Rocket.Chat tokens one user may get per ``ROCKETCHAT_SSO_USER_MINT_WINDOW``."""
+        return int(
+            getattr(django_settings, "ROCKETCHAT_SSO_USER_MINT_LIMIT", DEFAULT_USER_MINT_LIMIT)
+        )
+
+    @property
+    def ROCKETCHAT_SSO_USER_MINT_WINDOW(self) -> int:
+        """Seconds of the window ``ROCKETCHAT_SSO_USER_MINT_LIMIT`` counts in."""
+        return int(
+            getattr(django_settings, "ROCKETCHAT_SSO_USER_MINT_WINDOW", DEFAULT_USER_MINT_WINDOW)
+        )
+
+    @property
+    def ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS(self) -> int:
+        """Rocket.Chat's ``Accounts_LoginExpiration``: how long an issued token is kept."""
+        return int(
+            getattr(
+                django_settings,
+                "ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS",
+                DEFAULT_LOGIN_EXPIRATION_DAYS,
+            )
+        )
+
+    @property
+    def ROCKETCHAT_SSO_TOKEN_KEY(self) -> str:
+        """Key the stored tokens are encrypted with; defaults to ``SECRET_KEY``."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_TOKEN_KEY", "")
+        return str(value or django_settings.SECRET_KEY)
+
+    @property
+    def ROCKETCHAT_SSO_TOKEN_KEY_FALLBACKS(self) -> list[str]:
+        """Former keys, still read: defaults to ``SECRET_KEY_FALLBACKS``."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_TOKEN_KEY_FALLBACKS", None)
+        if value is None:
+            value = getattr(django_settings, "SECRET_KEY_FALLBACKS", [])
+        return [str(key) for key in value]
 
     @property
     def ROCKETCHAT_SSO_LOGOUT_EVERYWHERE(self) -> bool:

@@ -63,6 +63,15 @@ class GuardedCache(BaseCache):
         with _guarded():
             return self.cache.add(key, value, timeout, version)
 
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        try:
+            with _guarded():
+                return self.cache.incr(key, delta, version)
+        except CacheUnavailable as error:
+            if isinstance(error.__cause__, ValueError):  # the key is missing: not a failure
+                raise error.__cause__ from None
+            raise
+
     def delete(self, key: Any, version: int | None = None) -> bool:
         with _guarded():
             return self.cache.delete(key, version)

@@ -70,3 +70,55 @@ class SettingsSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.rocketchat_url} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class IssuedToken(models.Model):
+    """A Rocket.Chat login token this app minted for one Django session, kept until revoked.
+
+    What it takes to revoke the token (``POST /api/v1/logout`` needs the token itself: Rocket.Chat
+    has no way to remove a login token by its hash) without the token cache: the token and the
+    session key are stored encrypted (:mod:`rocketchat_sso.revocation`), the session key's hash
+    in plain text to find the row. Kept until Rocket.Chat would have expired the token
+    (``expires_at``); a revocation that failed stays ``ended_at`` without ``revoked_at`` and is
+    retried.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rocketchat_tokens",
+        verbose_name=_("user"),
+    )
+    rocketchat_user_id = models.CharField(_("Rocket.Chat user id"), max_length=64)
+    # SHA-256 of the session key, as the token cache's key; empty while a session whose key
+    # Django cycled (update_session_auth_hash) has not claimed the row back.
+    session_hash = models.CharField(_("session key hash"), max_length=64, db_index=True)
+    # Kept in the session's data too: it survives a new session key (cycle_key).
+    slot = models.CharField(_("slot"), max_length=32, unique=True)
+    encrypted_session_key = models.TextField(_("session key (encrypted)"), blank=True)
+    encrypted_token = models.TextField(_("token (encrypted)"), blank=True)
+    # Which password (Django's session auth hash, hashed again) the session was logged in with.
+    auth_fingerprint = models.CharField(_("password fingerprint"), max_length=64, blank=True)
+    issued_at = models.DateTimeField(_("issued at"))
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    claim_until = models.DateTimeField(_("reclaimable until"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("session ended at"), null=True, blank=True, db_index=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("revocation attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last revocation error"), blank=True)
+
+    class Meta:
+        verbose_name = _("issued Rocket.Chat token")
+        verbose_name_plural = _("issued Rocket.Chat tokens")
+        ordering = ("-issued_at", "-pk")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.rocketchat_user_id} ({self.issued_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def pending(self) -> bool:
+        """The session ended but Rocket.Chat still has the token."""
+        return self.ended_at is not None and self.revoked_at is None

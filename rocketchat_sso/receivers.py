@@ -12,13 +12,14 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso import services, tokens
+from rocketchat_sso import revocation, services, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.exceptions import RocketChatError
@@ -68,7 +69,7 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
             try:
                 tokens.revoke_session_token(session_key, user, client=client)
             except CacheUnavailable as error:
-                # Logging out works without the cache; the token then lives until it expires.
+                # Logging out works without the cache; the stored token was revoked regardless.
                 logger.warning(
                     "Could not revoke the Rocket.Chat token of user %s: %s", user.pk, error
                 )
@@ -79,6 +80,47 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
                     services.end_rocketchat_sessions(account, client=client)
                 except RocketChatError as error:
                     _swallow("logout", user.pk, error)
+
+
+def password_saved(
+    sender: type[Any],
+    instance: Any,
+    created: bool,
+    raw: bool = False,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """A new password ends the user's other Django sessions: revoke their Rocket.Chat tokens.
+
+    The session Django keeps (``update_session_auth_hash``) keeps its token. One indexed query
+    per save of a user with issued tokens; nothing more unless the password changed.
+    """
+    if raw or created or (update_fields is not None and "password" not in update_fields):
+        return
+    try:
+        revocation.user_saved(instance)
+    except RocketChatError as error:
+        _swallow("token revocation", instance.pk, error)
+
+
+def started(sender: object, environ: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    revocation.request_started(environ)
+
+
+def finished(sender: object, **kwargs: Any) -> None:
+    try:
+        revocation.request_finished()
+    except RocketChatError as error:
+        _swallow("token revocation", None, error)
+
+
+def logged_in(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Logging in over another user's session (no logout): revoke that user's token."""
+    session = getattr(request, "session", None)
+    try:
+        revocation.session_replaced(user, getattr(session, "session_key", None))
+    except RocketChatError as error:
+        _swallow("token revocation", user.pk, error)
 
 
 def user_saved(
@@ -146,7 +188,13 @@ def _propagate_deletion(pks: list[int]) -> None:
 def connect() -> None:
     user_model = settings.AUTH_USER_MODEL  # lazy: resolved once the model is registered
     user_logged_out.connect(logged_out, dispatch_uid="rocketchat_sso.logout")
+    user_logged_in.connect(logged_in, dispatch_uid="rocketchat_sso.login")
     post_save.connect(user_saved, sender=user_model, dispatch_uid="rocketchat_sso.user_saved")
+    post_save.connect(
+        password_saved, sender=user_model, dispatch_uid="rocketchat_sso.password_saved"
+    )
+    request_started.connect(started, dispatch_uid="rocketchat_sso.request_started")
+    request_finished.connect(finished, dispatch_uid="rocketchat_sso.request_finished")
     pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="rocketchat_sso.user_deleted")
     try:
         from corsheaders.signals import check_request_enabled

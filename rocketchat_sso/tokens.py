@@ -23,20 +23,26 @@ for that one and take the token it minted.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.core.cache import BaseCache, caches
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import services
+from rocketchat_sso import budgets, revocation, services
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
-from rocketchat_sso.exceptions import RocketChatAuthenticationFailed, RocketChatError
-from rocketchat_sso.locks import CacheLock, GuardedCache, poll
-from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.exceptions import (
+    RocketChatAuthenticationFailed,
+    RocketChatError,
+    RocketChatRateLimited,
+)
+from rocketchat_sso.locks import CacheLock, CacheUnavailable, GuardedCache, poll
+from rocketchat_sso.models import IssuedToken, RocketChatAccount
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -68,7 +74,7 @@ class CachedToken:
 
 
 def _session_hash(session_key: str) -> str:
-    return hashlib.sha256(session_key.encode()).hexdigest()
+    return revocation.session_hash(session_key)
 
 
 def cache_key(session_key: str) -> str:
@@ -81,6 +87,7 @@ def _cache() -> BaseCache:
     return GuardedCache(caches[conf.ROCKETCHAT_SSO_CACHE])
 
 
+@sensitive_variables("value", "token")
 def get_cached(session_key: str) -> CachedToken | None:
     value = _cache().get(cache_key(session_key))
     if not isinstance(value, dict):
@@ -96,7 +103,16 @@ def get_cached(session_key: str) -> CachedToken | None:
         return None
 
 
-def store(session_key: str, user: AbstractBaseUser, token: LoginToken) -> None:
+@sensitive_variables("token", "value")
+def store(
+    session_key: str,
+    user: AbstractBaseUser,
+    token: LoginToken,
+    *,
+    checked_at: float | None = None,
+) -> None:
+    """Cache the session's token; ``checked_at`` when Rocket.Chat last accepted it (default:
+    just now, issued or answered ``/me``)."""
     timeout = conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT
     if timeout <= 0:
         return
@@ -104,8 +120,7 @@ def store(session_key: str, user: AbstractBaseUser, token: LoginToken) -> None:
         "user_pk": str(user.pk),
         "user_id": token.user_id,
         "auth_token": token.auth_token,
-        # Rocket.Chat accepted it just now: issued, or answered /me.
-        "checked_at": time.time(),
+        "checked_at": time.time() if checked_at is None else checked_at,
     }
     _cache().set(cache_key(session_key), value, timeout)
 
@@ -154,6 +169,7 @@ def ensure_session_key(session: SessionBase) -> str:
     return str(session.session_key)
 
 
+@sensitive_variables("cached", "token", "login_token")
 def session_login_token(
     session: SessionBase,
     user: AbstractBaseUser,
@@ -164,8 +180,19 @@ def session_login_token(
     """The session's Rocket.Chat token: the cached one while Rocket.Chat accepts it, else new.
 
     Warm path: no Rocket.Chat call within the recheck interval; after it (or with ``recheck``)
-    one (``/me``), plus one only if the profile drifted. A cached token is never handed to
-    another user, nor for another Rocket.Chat user than the linked one.
+    one (``/me``), plus one only if the profile drifted, and at most one per
+    ``ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL`` (:mod:`rocketchat_sso.budgets`). When the cache
+    forgot the token, the session's stored one (:mod:`rocketchat_sso.revocation`) is checked
+    instead of minting another. A cached token is never handed to another user, nor for another
+    Rocket.Chat user than the linked one.
+
+    If Rocket.Chat's rate limiter refuses the check (``/me``'s bucket is empty) on the warm
+    path, the cached token is handed out unchecked: it was fine at the last check, and should it
+    have died since, Rocket.Chat refuses it and shows the loading page, whose ``recheck``
+    replaces it. A ``recheck`` is never answered with an unchecked token.
+
+    Raises :class:`~rocketchat_sso.budgets.BudgetExhausted` when the session's check or the
+    user's mints are spent.
     """
     client = client or RocketChatClient()
     session_key = ensure_session_key(session)
@@ -179,19 +206,91 @@ def session_login_token(
             return minted
     try:
         cached = get_cached(session_key)  # again: the previous holder may have replaced it
+        rows = revocation.live_rows(session, user)
+        if cached is None and conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT > 0:
+            cached = _stored(rows, user)  # the cache forgot it; the database did not
         if cached is not None:
-            if not recheck and _recently_checked(cached, user):
-                return cached.token
-            token = _still_valid(cached, user, client)
+            token, checked = _check(session_key, cached, user, client, recheck=recheck)
             if token is not None:
-                store(session_key, user, token)
+                # An unchecked hand-out keeps the time of the last real check.
+                store(session_key, user, token, checked_at=None if checked else cached.checked_at)
                 return token
             forget(session_key)
-        token = services.issue_login_token(user, client=client)
-        store(session_key, user, token)
-        return token
+            refused = [row for row in rows if _holds(row, cached.token)]
+            revocation.mark_dead(refused)  # Rocket.Chat refused it: nothing to revoke
+            rows = [row for row in rows if row not in refused]
+        exhausted = budgets.take_mint(_cache(), user.pk)
+        if exhausted is not None:
+            raise budgets.mint_exhausted(exhausted)
+        login_token = services.issue_login_token(user, client=client)
+        # Another Rocket.Chat user's token (the account was relinked): revoked later. The
+        # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
+        revocation.end(row for row in rows if row.rocketchat_user_id != login_token.user_id)
+        revocation.record(session, user, login_token)
+        store(session_key, user, login_token)
+        return login_token
     finally:
         lock.release()
+
+
+@sensitive_variables("cached")
+def _check(
+    session_key: str,
+    cached: CachedToken,
+    user: AbstractBaseUser,
+    client: RocketChatClient,
+    *,
+    recheck: bool,
+) -> tuple[LoginToken | None, bool]:
+    """The cached token if Rocket.Chat accepts it (or need not be asked), else None; and
+    whether Rocket.Chat was asked just now."""
+    if not recheck and _recently_checked(cached, user):
+        return cached.token, False
+    usable = cached.belongs_to(user) and _linked(cached, user)
+    if not usable:
+        return None, False
+    age = time.time() - cached.checked_at
+    if recheck and 0 <= age < conf.ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL:
+        return cached.token, False  # Rocket.Chat accepted it moments ago
+    wait = budgets.take_check(_cache(), _session_hash(session_key))
+    if wait is not None:
+        if recheck:
+            raise budgets.recheck_exhausted(wait)
+        # The warm path: checked again once the session's budget allows.
+        return cached.token, False
+    try:
+        return _still_valid(cached, user, client), True
+    except RocketChatRateLimited:
+        if recheck:
+            raise
+        logger.info("Rocket.Chat's /me bucket is empty: the cached token is handed out unchecked")
+        return cached.token, False
+
+
+@sensitive_variables("token")
+def _holds(row: IssuedToken, token: LoginToken) -> bool:
+    stored = revocation.token_of(row)
+    return stored is not None and stored.auth_token == token.auth_token
+
+
+@sensitive_variables("token")
+def _stored(rows: list[IssuedToken], user: AbstractBaseUser) -> CachedToken | None:
+    """The newest stored token of the session, as if cached but never checked, if it is
+    younger than ``ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT`` (how long a session reuses a token)."""
+    oldest = timezone.now() - timedelta(seconds=conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT)
+    for row in rows:
+        if row.issued_at < oldest:
+            continue
+        token = revocation.token_of(row)
+        if token is not None:
+            return CachedToken(user_pk=str(user.pk), token=token, checked_at=0.0)
+    return None
+
+
+def _linked(cached: CachedToken, user: AbstractBaseUser) -> bool:
+    return RocketChatAccount.objects.filter(
+        user_id=user.pk, rocketchat_user_id=cached.token.user_id
+    ).exists()
 
 
 def _recently_checked(cached: CachedToken, user: AbstractBaseUser) -> bool:
@@ -199,11 +298,10 @@ def _recently_checked(cached: CachedToken, user: AbstractBaseUser) -> bool:
     age = time.time() - cached.checked_at
     if not cached.belongs_to(user) or not 0 <= age < conf.ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL:
         return False
-    return RocketChatAccount.objects.filter(
-        user_id=user.pk, rocketchat_user_id=cached.token.user_id
-    ).exists()
+    return _linked(cached, user)
 
 
+@sensitive_variables("cached", "me")
 def _still_valid(
     cached: CachedToken, user: AbstractBaseUser, client: RocketChatClient
 ) -> LoginToken | None:
@@ -231,31 +329,61 @@ def _still_valid(
     return cached.token
 
 
+@sensitive_variables("cached")
 def revoke_session_token(
     session_key: str, user: AbstractBaseUser, *, client: RocketChatClient | None = None
 ) -> bool:
-    """Revoke the session's cached token in Rocket.Chat (``POST /api/v1/logout``) and forget it.
+    """Revoke the session's Rocket.Chat token (``POST /api/v1/logout``) and forget it.
 
-    Returns whether a token was revoked. A token Rocket.Chat already refuses counts as revoked;
-    other failures are recorded on the account (the token then lives until it expires).
+    The token is found in the cache or, when the cache forgot it (or is down), in the database
+    (:mod:`rocketchat_sso.revocation`). Returns whether a token was revoked. A token Rocket.Chat
+    already refuses counts as revoked; other failures are recorded on the account and the
+    stored token stays pending, retried by ``rocketchat_sso_revoke`` and the next logout.
+    Raises :class:`~rocketchat_sso.locks.CacheUnavailable` after revoking when the cache is down.
     """
-    cached = get_cached(session_key)
-    forget(session_key)
-    if cached is None or not cached.belongs_to(user):
-        return False
     client = client or RocketChatClient()
+    cache_error: CacheUnavailable | None = None
+    cached = None
     try:
-        client.revoke_token(cached.token)
-    except RocketChatAuthenticationFailed:
-        return True  # already dead in Rocket.Chat
-    except RocketChatError as error:
+        cached = get_cached(session_key)
+        forget(session_key)
+    except CacheUnavailable as error:
+        cache_error = error
+    session = _session_of(session_key)
+    rows = revocation.end(revocation.live_rows(session, user))
+    legacy = cached is not None and cached.belongs_to(user)
+    if legacy and cached is not None and any(_holds(row, cached.token) for row in rows):
+        legacy = False  # the stored copy is revoked below
+    outcome = revocation.revoke_all(rows, client)
+    revoked = outcome.revoked > 0
+    errors = list(outcome.errors)
+    if legacy and cached is not None and not outcome.rate_limited:
+        try:
+            client.revoke_token(cached.token)
+            revoked = True
+        except RocketChatAuthenticationFailed:
+            revoked = True  # already dead in Rocket.Chat
+        except RocketChatError as error:
+            errors.append(error.message)
+    if not outcome.rate_limited and not errors:  # the next opportunity for earlier failures
+        earlier = revocation.pending(user.pk).exclude(pk__in=[row.pk for row in rows])
+        revocation.revoke_all(earlier[: revocation.RETRIES_AT_LOGOUT], client)
+    if errors or outcome.rate_limited:
+        message = errors[0] if errors else "rate-limited"
         account = RocketChatAccount.objects.filter(user_id=user.pk).first()
         if account is not None:
-            services.record_account_error(account, error)
+            services.record_account_error(account, RocketChatError(message))
         logger.warning(
             "Could not revoke the Rocket.Chat token of a logged-out session of Django user %s: %s",
             user.pk,
-            error.message,
+            message,
         )
-        return False
-    return True
+    if cache_error is not None:
+        raise cache_error
+    return revoked
+
+
+def _session_of(session_key: str) -> SessionBase:
+    """The session's store, to read the slot it keeps (its data survives a new key); loaded
+    only if the slot is needed."""
+    return revocation._session_store(session_key)

@@ -22,9 +22,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import csp, services, tokens
+from rocketchat_sso import budgets, csp, services, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
 from rocketchat_sso.exceptions import (
@@ -49,6 +50,8 @@ LOGOUT_METHODS = ("POST",)
 RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 TOKEN_PENDING_RETRY_AFTER = 1  # the other request is nearly done
+# Fetch metadata (Sec-Fetch-Site) of requests another site made: an <img>, a link, a form.
+FOREIGN_FETCH_SITES = ("cross-site", "same-site")
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
 # own: ``network``, ``login_refused`` when Rocket.Chat refused the token, ``default``). Plain
@@ -63,6 +66,11 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
     "database_unavailable": SITE_BUSY,
     "token_pending": SITE_BUSY,
     "token_cache_unavailable": SITE_BUSY,
+    budgets.RECHECK_BUDGET: SITE_BUSY,
+    budgets.MINT_BUDGET: _(
+        "The chat was signed in too often in a short time. Please wait a minute and try again."
+    ),
+    "cross_site_request": MISCONFIGURED,
     "rocketchat_misconfigured": MISCONFIGURED,
     "rocketchat_error": MISCONFIGURED,
     "rocketchat_bad_response": MISCONFIGURED,
@@ -113,6 +121,19 @@ def allowed_origin(request: HttpRequest) -> bool:
         return True
     own = origin_of(request.build_absolute_uri("/"))
     return origin in (own, conf.public_origin)
+
+
+def foreign_fetch(request: HttpRequest) -> bool:
+    """A request without ``Origin`` that the browser says another site made.
+
+    Browsers send ``Origin`` with every cross-origin ``fetch`` (Rocket.Chat's call carries it),
+    but not with an ``<img>``, a link or a top-level navigation: those are refused when their
+    fetch metadata says they came from another origin. Browsers without fetch metadata send
+    none, and an address typed by the user says ``none``.
+    """
+    if "Origin" in request.headers:
+        return False
+    return request.headers.get("Sec-Fetch-Site", "").lower() in FOREIGN_FETCH_SITES
 
 
 def method_not_allowed(allowed: tuple[str, ...]) -> JsonResponse:
@@ -176,8 +197,13 @@ def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
     return error_response(502, "rocketchat_error", "Rocket.Chat refused the request.")
 
 
-@csrf_exempt  # Rocket.Chat's cross-origin fetch carries no CSRF token; nothing here changes state
+# Rocket.Chat's cross-origin fetch carries no CSRF token. The endpoint does change state (it
+# may create the Rocket.Chat user, set their password, mint a token), so it answers only
+# Rocket.Chat's origin and the site's own (CORS and ``allowed_origin``), and refuses what
+# another site's page made the browser send without ``Origin`` (``foreign_fetch``).
+@csrf_exempt
 @never_cache
+@sensitive_variables("login_token")
 def token(request: HttpRequest) -> HttpResponse:
     """Answer ``{"loginToken": ...}`` for the session's own user, as Rocket.Chat expects.
 
@@ -188,6 +214,10 @@ def token(request: HttpRequest) -> HttpResponse:
         return method_not_allowed(TOKEN_METHODS)
     if not allowed_origin(request):
         return error_response(403, "origin_not_allowed", "This origin may not request tokens.")
+    if foreign_fetch(request):
+        return error_response(
+            403, "cross_site_request", "Another site's page may not request tokens."
+        )
     user: Any = request.user
     if not user.is_authenticated:
         return error_response(401, "not_authenticated", "Log in to the site first.")
@@ -200,6 +230,8 @@ def token(request: HttpRequest) -> HttpResponse:
     except CacheUnavailable as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error)
         return cache_unavailable_response()
+    except budgets.BudgetExhausted as error:
+        return error_response(429, error.code, error.message, retry_after=error.retry_after)
     except tokens.TokenPending:
         return error_response(
             503,

@@ -114,6 +114,10 @@ ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"  # noqa: S105
 # The suite exercises the reuse check (GET /me) on every reuse; tests/test_recheck.py covers
 # the default interval, in which a cached token is handed out without asking Rocket.Chat.
 ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL = 0
+# Likewise the budgets are off for the suite, which opens the chat many times per user and
+# session; tests/test_budgets.py covers them at their defaults.
+ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL = 0
+ROCKETCHAT_SSO_USER_MINT_LIMIT = 0
 
 # Fast hashing: the default PBKDF2 costs ~0.3 s per user created, which adds up over the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

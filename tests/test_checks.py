@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -281,3 +282,33 @@ def test_linkable_roles_setting(value: object, expected: list[str]) -> None:
 
     with override_settings(ROCKETCHAT_SSO_LINKABLE_ROLES=value):
         assert ids(check_linking()) == expected
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL": -1}, "rocketchat_sso.E050"),
+        ({"ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL": "soon"}, "rocketchat_sso.E050"),
+        ({"ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL": 5}, "rocketchat_sso.W050"),
+        ({"ROCKETCHAT_SSO_USER_MINT_LIMIT": -1}, "rocketchat_sso.E051"),
+        ({"ROCKETCHAT_SSO_USER_MINT_WINDOW": 0}, "rocketchat_sso.E051"),
+        ({"ROCKETCHAT_SSO_USER_MINT_LIMIT": 0}, "rocketchat_sso.W051"),
+        ({"ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS": 0}, "rocketchat_sso.E052"),
+        ({"ROCKETCHAT_SSO_TOKEN_KEY_FALLBACKS": "old-key"}, "rocketchat_sso.E053"),
+    ],
+)
+def test_revocation_and_budget_settings(overrides: dict[str, Any], expected: str) -> None:
+    from rocketchat_sso.checks import check_revocation
+
+    defaults = {"ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL": 15, "ROCKETCHAT_SSO_USER_MINT_LIMIT": 3}
+    with override_settings(**{**defaults, **overrides}):
+        found = check_revocation()
+    assert [message.id for message in found] == [expected]
+    assert all(message.hint for message in found)
+
+
+def test_revocation_defaults_pass() -> None:
+    from rocketchat_sso.checks import check_revocation
+
+    with override_settings(
+        ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL=15, ROCKETCHAT_SSO_USER_MINT_LIMIT=3
+    ):
+        assert check_revocation() == []

@@ -173,12 +173,16 @@ def test_fault_while_checking_a_reused_token(
     server: RocketChatServer, signed_in: Client, user: Any, name: str
 ) -> None:
     """A session's second request only asks Rocket.Chat whether its token still works
-    (``GET /api/v1/me``); a failure there hands out nothing and mints nothing."""
+    (``GET /api/v1/me``); a failure there hands out nothing and mints nothing.
+
+    Asked for a recheck (the loading page): with an empty ``/me`` bucket (429) the warm path
+    hands out the cached token instead (test_warm_path_rate_limited_hands_out_the_cached_token).
+    """
     fake, case = server.fake, CASES[name]
     first = token_of(signed_in).json()["loginToken"]
     fake.reset_calls()
     fake.inject(case.make(), path=ME, times=1 + RETRIES)
-    assert_answer(token_of(signed_in), case)
+    assert_answer(signed_in.post(reverse("rocketchat_sso:token") + "?recheck=1"), case)
     assert len(fake.calls_to(ME)) == expected_sends(case, "GET")
     assert fake.calls_to(LOGIN) == []
     account = RocketChatAccount.objects.get(user=user)

@@ -111,18 +111,32 @@ def test_a_user_deactivated_in_rocketchat_gets_an_error_not_a_loop(
     assert rocketchat.tokens_of(rc_id(rocketchat)) == []
 
 
-def test_rate_limited_check_hands_out_nothing(user: Any) -> None:
+def test_rate_limited_recheck_hands_out_nothing(user: Any) -> None:
     browser = Client()
     browser.force_login(user)
     with mock_rocketchat(settings.ROCKETCHAT_SSO_URL) as fake:
         fake.set_setting("API_Enable_Rate_Limiter_Limit_Calls_Default", 1)  # one call a minute
         open_chat(browser)
         open_chat(browser)  # the one /me call of the window
-        response = browser.post(TOKEN_URL)
+        response = browser.post(TOKEN_URL + "?recheck=1")
         assert response.status_code == 503
         assert response.json()["error"] == "rocketchat_rate_limited"
         assert int(response["Retry-After"]) > 0
         assert len(fake.tokens_of(rc_id(fake))) == 1  # no token minted instead
+
+
+def test_warm_path_rate_limited_hands_out_the_cached_token(user: Any) -> None:
+    """Issue 11: an empty /me bucket is no reason to refuse a token that was fine; should it
+    have died meanwhile, Rocket.Chat shows the loading page, whose recheck replaces it."""
+    browser = Client()
+    browser.force_login(user)
+    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL, login_rate_limit=(1, 60_000)) as fake:
+        first = open_chat(browser)
+        open_chat(browser)  # the one /me call of the window
+        fake.reset_calls()
+        assert open_chat(browser) == first
+        assert paths(fake) == ["GET me"]  # asked, refused (429), handed out anyway
+        assert fake.tokens_of(rc_id(fake)) == [first]
 
 
 def test_a_cached_token_is_never_handed_to_another_user(

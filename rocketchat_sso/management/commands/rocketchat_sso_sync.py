@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from rocketchat_sso import services
+from rocketchat_sso import revocation, services
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
@@ -40,7 +40,8 @@ Outcome = tuple[str, str]  # (outcome, detail for -v 2)
 class Command(BaseCommand):
     help = (
         "Sync Django users to Rocket.Chat: create the missing, update changed profiles, "
-        "deactivate inactive and deleted users, and retry what failed before. Users unchanged "
+        "deactivate inactive and deleted users, and retry what failed before (token revocations "
+        "too). Users unchanged "
         "since their last sync cost no Rocket.Chat call (see --full), so running it again "
         "after an interruption carries on where it stopped."
     )
@@ -125,6 +126,17 @@ class Command(BaseCommand):
             for orphan in self._orphans(options):
                 label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
                 self._one(label, partial(self._orphan, orphan))
+            if not self.dry_run:
+                self._retry_revocations()
+
+    def _retry_revocations(self) -> None:
+        """Token revocations that failed earlier (see ``rocketchat_sso_revoke``)."""
+        outcome = revocation.retry(self.client)
+        if outcome.revoked or outcome.failed:
+            self.stdout.write(
+                f"Token revocations retried: revoked {outcome.revoked}, still pending "
+                f"{revocation.pending().count()}"
+            )
 
     def _link(self, options: dict[str, Any]) -> None:
         """``--link``: plan each named user's link, say it, ask, then do it."""

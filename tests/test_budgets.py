@@ -1,0 +1,115 @@
+"""No user can spend the site's Rocket.Chat rate limit (issue 12, finding 3).
+
+To Rocket.Chat the whole site is one client: 10 calls a minute per route by default. Twelve
+``?recheck=1`` from one session used to cost twelve ``/me`` calls (the 11th and 12th refused,
+everyone else's loading page answered 503 for the rest of the minute).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+
+from rocketchat_sso.conf import (
+    DEFAULT_RECHECK_MIN_INTERVAL,
+    DEFAULT_USER_MINT_LIMIT,
+    DEFAULT_USER_MINT_WINDOW,
+)
+from rocketchat_sso.testing import FakeRocketChat
+from tests.conftest import paths
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_budgets")]
+
+TOKEN_URL = "/rocketchat/token/"
+
+
+@pytest.fixture
+def default_budgets() -> Any:
+    with override_settings(
+        ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL=DEFAULT_RECHECK_MIN_INTERVAL,
+        ROCKETCHAT_SSO_USER_MINT_LIMIT=DEFAULT_USER_MINT_LIMIT,
+        ROCKETCHAT_SSO_USER_MINT_WINDOW=DEFAULT_USER_MINT_WINDOW,
+    ):
+        yield
+
+
+def new_session(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_defaults_are_safe() -> None:
+    assert DEFAULT_RECHECK_MIN_INTERVAL >= 10
+    assert 0 < DEFAULT_USER_MINT_LIMIT <= 5 and DEFAULT_USER_MINT_WINDOW >= 60
+
+
+def test_twelve_rechecks_from_one_session_cost_at_most_one_call(
+    rocketchat: FakeRocketChat, signed_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketchat_sso import budgets, tokens
+
+    first = signed_in.post(TOKEN_URL).json()["loginToken"]
+    later = tokens.time.time() + DEFAULT_RECHECK_MIN_INTERVAL + 1  # the mint's check is old
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    monkeypatch.setattr(budgets.time, "time", lambda: later)
+    rocketchat.reset_calls()
+    answers = [signed_in.post(TOKEN_URL + "?recheck=1") for _ in range(12)]
+    print(f"\n12 rechecks from one session: {len(rocketchat.calls)} Rocket.Chat calls")
+    assert paths(rocketchat) == ["GET me"]
+    assert answers[0].json()["loginToken"] == first
+    for refused in answers[1:]:
+        # Rocket.Chat accepted the token moments ago: handed out without asking again.
+        assert refused.status_code == 200 and refused.json()["loginToken"] == first
+
+
+def test_rechecks_of_a_token_that_failed_its_check_wait_in_line(
+    rocketchat: FakeRocketChat, signed_in: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketchat_sso import budgets, tokens
+    from rocketchat_sso.testing import FakeResponse
+
+    signed_in.post(TOKEN_URL)
+    later = tokens.time.time() + DEFAULT_RECHECK_MIN_INTERVAL + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    monkeypatch.setattr(budgets.time, "time", lambda: later)
+    rocketchat.inject(FakeResponse(500, {"success": False}), path="/api/v1/me", times=10)
+    rocketchat.reset_calls()
+    answers = [signed_in.post(TOKEN_URL + "?recheck=1") for _ in range(12)]
+    assert len(rocketchat.calls_to("/api/v1/me")) <= 3  # one, and urllib3's retries of it
+    assert answers[0].status_code == 502
+    for refused in answers[1:]:
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "token_recheck_budget"
+        assert 1 <= int(refused["Retry-After"]) <= DEFAULT_RECHECK_MIN_INTERVAL
+
+
+def test_mints_per_user_are_bounded(rocketchat: FakeRocketChat, user: Any) -> None:
+    sessions = [new_session(user) for _ in range(DEFAULT_USER_MINT_LIMIT + 2)]
+    answers = [session.post(TOKEN_URL) for session in sessions]
+    assert [a.status_code for a in answers] == [200] * DEFAULT_USER_MINT_LIMIT + [429, 429]
+    refused = answers[-1]
+    assert refused.json()["error"] == "token_mint_budget"
+    assert str(DEFAULT_USER_MINT_LIMIT) in refused.json()["message"]
+    assert 1 <= int(refused["Retry-After"]) <= DEFAULT_USER_MINT_WINDOW
+    assert len(rocketchat.calls_to("/api/v1/login")) == DEFAULT_USER_MINT_LIMIT
+
+
+def test_one_users_budget_is_not_anothers(
+    rocketchat: FakeRocketChat, user: Any, django_user_model: Any
+) -> None:
+    for _ in range(DEFAULT_USER_MINT_LIMIT + 1):
+        new_session(user).post(TOKEN_URL)
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    assert new_session(bob).post(TOKEN_URL).status_code == 200
+
+
+@override_settings(ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT=0)
+def test_without_reuse_one_session_still_cannot_mint_without_bound(
+    rocketchat: FakeRocketChat, signed_in: Client
+) -> None:
+    statuses = [signed_in.post(TOKEN_URL).status_code for _ in range(10)]
+    assert statuses.count(200) == DEFAULT_USER_MINT_LIMIT
+    assert len(rocketchat.calls_to("/api/v1/login")) == DEFAULT_USER_MINT_LIMIT
