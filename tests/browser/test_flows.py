@@ -69,16 +69,7 @@ def test_flow1_rocketchat_signs_in_with_the_site_session(
     assert token in deployment.fake.tokens_of(deployment.rocketchat_user("alice")["_id"])
 
 
-@CROSS_SITE
-def test_flow1_across_sites_without_third_party_cookies_offers_the_login(
-    context: Any, deployment: Deployment, alice: Any
-) -> None:
-    # Chromium blocks third-party cookies by default here: the session cookie reaches neither
-    # the token endpoint nor the loading page framed by Rocket.Chat (README: use flow 2).
-    page = open_rocketchat(context, deployment, alice)
-    loading_page = page.frame_locator("#rc-login-iframe")
-    expect(loading_page.locator("#rocketchat-sso-login")).to_have_attribute("data-current", "login")
-    assert RocketChatAccount.objects.count() == 0
+# Across sites in the default profile (third-party cookies blocked): test_storage_access.py.
 
 
 # -- 2. Flow 1 through the loading page, starting logged out of the site -----------------------
