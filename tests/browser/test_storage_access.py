@@ -9,25 +9,16 @@ top-level origin with the embedded origin beside it (../shared/browser-testing.m
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
 from rocketchat_sso.models import RocketChatAccount
-from tests.browser.conftest import Deployment, log_in
+from tests.browser.conftest import Deployment, log_in, screenshot
 from tests.browser.test_flows import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CROSS_SITE = pytest.mark.parametrize("deployment", ["cross-site"], indirect=True)
-SHOTS = os.environ.get("ROCKETCHAT_SSO_SCREENSHOTS", "")
-
-
-def screenshot(page: Any, name: str) -> None:
-    """Keep a picture of the state for people to look at (only when asked to)."""
-    if SHOTS:
-        os.makedirs(SHOTS, exist_ok=True)
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"))
 
 
 def answer_storage_access(context: Any, page: Any, deployment: Deployment, setting: str) -> None:
