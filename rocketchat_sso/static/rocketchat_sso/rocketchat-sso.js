@@ -364,7 +364,7 @@
       notice.dataset.reason = reason;
       const text = document.createElement('p');
       text.className = 'rocketchat-sso-notice-text';
-      text.style.margin = '0';
+      Object.assign(text.style, { margin: '0', maxWidth: '32rem' });
       text.textContent = texts[kind] || '';
       const actions = [];
       if (kind === 'login') {
