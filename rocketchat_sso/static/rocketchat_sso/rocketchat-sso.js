@@ -184,6 +184,7 @@
       this.heard = false; // any event from Rocket.Chat yet: its sending works
       this.loaded = false;
       this.posted = false; // a token went to Rocket.Chat
+      this.postedAt = 0;
       this.queued = false; // waiting in line for a token
       this.isSignedIn = false;
       this.failure = null; // the token endpoint's refusal, if any
@@ -267,6 +268,7 @@
           this.command('login-with-token', { token });
           if (!this.posted) {
             this.posted = true;
+            this.postedAt = Date.now();
             this.watch(); // from now on, Rocket.Chat has `timeout` ms to report the sign-in
           }
           this.repost(token);
@@ -445,9 +447,12 @@
             resolve(this);
           }
         };
+        // Waiting in line is not a failure: the time runs from the call or from when the token
+        // went to Rocket.Chat, whichever is later.
         const expire = () => {
-          if (this.queued) {
-            timer = window.setTimeout(expire, timeout); // waiting in line is not a failure
+          const left = this.postedAt + timeout - Date.now();
+          if (this.queued || left > 0) {
+            timer = window.setTimeout(expire, this.queued ? timeout : left);
           } else {
             done(this.heard ? 'not_confirmed' : 'send_disabled');
           }
