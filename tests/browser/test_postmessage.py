@@ -122,3 +122,25 @@ def test_injected_iframe_naming_another_origin_never_gets_the_token(
     evil = next(frame for frame in page.frames if frame.url.startswith(EVIL))
     received = evil.evaluate(RECEIVED)
     assert not any("login-with-token" in message for message in received), received
+
+
+def test_the_handoff_window_posts_the_token_only_to_the_sites_own_origin(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    """'Sign in in a new window' opens the loading page top-level with ?handoff: it hands the
+    token to its opener at the site's own origin. Another page opening it gets nothing."""
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.route(EVIL + "/**", lambda route: route.fulfill(body=EVIL_PAGE, content_type="text/html"))
+    page.goto(EVIL + "/")
+    handoff = deployment.url("/rocketchat/login/?handoff=1")
+    with (
+        page.expect_popup() as popup,
+        page.context.expect_event(
+            "console", lambda m: DROPPED in m.text and f"('{deployment.site}')" in m.text
+        ),
+    ):
+        page.evaluate("url => { window.open(url, 'handoff', 'popup'); }", handoff)
+    popup.value.wait_for_event("close")
+    received = page.evaluate(RECEIVED)
+    assert not any("loginToken" in message for message in received), received
