@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -49,6 +50,7 @@ LOGOUT_METHODS = ("POST",)
 # (the loading page always does: Rocket.Chat shows it only when it is not signed in).
 RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
+HANDOFF_PARAMETER = "handoff"  # the loading page as a top-level window that hands a token back
 TOKEN_PENDING_RETRY_AFTER = 1  # the other request is nearly done
 # Fetch metadata (Sec-Fetch-Site) of requests another site made: an <img>, a link, a form.
 FOREIGN_FETCH_SITES = ("cross-site", "same-site")
@@ -264,6 +266,8 @@ def login_page(request: HttpRequest) -> HttpResponse:
     """
     user: Any = request.user
     login_url = resolve_url(settings.LOGIN_URL)
+    site_url = conf.ROCKETCHAT_SSO_SITE_URL + "/" if conf.ROCKETCHAT_SSO_SITE_URL else ""
+    site_url = site_url or request.build_absolute_uri("/")
     context = {
         "authenticated": bool(user.is_authenticated),
         "rocketchat_origin": conf.public_origin,
@@ -274,10 +278,20 @@ def login_page(request: HttpRequest) -> HttpResponse:
         "redirect_field_name": REDIRECT_FIELD_NAME,
         "csp_nonce": csp.nonce_of(request),
         "reasons": {code: str(text) for code, text in LOADING_PAGE_REASONS.items()},
+        # Where a person whose browser refuses the site's cookies in the frame opens the chat.
+        "site_url": site_url,
+        "site_name": urlsplit(site_url).hostname or site_url,
+        # Who framed the page, as the browser says (fetch metadata): "cross-site" when the
+        # frame may be kept from the site's cookies; blank where the browser does not say.
+        "fetch_site": request.headers.get("Sec-Fetch-Site", ""),
     }
     response = render(request, LOGIN_TEMPLATE, context)
     # The site's own pages may frame it too: there the chat is embedded and signed out.
     csp.allow_framing_by(response, [csp.SELF, conf.public_origin])
+    if HANDOFF_PARAMETER in request.GET:
+        # The window the framed page opened hands it the token through window.opener, which
+        # Django's default policy ("same-origin") would cut for an opener framed by another site.
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
     return response
 
 

@@ -36,6 +36,18 @@ def test_demo_prints_how_to_use_it_and_creates_the_user() -> None:
     assert user.is_superuser and user.email == "demo@example.com"
 
 
+def test_demo_says_which_flow_works_where_in_each_layout() -> None:
+    cross = run_demo("--chat-port", "0", "--chatter", "0")
+    assert "Demo ready (cross-site)." in cross
+    assert "Embedded chat on the site's home page (flow 2): signs you in in every browser." in cross
+    assert "after one click on 'Continue to the chat'" in cross
+    assert "manage.py demo --layout same-site" in cross
+    same = run_demo("--chat-port", "0", "--chatter", "0", "--layout", "same-site")
+    assert "Site:        http://demo.localhost:8765/" in same
+    assert "Rocket.Chat: http://chat.demo.localhost:" in same
+    assert "Both flows sign you in in every browser and setting" in same
+
+
 def test_demo_says_it_ignores_a_configured_rocketchat() -> None:
     with override_settings(ROCKETCHAT_SSO_URL="https://chat.example.com"):
         text = run_demo("--chat-port", "0", "--chatter", "0")

@@ -13,7 +13,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "www.example.test"]
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "www.example.test", "demo.localhost"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

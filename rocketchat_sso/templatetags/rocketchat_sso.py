@@ -28,6 +28,8 @@ OPTIONS = frozenset(
         "allow",
         "sync_logout",
         "script",
+        "timeout",
+        "notice",
     }
 )
 
@@ -49,7 +51,7 @@ def rocketchat_iframe(context: Context, **options: Any) -> SafeString:
     """Rocket.Chat in an iframe, signed in as the page's user (see README, "Embedding").
 
     Options: ``path``, ``embedded``, ``width``, ``height``, ``class``, ``id``, ``title``,
-    ``allow``, ``sync_logout``, ``script``.
+    ``allow``, ``sync_logout``, ``script``, ``timeout``, ``notice``.
     """
     kwargs = {RENAMED_OPTIONS.get(name, name): value for name, value in options.items()}
     unknown = sorted(set(kwargs) - OPTIONS)
@@ -67,6 +69,15 @@ def rocketchat_iframe(context: Context, **options: Any) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
-def rocketchat_sso_script(context: Context) -> SafeString:
+def rocketchat_sso_script(
+    context: Context, *, timeout: int = embed.DEFAULT_TIMEOUT_MS, notice: bool = True
+) -> SafeString:
     """Only the script, for iframes rendered some other way (``script=False`` on the tag)."""
-    return embed.script_html(nonce=nonce_of(context.get("request"), context))
+    authenticated = _authenticated(context)
+    return embed.script_html(
+        authenticated=authenticated,
+        csrf_token=_csrf_token(context) if authenticated else "",
+        nonce=nonce_of(context.get("request"), context),
+        timeout=timeout,
+        notice=notice,
+    )

@@ -45,6 +45,15 @@ TOPOLOGIES = {
     "cross-site": ("localhost", "127.0.0.1"),
 }
 PASSWORD = "correct horse battery staple"
+# A folder to keep pictures of the pages' states in (ROCKETCHAT_SSO_SCREENSHOTS=/tmp/shots).
+SCREENSHOTS = os.environ.get("ROCKETCHAT_SSO_SCREENSHOTS", "")
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Keep a picture of what the page shows now, for people to look at (only when asked)."""
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rocketchat_sso.testing import FakeResponse
-from tests.browser.conftest import Deployment, log_in
+from tests.browser.conftest import Deployment, log_in, screenshot
 from tests.browser.test_flows import TOKEN_URL_ANY_QUERY, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,3 +85,58 @@ def test_a_token_rocketchat_refuses_is_explained_not_shown_raw(
     expect(loading_page.locator("[data-state=error]")).not_to_contain_text(
         "logged out by the server"
     )
+
+
+def test_beyond_rocketchats_rate_limit_sign_in_waits_in_line_by_itself(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    busy = {"error": "rocketchat_rate_limited", "message": "Rocket.Chat is busy."}
+    refused: list[str] = []
+
+    def rate_limited(route: Any) -> None:
+        # Rocket.Chat's own call, then the loading page's first: the limiter's answer.
+        if len(refused) < 2:
+            refused.append(route.request.url)
+            route.fulfill(status=503, json=busy, headers={"Retry-After": "2"})
+        else:
+            route.continue_()
+
+    page.route(TOKEN_URL_ANY_QUERY, rate_limited)
+    page.goto(deployment.chat + "/home")
+    loading_page = loading_page_of(page)
+    root = loading_page.locator("#rocketchat-sso-login")
+    expect(root).to_have_attribute("data-current", "queued")
+    expect(loading_page.locator("[data-live]")).to_have_text(
+        "The chat is very busy: your sign-in is queued and continues by itself."
+    )
+    expect(loading_page.locator("[data-state=queued] [data-wait]")).to_have_text(re.compile("[12]"))
+    screenshot(page, "loading-page-queued")
+    expect(page.locator("#rc-user")).to_have_text("alice")  # no click
+    assert len(refused) == 2
+
+
+def test_signing_in_shows_a_spinner_until_the_token_arrives(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    held: list[Any] = []
+    refusal = {"error": "rocketchat_unavailable", "message": "Rocket.Chat is not reachable."}
+    # Rocket.Chat's own call fails; the loading page's waits for the test to let it through.
+    page.route(
+        TOKEN_URL_ANY_QUERY,
+        lambda route: (
+            held.append(route)
+            if "recheck" in route.request.url
+            else route.fulfill(status=503, json=refusal)
+        ),
+    )
+    page.goto(deployment.chat + "/home")
+    root = loading_page_of(page).locator("#rocketchat-sso-login")
+    expect(root).to_have_attribute("data-current", "signing-in")
+    screenshot(page, "loading-page-signing-in")
+    page.wait_for_timeout(100)
+    held[0].continue_()
+    expect(page.locator("#rc-user")).to_have_text("alice")

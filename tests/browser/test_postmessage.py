@@ -7,6 +7,7 @@ the console, and the window never sees the token. A script posting to ``'*'`` wo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -85,3 +86,61 @@ def test_loading_page_never_posts_the_token_to_a_parent_of_another_origin(
     assert deployment.site in dropped.value.text  # the framing page was the recipient
     received = page.evaluate(RECEIVED)
     assert not any(token in message for message in received)
+
+
+def test_injected_iframe_naming_another_origin_never_gets_the_token(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    """Issue 12, finding 6: HTML injected into the site's page (no script) adds an iframe that
+    claims to be the chat and names its own origin. The script takes Rocket.Chat's origin from
+    its own tag's configuration only, and ignores iframes whose src is not there."""
+    deployment.fake.set_setting("Accounts_iframe_enabled", False)  # only the page signs in
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    injected = (
+        f'<iframe id="injected" src="{EVIL}/chat" data-rocketchat-sso'
+        f' data-rocketchat-origin="{EVIL}" data-rocketchat-token-url="/rocketchat/token/"'
+        ' data-rocketchat-user="authenticated"></iframe>'
+    )
+
+    # As the parser meets it, before the deferred script runs (what markup in a template would
+    # do; the page is not re-served, which Chromium's private network rules would refuse).
+    page.add_init_script(
+        """html => new MutationObserver((changes, observer) => {
+            const chat = document.getElementById('chat');
+            if (chat) {
+                chat.insertAdjacentHTML('beforebegin', html);
+                observer.disconnect();
+            }
+        }).observe(document, {childList: true, subtree: true})""".replace("html =>", "(html =>")
+        + f")({json.dumps(injected)})"
+    )
+    page.route(EVIL + "/**", lambda route: route.fulfill(body=EVIL_PAGE, content_type="text/html"))
+    page.goto(deployment.url("/"))
+    expect(page.frame_locator("#chat").locator("#rc-user")).to_have_text("alice")
+    page.wait_for_timeout(4500)  # every re-post of the token has been made
+    evil = next(frame for frame in page.frames if frame.url.startswith(EVIL))
+    received = evil.evaluate(RECEIVED)
+    assert not any("login-with-token" in message for message in received), received
+
+
+def test_the_handoff_window_posts_the_token_only_to_the_sites_own_origin(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    """'Sign in in a new window' opens the loading page top-level with ?handoff: it hands the
+    token to its opener at the site's own origin. Another page opening it gets nothing."""
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.route(EVIL + "/**", lambda route: route.fulfill(body=EVIL_PAGE, content_type="text/html"))
+    page.goto(EVIL + "/")
+    handoff = deployment.url("/rocketchat/login/?handoff=1")
+    with (
+        page.expect_popup() as popup,
+        page.context.expect_event(
+            "console", lambda m: DROPPED in m.text and f"('{deployment.site}')" in m.text
+        ),
+    ):
+        page.evaluate("url => { window.open(url, 'handoff', 'popup'); }", handoff)
+    popup.value.wait_for_event("close")
+    received = page.evaluate(RECEIVED)
+    assert not any("loginToken" in message for message in received), received

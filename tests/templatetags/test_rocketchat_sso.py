@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -10,30 +12,62 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory, override_settings
+from django.utils.html import escape
 
-from rocketchat_sso.embed import chat_url
+from rocketchat_sso.embed import NOTICE_TEXTS, chat_url
 from rocketchat_sso.views import csrf_refused
 
 ALLOW = "camera; microphone; display-capture; clipboard-write; fullscreen; autoplay"
-SCRIPT = '<script src="/static/rocketchat_sso/rocketchat-sso.js" defer></script>'
 
 
 def render(tag: str, context: dict[str, Any] | None = None) -> str:
     return Template("{% load rocketchat_sso %}" + tag).render(Context(context or {}))
 
 
-def iframe(
-    src: str = "https://chat.example.com/", user: str = "anonymous", csrf: str = "", **attrs: str
-) -> str:
+def iframe(src: str = "https://chat.example.com/", sync: str = "true", **attrs: str) -> str:
     extra = "".join(f' {name}="{value}"' for name, value in attrs.items())
-    csrf_attr = f' data-rocketchat-csrf-token="{csrf}"' if csrf else ""
     return (
         f'<iframe src="{src}" title="Rocket.Chat" width="100%" height="600"{extra}'
-        f' allow="{ALLOW}" data-rocketchat-sso data-rocketchat-origin="https://chat.example.com"'
-        ' data-rocketchat-token-url="/rocketchat/token/"'
-        f' data-rocketchat-logout-url="/rocketchat/logout/"{csrf_attr}'
-        f' data-rocketchat-user="{user}" data-rocketchat-sync-logout="true"></iframe>'
+        f' allow="{ALLOW}" data-rocketchat-sso data-rocketchat-sync-logout="{sync}"></iframe>'
     )
+
+
+def script(
+    user: str = "anonymous",
+    csrf: str = "",
+    nonce: str = "",
+    origin: str = "https://chat.example.com",
+    timeout: int = 10000,
+    notice: bool = True,
+) -> str:
+    """The script tag, its configuration (all the script trusts) in its own attribute."""
+    config = {
+        "origin": origin,
+        "tokenUrl": "/rocketchat/token/",
+        "logoutUrl": "/rocketchat/logout/",
+        "csrfToken": csrf,
+        "user": user,
+        "loginUrl": "/accounts/login/",
+        "redirectField": "next",
+        "timeout": timeout,
+        "notice": notice,
+        "texts": {kind: str(text) for kind, text in NOTICE_TEXTS.items()},
+    }
+    nonce_attr = f' nonce="{nonce}"' if nonce else ""
+    return (
+        f'<script src="/static/rocketchat_sso/rocketchat-sso.js" defer{nonce_attr}'
+        f' data-rocketchat-sso-config="{escape(json.dumps(config, separators=(",", ":")))}">'
+        "</script>"
+    )
+
+
+SCRIPT = script()
+
+
+def config_of(html: str) -> dict[str, Any]:
+    found = re.search(r'data-rocketchat-sso-config="([^"]+)"', html)
+    assert found, html
+    return dict(json.loads(unescape(found.group(1))))
 
 
 def request_of(user: Any) -> Any:
@@ -50,11 +84,11 @@ def test_defaults_for_an_anonymous_page() -> None:
 def test_signed_in_user_from_the_request(user: Any) -> None:
     request = request_of(user)
     html = render("{% rocketchat_iframe %}", {"request": request})
-    token = re.search(r'data-rocketchat-csrf-token="([^"]+)"', html)
+    token = config_of(html)["csrfToken"]
     assert token, html
-    assert html == iframe(user="authenticated", csrf=token.group(1)) + SCRIPT
+    assert html == iframe() + script(user="authenticated", csrf=token)
     # The token the page's cookie goes with, as logout() will send it.
-    logout = RequestFactory().post("/rocketchat/logout/", headers={"X-CSRFToken": token.group(1)})
+    logout = RequestFactory().post("/rocketchat/logout/", headers={"X-CSRFToken": token})
     logout.COOKIES[settings.CSRF_COOKIE_NAME] = request.META["CSRF_COOKIE"]
     assert not csrf_refused(logout)
     anonymous = render("{% rocketchat_iframe %}", {"request": request_of(AnonymousUser())})
@@ -63,8 +97,8 @@ def test_signed_in_user_from_the_request(user: Any) -> None:
 
 @pytest.mark.django_db
 def test_signed_in_user_from_the_context_alone(user: Any) -> None:
-    assert (
-        render("{% rocketchat_iframe %}", {"user": user}) == iframe(user="authenticated") + SCRIPT
+    assert render("{% rocketchat_iframe %}", {"user": user}) == iframe() + script(
+        user="authenticated"
     )
 
 
@@ -80,22 +114,23 @@ def test_every_option() -> None:
         '<iframe src="https://chat.example.com/channel/general?layout=embedded"'
         ' title="Team &quot;chat&quot; &lt;b&gt;" width="400" height="50vh" class="chat wide"'
         ' id="team-chat" allow="camera" data-rocketchat-sso'
-        ' data-rocketchat-origin="https://chat.example.com"'
-        ' data-rocketchat-token-url="/rocketchat/token/"'
-        ' data-rocketchat-logout-url="/rocketchat/logout/" data-rocketchat-user="anonymous"'
         ' data-rocketchat-sync-logout="false"></iframe>'
     )
+    html = render("{% rocketchat_iframe timeout=3000 notice=False %}")
+    assert html == iframe() + script(timeout=3000, notice=False)
+    assert render("{% rocketchat_sso_script timeout=3000 %}") == script(timeout=3000)
 
 
 @override_settings(ROCKETCHAT_SSO_PUBLIC_URL="https://talk.example.com:8443/")
 def test_iframe_uses_the_public_url() -> None:
     html = render('{% rocketchat_iframe path="direct/bob" %}')
     assert html.startswith('<iframe src="https://talk.example.com:8443/direct/bob" ')
-    assert 'data-rocketchat-origin="https://talk.example.com:8443"' in html
+    assert config_of(html)["origin"] == "https://talk.example.com:8443"
+    assert "data-rocketchat-origin" not in html  # an iframe never says where tokens go
 
 
 def test_csp_nonce_from_the_context_or_the_request() -> None:
-    nonce_script = SCRIPT.replace(" defer>", ' defer nonce="n0nce">')
+    nonce_script = script(nonce="n0nce")
     assert render("{% rocketchat_iframe %}", {"csp_nonce": "n0nce"}) == iframe() + nonce_script
     request = request_of(AnonymousUser())
     request.csp_nonce = "n0nce"  # django-csp's request attribute

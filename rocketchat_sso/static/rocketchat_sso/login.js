@@ -1,66 +1,80 @@
 /*
  * django-rocketchat-sso loading page (Rocket.Chat's "Iframe URL"). No build step.
  *
- * Inside Rocket.Chat: signed in to the site, fetch a token from the token endpoint (same
- * origin) and post {event: 'login-with-token', loginToken} to Rocket.Chat, at Rocket.Chat's
- * exact origin; signed out, offer the site's login. Rocket.Chat answers a failed login with
- * {event: 'login-error', response}, accepted only from the parent at Rocket.Chat's origin.
+ * Framed by Rocket.Chat:
+ * - signed in to the site: fetch a token from the token endpoint (same origin) and post
+ *   {event: 'login-with-token', loginToken} to Rocket.Chat, at Rocket.Chat's exact origin.
+ *   Rocket.Chat answers a refused token with {event: 'login-error', response}, accepted only
+ *   from the parent at Rocket.Chat's origin.
+ * - the server saw no session: perhaps only because the browser keeps the site's cookies from
+ *   this frame (third-party cookies blocked, Rocket.Chat on another site). With the Storage
+ *   Access API, ask for access: granted before, at once; else on one click ('continue'). The
+ *   browser refuses: say what to do ('refused') and offer a window of the site ('handoff') that
+ *   hands the token back by postMessage at this page's own origin. Really signed out: offer the
+ *   site's login. The page never sends the user round in circles.
+ * - the chat is busy (429, or 503 with Retry-After for a rate limit or a request of the same
+ *   session in flight): wait as long as the server says and try again by itself ('queued').
  * Every failure shows a reason in plain words (translated server-side, #rocketchat-sso-reasons)
  * and a retry, never a raw error.
- * Opened as a top-level page (the site's login came back here), go on to Rocket.Chat.
+ * Top-level with ?handoff (the window 'Sign in in a new window' opens): log in if need be, then
+ * fetch a token, post it to the opener at this page's own origin and close.
+ * Top-level otherwise (the site's login came back here): go on to Rocket.Chat.
  */
-(function () {
+(() => {
   'use strict';
 
-  var root = document.getElementById('rocketchat-sso-login');
+  const root = document.getElementById('rocketchat-sso-login');
   if (!root) {
     return;
   }
-  var origin = root.getAttribute('data-rocketchat-origin');
-  var chatUrl = root.getAttribute('data-rocketchat-url');
-  var tokenUrl = root.getAttribute('data-token-url');
-  var loginUrl = root.getAttribute('data-login-url');
-  var redirectField = root.getAttribute('data-redirect-field') || 'next';
-  var authenticated = root.getAttribute('data-authenticated') === 'true';
-  var framed = window.parent !== window;
+  const { rocketchatOrigin: origin, rocketchatUrl: chatUrl, tokenUrl, loginUrl } = root.dataset;
+  const redirectField = root.dataset.redirectField || 'next';
+  let authenticated = root.dataset.authenticated === 'true';
+  let storageAccess = false; // this frame was granted the site's cookies (Storage Access API)
+  const framed = window.parent !== window;
+  const HANDOFF = 'handoff';
+  const handoff = !framed && new URLSearchParams(window.location.search).has(HANDOFF);
+  const TOKEN_EVENT = 'rocketchat-sso-token'; // from the handoff window to this page
+  // Waiting in line: Retry-After (s) kept within bounds, plus up to a second of jitter so that
+  // the pages waiting do not all come back at once; after so many turns, offer a retry instead.
+  const MIN_WAIT = 1;
+  const MAX_WAIT = 120;
+  const MAX_QUEUED_TURNS = 30;
+  const QUEUED = new Set(['rocketchat_rate_limited', 'token_pending', 'database_unavailable']);
 
-  var reasons = {};
+  let reasons = {};
   try {
     reasons = JSON.parse(document.getElementById('rocketchat-sso-reasons').textContent) || {};
-  } catch (error) {
+  } catch {
     reasons = {};
   }
-  var live = root.querySelector('[data-live]');
+  const live = root.querySelector('[data-live]');
+  const all = (selector) => Array.from(root.querySelectorAll(selector));
 
   // A reason code (the token endpoint's 'error', or 'network', 'login_refused') in plain words.
-  function reasonText(code) {
-    return reasons[code] || reasons['default'] || '';
-  }
+  const reasonText = (code) => reasons[code] || reasons.default || '';
 
   // Show one state; say it in the live region (one region that stays in the page, so screen
   // readers announce each change) and, if this frame has the focus, move it to the state's
   // first control so keyboard users can act on it right away.
   function show(state, reason) {
-    root.setAttribute('data-current', state);
-    root.setAttribute('data-reason', reason || '');
-    var current = null;
-    Array.prototype.forEach.call(root.querySelectorAll('[data-state]'), function (section) {
-      section.hidden = section.getAttribute('data-state') !== state;
+    root.dataset.current = state;
+    root.dataset.reason = reason || '';
+    let current = null;
+    for (const section of all('[data-state]')) {
+      section.hidden = section.dataset.state !== state;
       if (!section.hidden) {
         current = section;
       }
-    });
-    Array.prototype.forEach.call(root.querySelectorAll('[data-message]'), function (node) {
-      node.textContent = reason ? reasonText(reason) : '';
-    });
-    if (!current) {
-      return;
     }
-    var announce = current.querySelector('[data-announce]');
+    for (const node of all('[data-message]')) {
+      node.textContent = reason ? reasonText(reason) : '';
+    }
+    const announce = current && current.querySelector('[data-announce]');
     if (live && announce) {
       live.textContent = announce.textContent.replace(/\s+/g, ' ').trim();
     }
-    var control = current.querySelector('a[href], button');
+    const control = current && current.querySelector('a[href], button');
     if (control && document.hasFocus()) {
       control.focus();
     }
@@ -69,53 +83,106 @@
   // When the chat is embedded in one of the site's own pages (site > Rocket.Chat > this page),
   // come back to that page after logging in rather than to this one.
   function refineLoginLinks() {
-    var next;
+    let next;
     try {
       if (window.top !== window && window.top.location.origin === window.location.origin) {
-        next = window.top.location.pathname + window.top.location.search + window.top.location.hash;
+        const { pathname, search, hash } = window.top.location;
+        next = pathname + search + hash;
       }
-    } catch (error) {
+    } catch {
       return; // the top window is Rocket.Chat's: keep the link that comes back here
     }
     if (!next) {
       return;
     }
-    var href = loginUrl + (loginUrl.indexOf('?') > -1 ? '&' : '?') + encodeURIComponent(redirectField) + '=' + encodeURIComponent(next);
-    Array.prototype.forEach.call(root.querySelectorAll('[data-login-link]'), function (link) {
+    const separator = loginUrl.includes('?') ? '&' : '?';
+    const href = `${loginUrl}${separator}${encodeURIComponent(redirectField)}=${encodeURIComponent(next)}`;
+    for (const link of all('[data-login-link]')) {
       link.setAttribute('href', href);
-    });
+    }
   }
 
   function post(message) {
     window.parent.postMessage(message, origin); // Rocket.Chat's origin, never '*'
   }
 
-  function signIn() {
-    show('signing-in');
-    // Rocket.Chat shows this page only when it is not signed in, so whatever token the session
-    // had may be dead: ask the server to check it with Rocket.Chat before handing it out.
-    fetch(tokenUrl + (tokenUrl.indexOf('?') < 0 ? '?' : '&') + 'recheck=1', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json' }
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (response.status === 401) {
-          authenticated = false;
-          show('login');
-        } else if (!response.ok || typeof body.loginToken !== 'string') {
-          show('error', body.error || 'default');
-        } else {
-          post({ event: 'login-with-token', loginToken: body.loginToken });
-        }
+  // The page's one request: a token for the session's user. Rocket.Chat shows this page only
+  // when it is not signed in, so whatever token the session had may be dead: ask the server to
+  // check it with Rocket.Chat before handing it out (?recheck=1).
+  async function requestToken() {
+    const url = tokenUrl + (tokenUrl.includes('?') ? '&' : '?') + 'recheck=1';
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        credentials: 'include', // same origin; 'include' also carries cookies storage access let in
+        headers: { Accept: 'application/json' }
       });
-    }, function () {
-      show('error', 'network');
+      const body = await response.json().catch(() => ({}));
+      const retryAfter = Number.parseInt(response.headers.get('Retry-After'), 10) || 0;
+      return { status: response.status, body, retryAfter };
+    } catch {
+      return { status: 0, body: { error: 'network' }, retryAfter: 0 };
+    }
+  }
+
+  const queued = ({ status, body, retryAfter }) =>
+    retryAfter > 0 && (status === 429 || (status === 503 && QUEUED.has(body.error)));
+
+  // Show 'queued' with a countdown, and resolve when it is our turn again.
+  function waitInLine(seconds) {
+    const wait = Math.min(MAX_WAIT, Math.max(MIN_WAIT, seconds)) * 1000 + Math.random() * 1000;
+    const until = Date.now() + wait;
+    show('queued');
+    return new Promise((resolve) => {
+      const tick = () => {
+        const left = until - Date.now();
+        for (const node of all('[data-wait]')) {
+          node.textContent = String(Math.max(1, Math.ceil(left / 1000)));
+        }
+        if (left <= 0) {
+          resolve();
+        } else {
+          window.setTimeout(tick, Math.min(1000, left));
+        }
+      };
+      tick();
     });
   }
 
+  // A token, or null once the page shows why not (401: 'anonymous' is returned instead).
+  async function fetchToken() {
+    for (let turn = 0; ; turn += 1) {
+      const answer = await requestToken();
+      if (answer.status === 200 && typeof answer.body.loginToken === 'string') {
+        return answer.body.loginToken;
+      }
+      if (answer.status === 401) {
+        authenticated = false;
+        return 'anonymous';
+      }
+      if (queued(answer) && turn < MAX_QUEUED_TURNS) {
+        await waitInLine(answer.retryAfter);
+        show('signing-in');
+        continue;
+      }
+      show('error', answer.body.error || 'default');
+      return null;
+    }
+  }
+
+  async function signIn() {
+    show('signing-in');
+    const token = await fetchToken();
+    if (token === 'anonymous') {
+      show('login');
+    } else if (token) {
+      authenticated = true;
+      post({ event: 'login-with-token', loginToken: token });
+    }
+  }
+
   function retry() {
-    if (authenticated) {
+    if (authenticated || storageAccess) {
       signIn();
     } else {
       // Logged in meanwhile (another tab)? Rocket.Chat calls the token endpoint again.
@@ -124,36 +191,146 @@
     }
   }
 
-  if (!framed) {
-    if (authenticated) {
-      window.location.replace(chatUrl);
+  // A host's site, roughly (no public suffix list): the last two labels of a name.
+  const siteOf = (host) => (/^[\d.]+$|^\[|^[^.]+$/.test(host) ? host : host.split('.').slice(-2).join('.'));
+
+  // Framed by the same site as ours: the browser's word for it (Sec-Fetch-Site, sent over HTTPS
+  // and to localhost), else a guess from the host names of Rocket.Chat and this page.
+  function framedBySameSite() {
+    const fetchSite = root.dataset.fetchSite;
+    if (fetchSite) {
+      return fetchSite === 'same-site' || fetchSite === 'same-origin';
     }
-    return;
+    return siteOf(new URL(origin).hostname) === siteOf(window.location.hostname);
   }
 
-  window.addEventListener('message', function (event) {
-    if (event.source !== window.parent || event.origin !== origin) {
+  // Whether the browser keeps the site's cookies from this frame: framed by another site
+  // without storage access (a same-site frame has them, though hasStorageAccess() says false
+  // there). Without the Storage Access API there is no telling.
+  async function cookiesBlocked() {
+    if (framedBySameSite() || typeof document.hasStorageAccess !== 'function') {
+      return false;
+    }
+    try {
+      return !(await document.hasStorageAccess());
+    } catch {
+      return false;
+    }
+  }
+
+  // The Storage Access API: resolves at once where the user granted it before, on a click
+  // ('continue') the first time; rejects where the browser or the user says no.
+  async function askForStorageAccess() {
+    try {
+      await document.requestStorageAccess();
+      storageAccess = true;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // 'Continue to the chat' (one click): storage access, else a window of the site.
+  async function continueToChat() {
+    if (typeof document.requestStorageAccess !== 'function') {
+      openHandoff();
+    } else if (await askForStorageAccess()) {
+      signIn(); // a 401 now means really logged out: the login, which comes back here
+    } else {
+      show('refused');
+    }
+  }
+
+  // A window of the site, first-party, so it sees the session: it posts the token back here
+  // (at this page's own origin), or has the user log in first.
+  let handoffWindow = null;
+  function openHandoff() {
+    const url = new URL(window.location.pathname, window.location.origin);
+    url.searchParams.set(HANDOFF, '1');
+    handoffWindow = window.open(url.href, 'rocketchat-sso-handoff', 'popup,width=520,height=640');
+    if (handoffWindow) {
+      show('signing-in');
+    } else {
+      show('refused'); // a popup blocker: the link to the site remains
+    }
+  }
+
+  function onMessage(event) {
+    const data = event.data;
+    if (!data || typeof data !== 'object') {
       return;
     }
-    var data = event.data;
-    if (data && typeof data === 'object' && data.event === 'login-error') {
-      if (authenticated) {
-        if (window.console && typeof data.response === 'string') {
-          window.console.warn('Rocket.Chat refused the sign-in:', data.response); // for admins
-        }
-        show('error', 'login_refused');
-      } else {
-        show('login');
+    if (handoffWindow && event.source === handoffWindow && event.origin === window.location.origin) {
+      if (data.event === TOKEN_EVENT && typeof data.loginToken === 'string') {
+        authenticated = true;
+        show('signing-in');
+        post({ event: 'login-with-token', loginToken: data.loginToken });
       }
+      return;
     }
-  });
-  Array.prototype.forEach.call(root.querySelectorAll('[data-retry]'), function (button) {
-    button.addEventListener('click', retry);
-  });
-  refineLoginLinks();
-  if (authenticated) {
-    signIn();
-  } else {
-    show('login');
+    if (event.source !== window.parent || event.origin !== origin || data.event !== 'login-error') {
+      return;
+    }
+    if (authenticated) {
+      if (typeof data.response === 'string') {
+        console.warn('Rocket.Chat refused the sign-in:', data.response); // for administrators
+      }
+      show('error', 'login_refused');
+    } else {
+      show('login');
+    }
   }
-}());
+
+  async function startFramed() {
+    window.addEventListener('message', onMessage);
+    for (const button of all('[data-retry]')) {
+      button.addEventListener('click', retry);
+    }
+    for (const button of all('[data-continue]')) {
+      button.addEventListener('click', continueToChat);
+    }
+    for (const button of all('[data-handoff]')) {
+      button.addEventListener('click', openHandoff);
+    }
+    refineLoginLinks();
+    if (authenticated) {
+      signIn();
+    } else if (await cookiesBlocked()) {
+      // Granted on an earlier visit: no click. Else the browser needs one (a user gesture).
+      if (await askForStorageAccess()) {
+        signIn();
+      } else {
+        show('continue');
+      }
+    } else {
+      show('login');
+    }
+  }
+
+  async function handOff() {
+    if (!authenticated) {
+      const login = root.querySelector('[data-login-link]');
+      window.location.replace(login ? login.href : loginUrl); // comes back here, logged in
+      return;
+    }
+    if (!window.opener) {
+      show('handoff-done'); // the site's login page cut the tie (Cross-Origin-Opener-Policy)
+      return;
+    }
+    show('signing-in');
+    const token = await fetchToken();
+    if (token && token !== 'anonymous') {
+      window.opener.postMessage({ event: TOKEN_EVENT, loginToken: token }, window.location.origin);
+      window.close();
+      show('handoff-done');
+    }
+  }
+
+  if (framed) {
+    startFramed();
+  } else if (handoff) {
+    handOff();
+  } else if (authenticated) {
+    window.location.replace(chatUrl);
+  }
+})();

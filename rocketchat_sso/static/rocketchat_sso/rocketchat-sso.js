@@ -2,72 +2,151 @@
  * django-rocketchat-sso: sign an embedded Rocket.Chat in as the page's user, and talk to it.
  * No build step, no framework. Rendered by {% rocketchat_iframe %}; see README, "Embedding".
  *
- * For each <iframe data-rocketchat-sso>:
+ * Everything it trusts comes from ONE server-rendered configuration: the JSON in the
+ * data-rocketchat-sso-config attribute of this very <script> tag (document.currentScript:
+ * injected HTML can add elements, not run this script with another configuration). Rocket.Chat's
+ * origin, the endpoints and the user's state are read there, never from the iframes.
+ *
+ * For each <iframe data-rocketchat-sso> whose src is at Rocket.Chat's origin (others are
+ * ignored):
  * - a signed-in user: fetch a token from the token endpoint (same origin) once, and post
  *   {externalCommand: 'login-with-token', token} to the iframe, at Rocket.Chat's exact origin,
  *   right away (the iframe may have loaded before this script ran), on the iframe's load event
- *   and on each 'startup' event Rocket.Chat sends;
+ *   and on each 'startup' event Rocket.Chat sends. Beyond Rocket.Chat's rate limit (429, or 503
+ *   with Retry-After) it waits as long as the server says and tries again by itself.
  * - an anonymous user (data-rocketchat-sync-logout="true"): post {externalCommand: 'logout'} at
  *   the same moments, so logging out of the site signs the chat out on the next page;
- * - messages are accepted only from that iframe's window at Rocket.Chat's origin.
+ * - messages are accepted only from that iframe's window at Rocket.Chat's origin;
+ * - a small notice over the frame says what is happening when the sign-in does not happen
+ *   (chat unavailable, sign-in queued, please log in, chat refused the sign-in, slow to load),
+ *   with a retry; it clears itself once Rocket.Chat reports the user signed in. Theme it with
+ *   the CSS custom properties --rocketchat-sso-notice-background, -color, -accent, -font.
  *
  * API: window.RocketChatSSO.get(iframeOrId) -> chat; chat.command(name, payload),
  * chat.go(path), chat.setStatus(status), chat.on(eventName, handler) -> off();
  * chat.signedIn({timeout}, callback?) -> Promise: resolves when Rocket.Chat reports the user
  * signed in ('Custom_Script_Logged_In', sent when Iframe_Integration_send_enable is on), rejects
- * with an Error whose .reason says why not (see REASONS); chat.logout() -> Promise: posts
- * Rocket.Chat's 'logout' command and revokes the session's token through the site's logout
- * endpoint. RocketChatSSO.on/command/go/setStatus/logout/signedIn do the same for every chat on
- * the page. Every event is also dispatched on the iframe as a DOM event 'rocketchat:<eventName>'
- * (bubbling, detail = data).
+ * with an Error whose .reason says why not (see REASONS); it waits while the sign-in is queued.
+ * chat.logout() -> Promise: posts Rocket.Chat's 'logout' command and revokes the session's token
+ * through the site's logout endpoint. RocketChatSSO.on/command/go/setStatus/logout/signedIn do
+ * the same for every chat on the page. Every event is also dispatched on the iframe as a DOM
+ * event 'rocketchat:<eventName>' (bubbling, detail = data).
  */
-(function (window, document) {
+(() => {
   'use strict';
 
-  var SELECTOR = 'iframe[data-rocketchat-sso]';
-  var ANY = '*';
-  var ERROR_EVENT = 'sso-error';
-  // client/views/root/MainLayout/useCustomScript.ts: fired whenever the user id is set or unset.
-  var SIGNED_IN_EVENT = 'Custom_Script_Logged_In';
-  var SIGNED_OUT_EVENTS = ['Custom_Script_Logged_Out', 'Custom_Script_On_Logout'];
-  var DEFAULT_TIMEOUT_MS = 10000;
-  // Delays between re-posts of the token to a Rocket.Chat not heard from yet (about 4 s in all).
-  var REPOST_DELAYS = [250, 500, 1000, 2000];
-  var CSRF_HEADER = 'X-CSRFToken';
-  // Why signedIn() rejected: error.reason, and a message naming what to check.
-  var REASONS = {
-    not_authenticated: function () {
-      return 'The page\'s user is not logged in to the site.';
-    },
-    token_refused: function (chat) {
-      var failure = chat.failure || {};
-      return 'The site\'s token endpoint refused a token (' + (failure.status || 'network') + ' ' +
-        (failure.error || '') + '): ' + (failure.message || 'see the site\'s log') + '.';
-    },
-    send_disabled: function () {
-      return 'Rocket.Chat sent this page no events: turn on Iframe_Integration_send_enable and set ' +
-        'Iframe_Integration_send_target_origin to ' + window.location.origin + ' (or *). ' +
-        '(Or Rocket.Chat had started before this script ran: include it in the page, not later.)';
-    },
-    not_confirmed: function () {
-      return 'Rocket.Chat started but did not report a sign-in: check that ' +
-        'Iframe_Integration_receive_enable is on, that Iframe_Integration_receive_origin lists ' +
-        window.location.origin + ', and that Rocket.Chat accepts the token (its log).';
-    }
-  };
-
-  if (window.RocketChatSSO && window.RocketChatSSO.scan) {
+  if (window.RocketChatSSO && typeof window.RocketChatSSO.scan === 'function') {
     window.RocketChatSSO.scan(); // the script was included twice: only look for new iframes
     return;
   }
+  const script = document.currentScript;
+  let config = null;
+  try {
+    config = JSON.parse(script.dataset.rocketchatSsoConfig);
+  } catch {
+    config = null;
+  }
+  if (!config || typeof config.origin !== 'string') {
+    console.error('rocketchat-sso.js: no configuration on its <script> tag. Include it with ' +
+      '{% rocketchat_iframe %} or {% rocketchat_sso_script %}.');
+    return;
+  }
+  const texts = config.texts || {};
 
-  var globalHandlers = {};
+  const SELECTOR = 'iframe[data-rocketchat-sso]';
+  const ANY = '*';
+  const ERROR_EVENT = 'sso-error';
+  const QUEUED_EVENT = 'sso-queued';
+  // client/views/root/MainLayout/useCustomScript.ts: fired whenever the user id is set or unset.
+  const SIGNED_IN_EVENT = 'Custom_Script_Logged_In';
+  const SIGNED_OUT_EVENTS = ['Custom_Script_Logged_Out', 'Custom_Script_On_Logout'];
+  const DEFAULT_TIMEOUT_MS = config.timeout || 10000;
+  // Delays between re-posts of the token to a Rocket.Chat not heard from yet (about 4 s in all).
+  const REPOST_DELAYS = [250, 1000, 2500];
+  const CSRF_HEADER = 'X-CSRFToken';
+  // Waiting in line: Retry-After (s) kept within bounds, plus up to a second of jitter so that
+  // waiting pages do not all come back at once; after so many turns, offer a retry instead.
+  const MIN_WAIT = 1;
+  const MAX_WAIT = 120;
+  const MAX_QUEUED_TURNS = 30;
+  const QUEUED = new Set(['rocketchat_rate_limited', 'token_pending', 'database_unavailable']);
+  const ACCOUNT = new Set(['user_inactive', 'rocketchat_user_inactive', 'rocketchat_account_conflict']);
+  // Why signedIn() rejected: error.reason, and a message naming what to check.
+  const REASONS = {
+    not_authenticated: () => 'The page\'s user is not logged in to the site.',
+    token_refused: (chat) => {
+      const failure = chat.failure || {};
+      return `The site's token endpoint refused a token (${failure.status || 'network'} ` +
+        `${failure.error || ''}): ${failure.message || 'see the site\'s log'}.`;
+    },
+    send_disabled: () => 'Rocket.Chat sent this page no events: turn on ' +
+      'Iframe_Integration_send_enable and set Iframe_Integration_send_target_origin to ' +
+      `${window.location.origin} (or *). (Or Rocket.Chat had started before this script ran: ` +
+      'include it in the page, not later.)',
+    not_confirmed: () => 'Rocket.Chat started but did not report a sign-in: check that ' +
+      'Iframe_Integration_receive_enable is on, that Iframe_Integration_receive_origin lists ' +
+      `${window.location.origin}, and that Rocket.Chat accepts the token (its log).`
+  };
+  const NOTICE_STYLE = {
+    position: 'absolute',
+    boxSizing: 'border-box',
+    flexDirection: 'column',
+    alignItems: 'center',
+    justifyContent: 'center',
+    gap: '.75rem',
+    padding: '1.5rem',
+    textAlign: 'center',
+    zIndex: '1',
+    background: 'var(--rocketchat-sso-notice-background, rgba(247, 248, 250, .97))',
+    color: 'var(--rocketchat-sso-notice-color, #2f343d)',
+    font: 'var(--rocketchat-sso-notice-font, 15px/1.5 system-ui, sans-serif)'
+  };
+  const ACTION_STYLE = {
+    padding: '.5rem 1rem',
+    border: '0',
+    borderRadius: '4px',
+    background: 'var(--rocketchat-sso-notice-accent, #1d74f5)',
+    color: '#fff',
+    font: 'inherit',
+    textDecoration: 'none',
+    cursor: 'pointer'
+  };
+
+  const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
+  const waitFor = (seconds) => Math.min(MAX_WAIT, Math.max(MIN_WAIT, seconds)) * 1000 + Math.random() * 1000;
+  const originOf = (url) => {
+    try {
+      return new URL(url, window.location.href).origin;
+    } catch {
+      return null;
+    }
+  };
+  const queued = ({ status, body, retryAfter }) =>
+    retryAfter > 0 && (status === 429 || (status === 503 && QUEUED.has(body.error)));
+
+  // The one helper for the site's endpoints: a same-origin POST answered in JSON.
+  async function call(url, headers = {}) {
+    try {
+      const response = await window.fetch(url, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json', ...headers }
+      });
+      const body = await response.json().catch(() => ({}));
+      const retryAfter = Number.parseInt(response.headers.get('Retry-After'), 10) || 0;
+      return { ok: response.ok, status: response.status, body, retryAfter };
+    } catch {
+      return { ok: false, status: 0, body: { error: 'network' }, retryAfter: 0 };
+    }
+  }
+
+  const globalHandlers = {};
 
   function addHandler(table, eventName, handler) {
     (table[eventName] = table[eventName] || []).push(handler);
     return function off() {
-      var list = table[eventName] || [];
-      var index = list.indexOf(handler);
+      const list = table[eventName] || [];
+      const index = list.indexOf(handler);
       if (index > -1) {
         list.splice(index, 1);
       }
@@ -75,146 +154,17 @@
   }
 
   function callAll(list, context, args) {
-    (list || []).slice().forEach(function (handler) {
+    for (const handler of (list || []).slice()) {
       try {
         handler.apply(context, args);
       } catch (error) {
-        window.setTimeout(function () { throw error; }, 0); // report, keep the others running
+        window.setTimeout(() => { throw error; }, 0); // report, keep the others running
       }
-    });
+    }
   }
-
-  function Chat(iframe) {
-    this.iframe = iframe;
-    this.origin = iframe.getAttribute('data-rocketchat-origin');
-    this.tokenUrl = iframe.getAttribute('data-rocketchat-token-url');
-    this.authenticated = iframe.getAttribute('data-rocketchat-user') === 'authenticated';
-    this.syncLogout = iframe.getAttribute('data-rocketchat-sync-logout') !== 'false';
-    this.logoutUrl = iframe.getAttribute('data-rocketchat-logout-url');
-    this.csrfToken = iframe.getAttribute('data-rocketchat-csrf-token');
-    this.handlers = {};
-    this.token = null;
-    this.heard = false; // any event from Rocket.Chat yet: its sending works
-    this.isSignedIn = false;
-    this.failure = null; // the token endpoint's refusal, if any
-    this.waiters = [];
-    var chat = this;
-    iframe.addEventListener('load', function () { chat.sync(); });
-    this.sync();
-  }
-
-  Chat.prototype.post = function (message) {
-    var target = this.iframe.contentWindow;
-    if (target && this.origin) {
-      // Dropped by the browser unless the frame is at Rocket.Chat's origin: never '*'.
-      target.postMessage(message, this.origin);
-    }
-    return this;
-  };
-
-  Chat.prototype.command = function (name, payload) {
-    var message = {};
-    Object.keys(payload || {}).forEach(function (key) { message[key] = payload[key]; });
-    message.externalCommand = name;
-    return this.post(message);
-  };
-
-  Chat.prototype.go = function (path) { return this.command('go', { path: path }); };
-  Chat.prototype.setStatus = function (status) { return this.command('set-user-status', { status: status }); };
-
-  Chat.prototype.on = function (eventName, handler) { return addHandler(this.handlers, eventName, handler); };
-
-  Chat.prototype.emit = function (eventName, data, event) {
-    callAll(this.handlers[eventName], this, [data, event]);
-    callAll(globalHandlers[eventName], this, [data, event]);
-    callAll(this.handlers[ANY], this, [eventName, data, event]);
-    callAll(globalHandlers[ANY], this, [eventName, data, event]);
-    this.iframe.dispatchEvent(new CustomEvent('rocketchat:' + eventName, { detail: data, bubbles: true }));
-  };
-
-  // The token is fetched once per page; every later sync posts the same one.
-  Chat.prototype.fetchToken = function () {
-    var chat = this;
-    if (!this.token) {
-      this.token = window.fetch(this.tokenUrl, {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { Accept: 'application/json' }
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          if (response.ok && typeof body.loginToken === 'string') {
-            return body.loginToken;
-          }
-          chat.fail({ status: response.status, error: body.error || '', message: body.message || '' });
-          if (response.status === 401) {
-            chat.authenticated = false; // the session ended since the page was rendered
-            chat.sync();
-          }
-          return null;
-        });
-      }, function () {
-        chat.fail({ status: 0, error: 'network', message: '' });
-        return null;
-      });
-    }
-    return this.token;
-  };
-
-  Chat.prototype.sync = function () {
-    var chat = this;
-    if (this.authenticated) {
-      this.fetchToken().then(function (token) {
-        if (token) {
-          chat.command('login-with-token', { token: token });
-          chat.repost(token, 0);
-        }
-      });
-    } else if (this.syncLogout) {
-      this.command('logout'); // nothing to revoke: the site's session is gone
-    }
-  };
-
-  // Rocket.Chat may not listen yet when the iframe's load fires, and with integration sending
-  // off it never says 'startup': post the token again a few times until Rocket.Chat is heard
-  // from. Bounded, and harmless: the browser delivers it only to Rocket.Chat's origin.
-  Chat.prototype.repost = function (token, attempt) {
-    var chat = this;
-    if (attempt === 0) {
-      if (this.reposting) {
-        return;
-      }
-      this.reposting = true;
-    }
-    if (attempt >= REPOST_DELAYS.length) {
-      this.reposting = false;
-      return;
-    }
-    window.setTimeout(function () {
-      if (chat.heard || chat.isSignedIn || !chat.authenticated) {
-        chat.reposting = false;
-        return;
-      }
-      chat.command('login-with-token', { token: token });
-      chat.repost(token, attempt + 1);
-    }, REPOST_DELAYS[attempt]);
-  };
-
-  Chat.prototype.fail = function (detail) {
-    this.failure = detail;
-    this.settle(detail.status === 401 ? 'not_authenticated' : 'token_refused');
-    this.emit(ERROR_EVENT, detail);
-  };
-
-  // Resolve (no reason) or reject (a REASONS key) every pending signedIn().
-  Chat.prototype.settle = function (reason) {
-    var waiters = this.waiters;
-    var chat = this;
-    this.waiters = [];
-    waiters.forEach(function (waiter) { waiter(reason, chat); });
-  };
 
   function signInError(reason, chat) {
-    var error = new Error(REASONS[reason](chat));
+    const error = new Error(REASONS[reason](chat));
     error.reason = reason;
     error.chat = chat;
     if (reason === 'token_refused') {
@@ -223,157 +173,400 @@
     return error;
   }
 
-  Chat.prototype.signedIn = function (options, callback) {
-    if (typeof options === 'function') {
-      callback = options;
-      options = {};
-    }
-    var timeout = (options && options.timeout) || DEFAULT_TIMEOUT_MS;
-    var chat = this;
-    var promise = new Promise(function (resolve, reject) {
-      function done(reason) {
-        window.clearTimeout(timer);
-        if (reason) {
-          reject(signInError(reason, chat));
-        } else {
-          resolve(chat);
-        }
-      }
-      var timer = window.setTimeout(function () {
-        var index = chat.waiters.indexOf(done);
-        if (index > -1) {
-          chat.waiters.splice(index, 1);
-        }
-        done(chat.heard ? 'not_confirmed' : 'send_disabled');
-      }, timeout);
-      if (chat.isSignedIn) {
-        done();
-      } else if (!chat.authenticated) {
-        done('not_authenticated');
-      } else if (chat.failure) {
-        done(chat.failure.status === 401 ? 'not_authenticated' : 'token_refused');
-      } else {
-        chat.waiters.push(done);
-      }
-    });
-    if (callback) {
-      promise.then(function (result) { callback(null, result); }, function (error) { callback(error); });
-    }
-    return promise;
-  };
-
-  // Rocket.Chat's 'logout' command, and the server-side revocation of the session's token, so
-  // the user is signed out (and not shown online) even where Rocket.Chat ignores the command.
-  Chat.prototype.logout = function () {
-    var chat = this;
-    this.command('logout');
-    this.token = null;
-    this.isSignedIn = false;
-    if (!this.logoutUrl) {
-      return Promise.resolve({ revoked: false });
-    }
-    var headers = { Accept: 'application/json' };
-    if (this.csrfToken) {
-      headers[CSRF_HEADER] = this.csrfToken;
-    }
-    return window.fetch(this.logoutUrl, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: headers
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) {
-          chat.emit(ERROR_EVENT, { status: response.status, error: body.error || '', message: body.message || '' });
-        }
-        return { revoked: Boolean(body.revoked) };
-      });
-    }, function () {
-      chat.emit(ERROR_EVENT, { status: 0, error: 'network', message: '' });
-      return { revoked: false };
-    });
-  };
-
-  Chat.prototype.receive = function (event) {
-    var data = event.data;
-    if (!data || typeof data !== 'object' || typeof data.eventName !== 'string') {
-      return;
-    }
-    this.heard = true;
-    if (data.eventName === SIGNED_IN_EVENT) {
-      this.isSignedIn = true;
-      this.settle(null);
-    } else if (SIGNED_OUT_EVENTS.indexOf(data.eventName) > -1) {
+  class Chat {
+    constructor(iframe) {
+      this.iframe = iframe;
+      this.origin = config.origin;
+      this.authenticated = config.user === 'authenticated';
+      this.syncLogout = iframe.dataset.rocketchatSyncLogout !== 'false';
+      this.handlers = {};
+      this.token = null; // a Promise of the page's token (or null): fetched once per page
+      this.heard = false; // any event from Rocket.Chat yet: its sending works
+      this.loaded = false;
+      this.posted = false; // a token went to Rocket.Chat
+      this.postedAt = 0;
+      this.queued = false; // waiting in line for a token
       this.isSignedIn = false;
+      this.failure = null; // the token endpoint's refusal, if any
+      this.waiters = [];
+      this.notice = null;
+      iframe.addEventListener('load', () => {
+        this.loaded = true;
+        this.hideNotice('slow');
+        this.sync();
+      });
+      this.sync();
+      this.watch();
     }
-    if (data.eventName === 'startup') {
-      this.sync(); // Rocket.Chat (re)started in the frame: it may not have heard us yet
-    }
-    this.emit(data.eventName, data.data, event);
-  };
 
-  var chats = [];
+    post(message) {
+      const target = this.iframe.contentWindow;
+      if (target) {
+        // Dropped by the browser unless the frame is at Rocket.Chat's origin: never '*'.
+        target.postMessage(message, this.origin);
+      }
+      return this;
+    }
+
+    command(name, payload) {
+      return this.post({ ...(payload || {}), externalCommand: name });
+    }
+
+    go(path) { return this.command('go', { path }); }
+    setStatus(status) { return this.command('set-user-status', { status }); }
+    on(eventName, handler) { return addHandler(this.handlers, eventName, handler); }
+
+    emit(eventName, data, event) {
+      callAll(this.handlers[eventName], this, [data, event]);
+      callAll(globalHandlers[eventName], this, [data, event]);
+      callAll(this.handlers[ANY], this, [eventName, data, event]);
+      callAll(globalHandlers[ANY], this, [eventName, data, event]);
+      this.iframe.dispatchEvent(new CustomEvent(`rocketchat:${eventName}`, { detail: data, bubbles: true }));
+    }
+
+    // The token is fetched once per page; every later sync posts the same one.
+    fetchToken(recheck = false) {
+      if (!this.token) {
+        this.token = this.requestToken(recheck);
+      }
+      return this.token;
+    }
+
+    async requestToken(recheck) {
+      const url = recheck ? config.tokenUrl + (config.tokenUrl.includes('?') ? '&' : '?') + 'recheck=1' : config.tokenUrl;
+      for (let turn = 0; ; turn += 1) {
+        const answer = await call(url);
+        if (answer.ok && typeof answer.body.loginToken === 'string') {
+          this.queued = false;
+          return answer.body.loginToken;
+        }
+        const detail = { status: answer.status, error: answer.body.error || '', message: answer.body.message || '' };
+        if (queued(answer) && turn < MAX_QUEUED_TURNS) {
+          this.queued = true;
+          this.showNotice('queued', detail.error);
+          this.emit(QUEUED_EVENT, { ...detail, retryAfter: answer.retryAfter });
+          await sleep(waitFor(answer.retryAfter));
+          continue;
+        }
+        this.queued = false;
+        this.fail(detail);
+        if (answer.status === 401) {
+          this.authenticated = false; // the session ended since the page was rendered
+          this.sync();
+        }
+        return null;
+      }
+    }
+
+    sync() {
+      if (this.authenticated) {
+        this.fetchToken().then((token) => {
+          if (!token) {
+            return;
+          }
+          this.hideNotice('queued', 'unavailable', 'login', 'account');
+          this.command('login-with-token', { token });
+          if (!this.posted) {
+            this.posted = true;
+            this.postedAt = Date.now();
+            this.watch(); // from now on, Rocket.Chat has `timeout` ms to report the sign-in
+          }
+          this.repost(token);
+        });
+      } else if (this.syncLogout) {
+        this.command('logout'); // nothing to revoke: the site's session is gone
+      }
+    }
+
+    // Rocket.Chat may not listen yet when the iframe's load fires, and with integration sending
+    // off it never says 'startup': post the token again a few times until Rocket.Chat is heard
+    // from. Bounded, and harmless: the browser delivers it only to Rocket.Chat's origin.
+    async repost(token) {
+      if (this.reposting) {
+        return;
+      }
+      this.reposting = true;
+      for (const delay of REPOST_DELAYS) {
+        await sleep(delay);
+        if (this.heard || this.isSignedIn || !this.authenticated) {
+          break;
+        }
+        this.command('login-with-token', { token });
+      }
+      this.reposting = false;
+    }
+
+    // After `timeout` ms: a frame that has not loaded is slow; a Rocket.Chat that started, got
+    // the token and reported no sign-in refused it. (Heard from not at all, the page cannot
+    // tell: Iframe_Integration_send_enable may be off.)
+    watch() {
+      window.clearTimeout(this.watchTimer);
+      this.watchTimer = window.setTimeout(() => {
+        if (this.isSignedIn || !this.authenticated || this.failure || this.queued) {
+          return;
+        }
+        if (!this.loaded) {
+          this.showNotice('slow');
+        } else if (this.heard && this.posted) {
+          this.showNotice('refused', 'login_refused');
+        }
+      }, DEFAULT_TIMEOUT_MS);
+    }
+
+    fail(detail) {
+      this.failure = detail;
+      let kind = 'unavailable';
+      if (detail.status === 401) {
+        kind = 'login';
+      } else if (detail.status === 409 || ACCOUNT.has(detail.error)) {
+        kind = 'account';
+      }
+      this.showNotice(kind, detail.error);
+      this.settle(detail.status === 401 ? 'not_authenticated' : 'token_refused');
+      this.emit(ERROR_EVENT, detail);
+    }
+
+    // Try again from the notice: a frame that failed or is slow loads again (its load event
+    // syncs); otherwise a new token, checked with Rocket.Chat, is posted.
+    retry(kind) {
+      this.hideNotice();
+      this.failure = null;
+      this.token = null;
+      this.posted = false;
+      if (kind === 'slow' || kind === 'unavailable') {
+        this.loaded = false;
+        this.heard = false;
+        this.iframe.setAttribute('src', this.iframe.getAttribute('src')); // its load event syncs
+      } else {
+        this.fetchToken(kind === 'refused');
+        this.sync();
+      }
+      this.watch();
+    }
+
+    showNotice(kind, reason = '') {
+      if (config.notice === false) {
+        return;
+      }
+      if (!this.notice) {
+        this.notice = document.createElement('div');
+        this.notice.className = 'rocketchat-sso-notice';
+        this.notice.setAttribute('role', 'status');
+        this.notice.setAttribute('aria-live', 'polite');
+        Object.assign(this.notice.style, NOTICE_STYLE);
+        this.iframe.insertAdjacentElement('afterend', this.notice);
+        const place = () => this.place();
+        window.addEventListener('resize', place);
+        if (window.ResizeObserver) {
+          new window.ResizeObserver(place).observe(this.iframe);
+        }
+      }
+      const notice = this.notice;
+      notice.dataset.kind = kind;
+      notice.dataset.reason = reason;
+      const text = document.createElement('p');
+      text.className = 'rocketchat-sso-notice-text';
+      Object.assign(text.style, { margin: '0', maxWidth: '32rem' });
+      text.textContent = texts[kind] || '';
+      const actions = [];
+      if (kind === 'login') {
+        const link = document.createElement('a');
+        const next = window.location.pathname + window.location.search + window.location.hash;
+        const separator = config.loginUrl.includes('?') ? '&' : '?';
+        link.href = `${config.loginUrl}${separator}${encodeURIComponent(config.redirectField || 'next')}=${encodeURIComponent(next)}`;
+        link.textContent = texts.log_in || 'Log in';
+        actions.push(link);
+      } else if (kind !== 'queued') {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = texts.retry || 'Try again';
+        button.addEventListener('click', () => this.retry(kind));
+        actions.push(button);
+      }
+      for (const action of actions) {
+        action.className = 'rocketchat-sso-notice-action';
+        Object.assign(action.style, ACTION_STYLE);
+      }
+      notice.replaceChildren(text, ...actions);
+      notice.hidden = false;
+      notice.style.display = 'flex';
+      this.place();
+    }
+
+    // Cover the iframe: the notice is its next sibling, so both have the same offset parent.
+    place() {
+      if (!this.notice) {
+        return;
+      }
+      const { offsetLeft, offsetTop, offsetWidth, offsetHeight } = this.iframe;
+      Object.assign(this.notice.style, {
+        left: `${offsetLeft}px`,
+        top: `${offsetTop}px`,
+        width: `${offsetWidth}px`,
+        height: `${offsetHeight}px`
+      });
+    }
+
+    // Hide the notice (if it shows one of `kinds`; any without).
+    hideNotice(...kinds) {
+      const notice = this.notice;
+      if (notice && !notice.hidden && (!kinds.length || kinds.includes(notice.dataset.kind))) {
+        notice.hidden = true;
+        notice.style.display = 'none';
+        notice.dataset.kind = '';
+        notice.dataset.reason = '';
+      }
+    }
+
+    // Resolve (no reason) or reject (a REASONS key) every pending signedIn().
+    settle(reason) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const waiter of waiters) {
+        waiter(reason);
+      }
+    }
+
+    signedIn(options, callback) {
+      if (typeof options === 'function') {
+        callback = options;
+        options = {};
+      }
+      const timeout = (options && options.timeout) || DEFAULT_TIMEOUT_MS;
+      const promise = new Promise((resolve, reject) => {
+        let timer = null;
+        const done = (reason) => {
+          window.clearTimeout(timer);
+          const index = this.waiters.indexOf(done);
+          if (index > -1) {
+            this.waiters.splice(index, 1);
+          }
+          if (reason) {
+            reject(signInError(reason, this));
+          } else {
+            resolve(this);
+          }
+        };
+        // Waiting in line is not a failure: the time runs from the call or from when the token
+        // went to Rocket.Chat, whichever is later.
+        const expire = () => {
+          const left = this.postedAt + timeout - Date.now();
+          if (this.queued || left > 0) {
+            timer = window.setTimeout(expire, this.queued ? timeout : left);
+          } else {
+            done(this.heard ? 'not_confirmed' : 'send_disabled');
+          }
+        };
+        if (this.isSignedIn) {
+          done();
+        } else if (!this.authenticated) {
+          done('not_authenticated');
+        } else if (this.failure) {
+          done(this.failure.status === 401 ? 'not_authenticated' : 'token_refused');
+        } else {
+          this.waiters.push(done);
+          timer = window.setTimeout(expire, timeout);
+        }
+      });
+      if (callback) {
+        promise.then((result) => callback(null, result), (error) => callback(error));
+      }
+      return promise;
+    }
+
+    // Rocket.Chat's 'logout' command, and the server-side revocation of the session's token, so
+    // the user is signed out (and not shown online) even where Rocket.Chat ignores the command.
+    async logout() {
+      this.command('logout');
+      this.token = null;
+      this.isSignedIn = false;
+      if (!config.logoutUrl) {
+        return { revoked: false };
+      }
+      const answer = await call(config.logoutUrl, config.csrfToken ? { [CSRF_HEADER]: config.csrfToken } : {});
+      if (!answer.ok) {
+        this.emit(ERROR_EVENT, { status: answer.status, error: answer.body.error || '', message: answer.body.message || '' });
+      }
+      return { revoked: Boolean(answer.body.revoked) };
+    }
+
+    receive(event) {
+      const data = event.data;
+      if (!data || typeof data !== 'object' || typeof data.eventName !== 'string') {
+        return;
+      }
+      this.heard = true;
+      if (data.eventName === SIGNED_IN_EVENT) {
+        this.isSignedIn = true;
+        this.hideNotice();
+        this.settle(null);
+      } else if (SIGNED_OUT_EVENTS.includes(data.eventName)) {
+        this.isSignedIn = false;
+      }
+      if (data.eventName === 'startup') {
+        this.sync(); // Rocket.Chat (re)started in the frame: it may not have heard us yet
+      }
+      this.emit(data.eventName, data.data, event);
+    }
+  }
+
+  const chats = [];
 
   function scan() {
-    Array.prototype.forEach.call(document.querySelectorAll(SELECTOR), function (iframe) {
-      if (!iframe.rocketChatSSO) {
-        iframe.rocketChatSSO = new Chat(iframe);
-        chats.push(iframe.rocketChatSSO);
+    for (const iframe of document.querySelectorAll(SELECTOR)) {
+      if (iframe.rocketChatSSO || iframe.rocketChatSSOIgnored) {
+        continue;
       }
-    });
+      if (originOf(iframe.getAttribute('src')) !== config.origin) {
+        // Not Rocket.Chat as the server configured it: never given a token or a command.
+        iframe.rocketChatSSOIgnored = true;
+        console.warn('rocketchat-sso.js: ignoring an iframe that is not at', config.origin, iframe);
+        continue;
+      }
+      iframe.rocketChatSSO = new Chat(iframe);
+      chats.push(iframe.rocketChatSSO);
+    }
     return chats.slice();
   }
 
-  window.addEventListener('message', function (event) {
-    for (var i = 0; i < chats.length; i += 1) {
-      if (event.source === chats[i].iframe.contentWindow && event.origin === chats[i].origin) {
-        chats[i].receive(event);
-        return;
-      }
+  window.addEventListener('message', (event) => {
+    const chat = chats.find((candidate) => event.source === candidate.iframe.contentWindow);
+    if (chat && event.origin === chat.origin) {
+      chat.receive(event);
     }
   });
 
   function each(method) {
-    return function () {
-      var args = arguments;
-      chats.forEach(function (chat) { chat[method].apply(chat, args); });
+    return (...args) => {
+      for (const chat of chats) {
+        chat[method](...args);
+      }
       return api;
     };
   }
 
   // For every chat on the page: a Promise of all their results.
-  function all(method) {
-    return function () {
-      var args = arguments;
-      return Promise.all(chats.map(function (chat) { return chat[method].apply(chat, args); }));
-    };
-  }
+  const all = (method) => (...args) => Promise.all(chats.map((chat) => chat[method](...args)));
 
-  var api = {
-    scan: scan,
-    chats: function () { return chats.slice(); },
-    get: function (target) {
-      if (typeof target === 'string') {
-        target = document.getElementById(target);
-      }
-      for (var i = 0; i < chats.length; i += 1) {
-        if (!target || chats[i].iframe === target) {
-          return chats[i];
-        }
-      }
-      return null;
+  const api = {
+    scan,
+    chats: () => chats.slice(),
+    get(target) {
+      const element = typeof target === 'string' ? document.getElementById(target) : target;
+      return chats.find((chat) => !element || chat.iframe === element) || null;
     },
-    on: function (eventName, handler) { return addHandler(globalHandlers, eventName, handler); },
+    on: (eventName, handler) => addHandler(globalHandlers, eventName, handler),
     command: each('command'),
     go: each('go'),
     logout: all('logout'),
-    signedIn: function (options, callback) {
+    signedIn(options, callback) {
       if (typeof options === 'function') {
         callback = options;
         options = {};
       }
-      var promise = all('signedIn')(options);
+      const promise = all('signedIn')(options);
       if (callback) {
-        promise.then(function (result) { callback(null, result); }, function (error) { callback(error); });
+        promise.then((result) => callback(null, result), (error) => callback(error));
       }
       return promise;
     },
@@ -385,4 +578,4 @@
     document.addEventListener('DOMContentLoaded', scan);
   }
   scan();
-}(window, document));
+})();

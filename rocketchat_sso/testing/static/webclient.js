@@ -699,20 +699,26 @@
       state.unstoreCallbacks.push(function () { tryLogin(); });
       // client/views/root/hooks/useStartupEvent.ts
       fireGlobalEvent('startup', true);
-      // Meteor's auto-login from localStorage (accounts-base: _initLocalStorage), else the
-      // iframe login of useIframeLoginListener.ts.
+      // Meteor's auto-login from localStorage (accounts-base: _initLocalStorage) ...
       var token = storage.getItem(LOGIN_TOKEN_KEY);
       var expires = Date.parse(storage.getItem(LOGIN_TOKEN_EXPIRES_KEY) || '');
       if (token && !(expires < Date.now())) {
         loginWithToken(token, function (error) {
           if (error) { unstoreLoginToken(); }
         });
-      } else {
-        if (token) {
-          unstoreLoginToken();
-        } else {
-          tryLogin();
-        }
+      } else if (token) {
+        unstoreLoginToken();
+      }
+      // ... and, signed in or not, the iframe login: AppLayout (client/views/root/AppLayout.tsx)
+      // mounts useIframeLoginListener, whose first effect runs tryLogin() whenever iframe login
+      // is enabled, without looking at the user (client/views/root/hooks/
+      // useIframeLoginListener.ts, read at commits b586939 and 46a90ce; 6.x-7.x:
+      // MainLayout/useIframeLogin.ts, the same effect). So the token endpoint is called on every
+      // load of the web client; a token it answers replaces the stored one
+      // (Meteor.loginWithToken); a failure while signed in shows nothing (only LoginPage, for a
+      // signed-out user, renders the loading page).
+      if (!token || !(expires < Date.now())) {
+        tryLogin(); // (an expired token's unstore above already ran tryLogin)
       }
       render();
     });

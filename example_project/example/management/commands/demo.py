@@ -1,7 +1,13 @@
 """``manage.py demo``: the example site and a Rocket.Chat stand-in, ready to click through.
 
-The site runs on http://localhost:8000 and the stand-in on http://127.0.0.1:3000: two different
-*sites*, so the browser applies its cross-site cookie rules as it would in production.
+Two layouts, both served on loopback (browsers resolve ``*.localhost`` themselves, no DNS):
+
+* ``--layout cross-site`` (default): the site on http://localhost:8000 and the stand-in on
+  http://127.0.0.1:3000, two different *sites*, so the browser applies its third-party cookie
+  rules as it would to ``www.example.com`` and ``chat.example.net``.
+* ``--layout same-site``: the site on http://demo.localhost:8000 and the stand-in on
+  http://chat.demo.localhost:3000, one site (as ``www.example.com`` and ``chat.example.com``),
+  the recommended deployment, with Django's default ``SameSite=Lax`` session cookie.
 """
 
 from __future__ import annotations
@@ -20,8 +26,32 @@ from rocketchat_sso.testing import NEWEST, RELEASES, FakeRocketChat
 from rocketchat_sso.testing.server import RocketChatServer
 from rocketchat_sso.testing.webclient import WebClient, configure_for_site
 
-SITE_HOST, SITE_PORT = "localhost", 8000
-CHAT_HOST, CHAT_PORT = "127.0.0.1", 3000
+SITE_PORT, CHAT_PORT = 8000, 3000
+BIND_HOST = "127.0.0.1"  # both servers; the layouts differ in the names browsers use
+CROSS_SITE, SAME_SITE = "cross-site", "same-site"
+# layout -> (the site's host, Rocket.Chat's host), as the browser reaches them.
+LAYOUTS = {
+    CROSS_SITE: ("localhost", "127.0.0.1"),
+    SAME_SITE: ("demo.localhost", "chat.demo.localhost"),
+}
+# What works where, said in the banner (README, "Browsers, cookies and which flow to use").
+FLOWS = {
+    CROSS_SITE: (
+        "Rocket.Chat is on another site than the site (as chat.example.net next to "
+        "www.example.com).",
+        "Embedded chat on the site's home page (flow 2): signs you in in every browser.",
+        "Rocket.Chat opened on its own (flow 1): signs you in at once where the browser allows "
+        "third-party cookies; where it blocks them (Chrome and Chromium by default, Safari, "
+        "Firefox's strict mode) after one click on 'Continue to the chat', or, if the browser "
+        "says no, through 'Sign in in a new window'.",
+    ),
+    SAME_SITE: (
+        "Rocket.Chat is on a subdomain of the site (as chat.example.com next to "
+        "www.example.com): the recommended deployment.",
+        "Both flows sign you in in every browser and setting, with Django's default "
+        "SameSite=Lax session cookie.",
+    ),
+}
 DEMO_USERNAME, DEMO_PASSWORD = "demo", "demo-password"
 COLLEAGUE = ("alex", "alex@example.com", "Alex Colleague")
 CHATTER = (
@@ -35,13 +65,19 @@ CHECK_TIMEOUT = 5
 
 class Command(BaseCommand):
     help = (
-        "Run the demo: migrate, create a demo user, start the Rocket.Chat stand-in on "
-        f"http://{CHAT_HOST}:{CHAT_PORT} and the site on http://{SITE_HOST}:{SITE_PORT}."
+        "Run the demo: migrate, create a demo user, start the Rocket.Chat stand-in and the site, "
+        "on two sites (--layout cross-site, the default) or one (--layout same-site)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=SITE_PORT, help="the site's port")
         parser.add_argument("--chat-port", type=int, default=CHAT_PORT, help="the stand-in's port")
+        parser.add_argument(
+            "--layout",
+            choices=sorted(LAYOUTS),
+            default=CROSS_SITE,
+            help="Rocket.Chat on another site than the site (default), or on a subdomain of it",
+        )
         parser.add_argument(
             "--chatter",
             type=float,
@@ -61,32 +97,36 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        site_url = f"http://{SITE_HOST}:{options['port']}"
+        layout = options["layout"]
+        site_host, chat_host = LAYOUTS[layout]
+        site_url = f"http://{site_host}:{options['port']}"
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_user()
         fake = FakeRocketChat(version=options["rocketchat_version"])
         fake.add_user(*COLLEAGUE)
         try:
             server = RocketChatServer(
-                fake, (CHAT_HOST, options["chat_port"]), web_client=WebClient(fake)
+                fake, (BIND_HOST, options["chat_port"]), web_client=WebClient(fake)
             ).start()
         except OSError as error:
-            raise CommandError(f"Cannot serve the stand-in on {CHAT_HOST}: {error}") from error
+            raise CommandError(f"Cannot serve the stand-in on {BIND_HOST}: {error}") from error
+        chat_url = f"http://{chat_host}:{server.server_address[1]}"
         configure_for_site(fake, site_url)
-        self._use_stand_in(server.url, fake)
+        self._use_stand_in(server.url, chat_url, site_url, fake)
+        self._cookies(layout)
         stop = threading.Event()
         if options["chatter"] > 0:
             threading.Thread(
                 target=_chatter, args=(fake, options["chatter"], stop), daemon=True
             ).start()
-        self._banner(site_url, server.url, options["chatter"], fake.version.short)
+        self._banner(layout, site_url, chat_url, options["chatter"], fake.version.short)
         try:
             if options["check"]:
                 self._check(server.url)
             else:
                 call_command(
                     "runserver",
-                    f"{SITE_HOST}:{options['port']}",
+                    f"{BIND_HOST}:{options['port']}",
                     use_reloader=False,
                     insecure_serving=True,  # static files even with DJANGO_DEBUG=0
                 )
@@ -102,29 +142,44 @@ class Command(BaseCommand):
         user.set_password(DEMO_PASSWORD)
         user.save()
 
-    def _use_stand_in(self, chat_url: str, fake: FakeRocketChat) -> None:
+    def _use_stand_in(
+        self, server_url: str, chat_url: str, site_url: str, fake: FakeRocketChat
+    ) -> None:
         """Point the app at the stand-in just started, whatever the environment said."""
         configured = getattr(settings, "ROCKETCHAT_SSO_URL", "")
-        if configured.rstrip("/") != chat_url:
+        if configured.rstrip("/") not in (server_url, chat_url):
             self.stdout.write(
                 f"Note: ROCKETCHAT_SSO_URL is {configured!r}; the demo uses its own stand-in. "
                 "For a real Rocket.Chat run 'manage.py runserver' (README, 'A real Rocket.Chat')."
             )
         admin = fake.user_by_username("admin")
         assert admin is not None
-        settings.ROCKETCHAT_SSO_URL = settings.ROCKETCHAT_SSO_PUBLIC_URL = chat_url
+        settings.ROCKETCHAT_SSO_URL = server_url  # the site's own calls, by address
+        settings.ROCKETCHAT_SSO_PUBLIC_URL = chat_url  # what browsers load
+        settings.ROCKETCHAT_SSO_SITE_URL = site_url
         settings.ROCKETCHAT_SSO_ADMIN_USER_ID = admin["_id"]
         settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"  # noqa: S105
 
-    def _banner(self, site_url: str, chat_url: str, chatter: float, version: str) -> None:
+    def _cookies(self, layout: str) -> None:
+        """The session cookie each layout needs (README, "Browsers, cookies and which flow")."""
+        if layout == SAME_SITE:
+            settings.SESSION_COOKIE_SAMESITE, settings.SESSION_COOKIE_SECURE = "Lax", False
+        else:  # browsers keep a Secure cookie from http://localhost (a trustworthy origin)
+            settings.SESSION_COOKIE_SAMESITE, settings.SESSION_COOKIE_SECURE = "None", True
+
+    def _banner(
+        self, layout: str, site_url: str, chat_url: str, chatter: float, version: str
+    ) -> None:
         lines = [
             "",
-            self.style.SUCCESS("Demo ready."),
+            self.style.SUCCESS(f"Demo ready ({layout})."),
             f"  Site:        {site_url}/  (log in as {DEMO_USERNAME} / {DEMO_PASSWORD};"
             f" the admin is at {site_url}/admin/)",
-            f"  Rocket.Chat: {chat_url}/  (the stand-in, playing Rocket.Chat"
-            f" {version}: open it too, it signs you in through the site)",
+            f"  Rocket.Chat: {chat_url}/  (the stand-in, playing Rocket.Chat {version})",
+            *(f"  {line}" for line in FLOWS[layout]),
         ]
+        other = SAME_SITE if layout == CROSS_SITE else CROSS_SITE
+        lines.append(f"  The other layout: manage.py demo --layout {other}")
         if chatter > 0:
             lines.append(f"  {COLLEAGUE[2]} writes to you every {chatter:g} s: watch the badge.")
         lines += ["Quit with Ctrl-C.", ""]
