@@ -20,4 +20,5 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.urls)(checks.check_urls)
         register(Tags.compatibility, Tags.caches)(checks.check_lifecycle)
         register(Tags.caches)(checks.check_cache)
+        register(Tags.compatibility)(checks.check_site_url)
         receivers.connect()
