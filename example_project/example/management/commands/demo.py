@@ -6,9 +6,12 @@ The site runs on http://localhost:8000 and the stand-in on http://127.0.0.1:3000
 
 from __future__ import annotations
 
+import errno
 import itertools
+import socket
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -56,18 +59,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         site_url = f"http://{SITE_HOST}:{options['port']}"
+        _check_ports_free(options["port"], options["chat_port"])
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_user()
         fake = FakeRocketChat()
         fake.add_user(*COLLEAGUE)
-        try:
-            server = RocketChatServer(
-                fake, (CHAT_HOST, options["chat_port"]), web_client=WebClient(fake)
-            ).start()
-        except OSError as error:
-            raise CommandError(f"Cannot serve the stand-in on {CHAT_HOST}: {error}") from error
+        server = _start_stand_in(fake, options["chat_port"])
         configure_for_site(fake, site_url)
-        self._use_stand_in(server.url, fake)
+        self._use_stand_in(server.url, fake, site_url)
         stop = threading.Event()
         if options["chatter"] > 0:
             threading.Thread(
@@ -96,10 +95,10 @@ class Command(BaseCommand):
         user.set_password(DEMO_PASSWORD)
         user.save()
 
-    def _use_stand_in(self, chat_url: str, fake: FakeRocketChat) -> None:
+    def _use_stand_in(self, chat_url: str, fake: FakeRocketChat, site_url: str) -> None:
         """Point the app at the stand-in just started, whatever the environment said."""
         configured = getattr(settings, "ROCKETCHAT_SSO_URL", "")
-        if configured.rstrip("/") != chat_url:
+        if not _is_stand_in_url(configured):  # a real Rocket.Chat, not the stand-in's default
             self.stdout.write(
                 f"Note: ROCKETCHAT_SSO_URL is {configured!r}; the demo uses its own stand-in. "
                 "For a real Rocket.Chat run 'manage.py runserver' (README, 'A real Rocket.Chat')."
@@ -109,6 +108,7 @@ class Command(BaseCommand):
         settings.ROCKETCHAT_SSO_URL = settings.ROCKETCHAT_SSO_PUBLIC_URL = chat_url
         settings.ROCKETCHAT_SSO_ADMIN_USER_ID = admin["_id"]
         settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"  # noqa: S105
+        settings.ROCKETCHAT_SSO_SITE_URL = site_url
 
     def _banner(self, site_url: str, chat_url: str, chatter: float) -> None:
         lines = [
@@ -140,3 +140,54 @@ def _chatter(fake: FakeRocketChat, every: float, stop: threading.Event) -> None:
         if user is not None:
             text = next(lines).format(name=user.get("name") or DEMO_USERNAME)
             fake.post_message(COLLEAGUE[0], "@" + DEMO_USERNAME, text)
+
+
+PORT_OPTIONS = {SITE_HOST: "--port", CHAT_HOST: "--chat-port"}
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``port`` at any address ``host`` resolves to."""
+    if port == 0:  # any free port
+        return False
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as runserver does
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def _busy_port_error(host: str, port: int, what: str) -> CommandError:
+    option = PORT_OPTIONS[host]
+    example = f"{option} {port + 1}"
+    return CommandError(
+        f"Cannot serve {what} on {host}:{port}: port {port} is already in use. Stop what uses "
+        f'it, or pick another with {option}: make demo ARGS="{example}" '
+        f"(or manage.py demo {example})."
+    )
+
+
+def _check_ports_free(site_port: int, chat_port: int) -> None:
+    """Both ports must be free before anything starts, let alone "Demo ready."."""
+    if _port_in_use(SITE_HOST, site_port):
+        raise _busy_port_error(SITE_HOST, site_port, "the site")
+    if _port_in_use(CHAT_HOST, chat_port):
+        raise _busy_port_error(CHAT_HOST, chat_port, "the stand-in")
+
+
+def _start_stand_in(fake: FakeRocketChat, chat_port: int) -> RocketChatServer:
+    try:
+        return RocketChatServer(fake, (CHAT_HOST, chat_port), web_client=WebClient(fake)).start()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:  # taken since _check_ports_free looked
+            raise _busy_port_error(CHAT_HOST, chat_port, "the stand-in") from error
+        raise CommandError(f"Cannot serve the stand-in on {CHAT_HOST}: {error}") from error
+
+
+def _is_stand_in_url(url: str) -> bool:
+    """The example's default ROCKETCHAT_SSO_URL: the stand-in on this machine, at any port."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in (CHAT_HOST, "localhost")
