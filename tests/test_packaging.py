@@ -48,7 +48,8 @@ def _wheel_files_and_metadata() -> tuple[set[str], Message]:
         dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         pytest.skip(f"{DISTRIBUTION} is not installed; run tox -e package")
-    names = {str(path) for path in dist.files or ()}
+    # pip adds the bytecode it compiled to RECORD: that is the installer's, not the wheel's.
+    names = {str(path) for path in dist.files or () if "__pycache__" not in path.parts}
     if "rocketchat_sso/__init__.py" not in names:
         pytest.skip("installed editable (no wheel to look into); tox -e package checks the wheel")
     return names, dist.metadata  # type: ignore[return-value]
@@ -86,6 +87,14 @@ def test_one_version_source(wheel: tuple[set[str], Message]) -> None:
     match = re.search(r'^__version__ = "([^"]+)"$', (PACKAGE / "__init__.py").read_text(), re.M)
     assert match is not None
     assert meta["Version"] == match.group(1)
+
+
+def test_tox_runs_the_suite_against_the_installed_wheel() -> None:
+    """tox sets ROCKETCHAT_SSO_TEST_INSTALLED: there the source tree must not shadow the wheel."""
+    import rocketchat_sso
+
+    imported_from = Path(rocketchat_sso.__file__).resolve().parent
+    assert (imported_from != PACKAGE) == bool(os.environ.get("ROCKETCHAT_SSO_TEST_INSTALLED"))
 
 
 def _tox_envs() -> list[str]:
