@@ -22,4 +22,5 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.compatibility, Tags.caches)(checks.check_lifecycle)
         register(Tags.caches)(checks.check_cache)
         register(Tags.compatibility, Tags.security)(checks.check_revocation)
+        register(Tags.compatibility)(checks.check_site_url)
         receivers.connect()

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 from rocketchat_sso.conf import (
@@ -253,7 +254,13 @@ def _site_key(host: str) -> str:
 
 
 def _surely_cross_site(chat_host: str) -> bool:
-    """Whether every host this site answers to (ALLOWED_HOSTS) is another site than Rocket.Chat."""
+    """Whether this site (ROCKETCHAT_SSO_SITE_URL, else every host in ALLOWED_HOSTS) is another
+    site than Rocket.Chat."""
+    site_host = (
+        urlsplit(conf.ROCKETCHAT_SSO_SITE_URL).hostname if conf.ROCKETCHAT_SSO_SITE_URL else None
+    )
+    if site_host:
+        return _site_key(site_host) != _site_key(chat_host)
     hosts = [
         host.lstrip(".")
         for host in getattr(settings, "ALLOWED_HOSTS", None) or []
@@ -305,7 +312,8 @@ def check_browser(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
 
 
 def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    """The token endpoint and the loading page must be reachable (the embed tag reverses them)."""
+    """The token endpoint and the loading page must be reachable (the embed tag reverses them),
+    and so must LOGIN_URL, the loading page's "Log in" link."""
     try:
         reverse(TOKEN_URL_NAME)
         reverse(LOGIN_PAGE_URL_NAME)
@@ -318,7 +326,64 @@ def check_urls(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
                 id="rocketchat_sso.E021",
             )
         ]
-    return []
+    return _check_login_url()
+
+
+def _resolves(path: str) -> bool:
+    script_name = str(getattr(settings, "FORCE_SCRIPT_NAME", None) or "").rstrip("/")
+    if script_name and path.startswith(script_name + "/"):
+        path = path[len(script_name) :]
+    # Under i18n_patterns LocaleMiddleware sends /accounts/login/ on to /<language>/accounts/...
+    for candidate in (path, f"/{settings.LANGUAGE_CODE}{path}"):
+        try:
+            resolve(candidate)
+        except Resolver404:
+            continue
+        return True
+    return False
+
+
+def _check_login_url() -> list[CheckMessage]:
+    """W022: the loading page links to LOGIN_URL; a path this site does not serve is a 404."""
+    try:
+        parts = urlsplit(str(resolve_url(settings.LOGIN_URL)))
+    except NoReverseMatch:  # a URL name nobody has: the loading page cannot even render
+        parts = urlsplit("")
+    if parts.scheme or parts.netloc:  # a login on another host: nothing to resolve here
+        return []
+    if parts.path.startswith("/") and _resolves(parts.path):
+        return []
+    return [
+        Warning(
+            f"LOGIN_URL {settings.LOGIN_URL!r} does not resolve to a view of this site: the "
+            "loading page's 'Log in' link (shown in Rocket.Chat to visitors who are not "
+            "logged in) would be a 404.",
+            hint="Set LOGIN_URL to your login view's URL name or path, e.g. LOGIN_URL = 'login' "
+            "with path('accounts/', include('django.contrib.auth.urls')) in your urls.py.",
+            id="rocketchat_sso.W022",
+        )
+    ]
+
+
+def check_site_url(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """W034: outside development the site's own URL must be known (ROCKETCHAT_SSO_SITE_URL).
+
+    rocketchat_sso_doctor and rocketchat_sso_configure stop at their first step without it
+    (they tell Rocket.Chat the token and loading-page URLs, and check Rocket.Chat reaches
+    them), and W020 falls back to ALLOWED_HOSTS to tell whether Rocket.Chat is cross-site.
+    """
+    if settings.DEBUG or conf.ROCKETCHAT_SSO_SITE_URL:
+        return []
+    return [
+        Warning(
+            "ROCKETCHAT_SSO_SITE_URL is not set (and DEBUG is off).",
+            hint="Set it to this site's URL as browsers open it, e.g. "
+            "ROCKETCHAT_SSO_SITE_URL = 'https://www.example.com': rocketchat_sso_doctor and "
+            "rocketchat_sso_configure need it (else pass --site-url), and W020 compares its "
+            "host with Rocket.Chat's.",
+            id="rocketchat_sso.W034",
+        )
+    ]
 
 
 def check_lifecycle(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:

@@ -14,6 +14,7 @@ from rocketchat_sso.checks import (
     check_cors,
     check_lifecycle,
     check_settings,
+    check_site_url,
     check_urls,
 )
 
@@ -282,6 +283,8 @@ def test_linkable_roles_setting(value: object, expected: list[str]) -> None:
 
     with override_settings(ROCKETCHAT_SSO_LINKABLE_ROLES=value):
         assert ids(check_linking()) == expected
+
+
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
@@ -312,3 +315,70 @@ def test_revocation_defaults_pass() -> None:
         ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL=15, ROCKETCHAT_SSO_USER_MINT_LIMIT=3
     ):
         assert check_revocation() == []
+
+
+@pytest.mark.parametrize(
+    ("login_url", "expected"),
+    [
+        ("/accounts/login/", []),
+        ("login", []),  # a URL name
+        ("https://sso.example.com/login", []),  # another host: nothing to resolve here
+        ("/nowhere/", ["rocketchat_sso.W022"]),
+        ("no-such-url-name", ["rocketchat_sso.W022"]),
+    ],
+)
+def test_a_login_url_that_does_not_resolve_is_reported(login_url: str, expected: list[str]) -> None:
+    with override_settings(LOGIN_URL=login_url):
+        messages = check_urls()
+    assert ids(messages) == expected
+    if messages:
+        assert "'Log in' link" in messages[0].msg
+        assert "LOGIN_URL" in (messages[0].hint or "")
+
+
+def test_a_login_url_under_force_script_name_resolves() -> None:
+    with override_settings(LOGIN_URL="/site/accounts/login/", FORCE_SCRIPT_NAME="/site"):
+        assert check_urls() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"ROCKETCHAT_SSO_SITE_URL": "", "DEBUG": False}, ["rocketchat_sso.W034"]),
+        (
+            {"ROCKETCHAT_SSO_SITE_URL": "", "DEBUG": True},
+            [],
+        ),  # development: the doctor's --site-url
+        ({"ROCKETCHAT_SSO_SITE_URL": "https://www.example.com", "DEBUG": False}, []),
+    ],
+)
+def test_a_missing_site_url_is_reported_outside_development(
+    overrides: dict[str, object], expected: list[str]
+) -> None:
+    with override_settings(**overrides):
+        messages = check_site_url()
+    assert ids(messages) == expected
+    if messages:
+        assert "ROCKETCHAT_SSO_SITE_URL" in (messages[0].hint or "")
+
+
+@pytest.mark.parametrize(
+    ("site_url", "expected"),
+    [
+        # The site's own URL wins over a wildcard ALLOWED_HOSTS, which tells nothing.
+        ("https://www.example.org", ["rocketchat_sso.W020"]),
+        ("https://www.example.com", []),
+    ],
+)
+def test_the_cross_site_warning_uses_the_site_url(site_url: str, expected: list[str]) -> None:
+    with override_settings(ALLOWED_HOSTS=["*"], ROCKETCHAT_SSO_SITE_URL=site_url):
+        assert ids(check_browser()) == expected
+
+
+@pytest.mark.django_db
+def test_new_checks_are_registered() -> None:
+    out = StringIO()
+    with override_settings(LOGIN_URL="/nowhere/", ROCKETCHAT_SSO_SITE_URL=""):
+        call_command("check", stdout=out, stderr=out)
+    assert "rocketchat_sso.W022" in out.getvalue()
+    assert "rocketchat_sso.W034" in out.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,6 +62,45 @@ def test_demo_reports_a_busy_port() -> None:
         busy.listen()
         with pytest.raises(CommandError, match="Cannot serve the stand-in"):
             run_demo("--chat-port", str(busy.getsockname()[1]))
+
+
+@pytest.mark.parametrize(
+    ("option", "host"), [("--port", "localhost"), ("--chat-port", "127.0.0.1")]
+)
+def test_a_busy_port_is_named_with_its_option_before_ready(option: str, host: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = StringIO()
+        args = ["--check", "--port", "8765", "--chat-port", "0", option, str(port)]
+        with override_settings(), pytest.raises(CommandError) as info:
+            call_command("demo", *args, stdout=out)
+    message = str(info.value)
+    assert f"{host}:{port}: port {port} is already in use" in message
+    assert f'make demo ARGS="{option} {port + 1}"' in message
+    assert "Demo ready." not in out.getvalue()
+
+
+def test_a_stand_in_on_another_port_needs_no_note() -> None:
+    with override_settings(ROCKETCHAT_SSO_URL="http://127.0.0.1:3000"):
+        text = run_demo("--chat-port", "0", "--chatter", "0")
+    assert "Note:" not in text
+    assert "Rocket.Chat: http://127.0.0.1:" in text
+    assert "Rocket.Chat: http://127.0.0.1:3000/" not in text
+
+
+def test_the_demo_tells_the_app_where_the_site_is() -> None:
+    with override_settings():
+        call_command("demo", "--check", "--port", "8765", "--chat-port", "0", stdout=StringIO())
+        from django.conf import settings
+
+        assert settings.ROCKETCHAT_SSO_SITE_URL == "http://localhost:8765"
+
+
+def test_make_demo_passes_its_options() -> None:
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert "manage.py demo $(ARGS)" in makefile
 
 
 class Ticks:

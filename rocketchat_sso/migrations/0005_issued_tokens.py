@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("rocketchat_sso", "0003_settings_snapshot"),
+        ("rocketchat_sso", "0004_account_sync_conflict"),
     ]
 
     operations = [

@@ -12,9 +12,12 @@ Two layouts, both served on loopback (browsers resolve ``*.localhost`` themselve
 
 from __future__ import annotations
 
+import errno
 import itertools
+import socket
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -100,16 +103,12 @@ class Command(BaseCommand):
         layout = options["layout"]
         site_host, chat_host = LAYOUTS[layout]
         site_url = f"http://{site_host}:{options['port']}"
+        _check_ports_free(options["port"], options["chat_port"])
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_user()
         fake = FakeRocketChat(version=options["rocketchat_version"])
         fake.add_user(*COLLEAGUE)
-        try:
-            server = RocketChatServer(
-                fake, (BIND_HOST, options["chat_port"]), web_client=WebClient(fake)
-            ).start()
-        except OSError as error:
-            raise CommandError(f"Cannot serve the stand-in on {BIND_HOST}: {error}") from error
+        server = _start_stand_in(fake, options["chat_port"])
         chat_url = f"http://{chat_host}:{server.server_address[1]}"
         configure_for_site(fake, site_url)
         self._use_stand_in(server.url, chat_url, site_url, fake)
@@ -147,7 +146,7 @@ class Command(BaseCommand):
     ) -> None:
         """Point the app at the stand-in just started, whatever the environment said."""
         configured = getattr(settings, "ROCKETCHAT_SSO_URL", "")
-        if configured.rstrip("/") not in (server_url, chat_url):
+        if not _is_stand_in_url(configured):  # a real Rocket.Chat, not the stand-in's default
             self.stdout.write(
                 f"Note: ROCKETCHAT_SSO_URL is {configured!r}; the demo uses its own stand-in. "
                 "For a real Rocket.Chat run 'manage.py runserver' (README, 'A real Rocket.Chat')."
@@ -201,3 +200,56 @@ def _chatter(fake: FakeRocketChat, every: float, stop: threading.Event) -> None:
         if user is not None:
             text = next(lines).format(name=user.get("name") or DEMO_USERNAME)
             fake.post_message(COLLEAGUE[0], "@" + DEMO_USERNAME, text)
+
+
+SITE, STAND_IN = "the site", "the stand-in"
+PORT_OPTIONS = {SITE: "--port", STAND_IN: "--chat-port"}
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``port`` at any address ``host`` resolves to."""
+    if port == 0:  # any free port
+        return False
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as runserver does
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def _busy_port_error(host: str, port: int, what: str) -> CommandError:
+    option = PORT_OPTIONS[what]
+    example = f"{option} {port + 1}"
+    return CommandError(
+        f"Cannot serve {what} on {host}:{port}: port {port} is already in use. Stop what uses "
+        f'it, or pick another with {option}: make demo ARGS="{example}" '
+        f"(or manage.py demo {example})."
+    )
+
+
+def _check_ports_free(site_port: int, chat_port: int) -> None:
+    """Both ports must be free before anything starts, let alone "Demo ready."."""
+    if _port_in_use(BIND_HOST, site_port):
+        raise _busy_port_error(BIND_HOST, site_port, SITE)
+    if _port_in_use(BIND_HOST, chat_port):
+        raise _busy_port_error(BIND_HOST, chat_port, STAND_IN)
+
+
+def _start_stand_in(fake: FakeRocketChat, chat_port: int) -> RocketChatServer:
+    try:
+        return RocketChatServer(fake, (BIND_HOST, chat_port), web_client=WebClient(fake)).start()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:  # taken since _check_ports_free looked
+            raise _busy_port_error(BIND_HOST, chat_port, STAND_IN) from error
+        raise CommandError(f"Cannot serve the stand-in on {BIND_HOST}: {error}") from error
+
+
+def _is_stand_in_url(url: str) -> bool:
+    """The example's default ROCKETCHAT_SSO_URL: the stand-in on this machine, at any port."""
+    parts = urlsplit(url)
+    hosts = {BIND_HOST, "localhost", *(chat for _, chat in LAYOUTS.values())}
+    return parts.scheme == "http" and parts.hostname in hosts
