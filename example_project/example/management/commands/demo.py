@@ -103,7 +103,7 @@ class Command(BaseCommand):
         layout = options["layout"]
         site_host, chat_host = LAYOUTS[layout]
         site_url = f"http://{site_host}:{options['port']}"
-        _check_ports_free(options["port"], options["chat_port"])
+        _check_ports_free(options["port"], options["chat_port"], site_host, chat_host)
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_user()
         fake = FakeRocketChat(version=options["rocketchat_version"])
@@ -231,12 +231,15 @@ def _busy_port_error(host: str, port: int, what: str) -> CommandError:
     )
 
 
-def _check_ports_free(site_port: int, chat_port: int) -> None:
-    """Both ports must be free before anything starts, let alone "Demo ready."."""
+def _check_ports_free(site_port: int, chat_port: int, site_host: str, chat_host: str) -> None:
+    """Both ports must be free before anything starts, let alone "Demo ready.".
+
+    Both servers listen on ``BIND_HOST``; the message names the host the browser uses.
+    """
     if _port_in_use(BIND_HOST, site_port):
-        raise _busy_port_error(BIND_HOST, site_port, SITE)
+        raise _busy_port_error(site_host, site_port, SITE)
     if _port_in_use(BIND_HOST, chat_port):
-        raise _busy_port_error(BIND_HOST, chat_port, STAND_IN)
+        raise _busy_port_error(chat_host, chat_port, STAND_IN)
 
 
 def _start_stand_in(fake: FakeRocketChat, chat_port: int) -> RocketChatServer:
