@@ -252,3 +252,25 @@ def test_the_shipped_mo_is_compiled_from_the_po_and_translates_everything() -> N
     with (locale / "django.mo").open("rb") as mo:
         catalog = gettext.GNUTranslations(mo)
     assert {msgid: catalog.gettext(msgid) for msgid in translations} == translations
+
+
+def test_refused_state_links_to_the_site(client: Client, url: str) -> None:
+    html = client.get(url).content.decode()
+    assert '<section data-state="refused" hidden>' in html
+    assert 'href="http://testserver/" target="_blank" rel="noopener" data-site-link>' in html
+    with override_settings(ROCKETCHAT_SSO_SITE_URL="https://www.example.com/"):
+        html = client.get(url).content.decode()
+    assert 'href="https://www.example.com/" target="_blank"' in html
+    assert "your login on www.example.com." in html
+
+
+def test_the_browsers_word_on_who_framed_it_reaches_the_script(client: Client, url: str) -> None:
+    html = client.get(url, headers={"Sec-Fetch-Site": "cross-site"}).content.decode()
+    assert 'data-fetch-site="cross-site"' in html
+
+
+def test_only_the_handoff_window_keeps_its_opener(client: Client, url: str) -> None:
+    # Django's default Cross-Origin-Opener-Policy (same-origin) would cut the tie between the
+    # handoff window and the loading page framed by another site that opened it.
+    assert client.get(url)["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert client.get(url + "?handoff=1")["Cross-Origin-Opener-Policy"] == "unsafe-none"
