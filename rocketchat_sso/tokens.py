@@ -216,9 +216,12 @@ def session_login_token(
                 store(session_key, user, token, checked_at=None if checked else cached.checked_at)
                 return token
             forget(session_key)
-            refused = [row for row in rows if _holds(row, cached.token)]
-            revocation.mark_dead(refused)  # Rocket.Chat refused it: nothing to revoke
-            rows = [row for row in rows if row not in refused]
+            held = [row for row in rows if _holds(row, cached.token)]
+            if checked:
+                revocation.mark_dead(held)  # Rocket.Chat refused it: nothing to revoke
+            else:
+                revocation.end(held)  # not this link's any more (relinked): revoked later
+            rows = [row for row in rows if row not in held]
         exhausted = budgets.take_mint(_cache(), user.pk)
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)

@@ -319,3 +319,16 @@ def test_without_reuse_every_token_of_the_session_is_revoked_at_logout(
     assert len(minted) == 3 and set(rc_tokens(rocketchat, user)) == minted  # none ended early
     signed_in.logout()
     assert rc_tokens(rocketchat, user) == []
+
+
+def test_a_relinked_accounts_old_token_is_revoked_not_forgotten(
+    rocketchat: FakeRocketChat, signed_in: Client, user: Any
+) -> None:
+    old = open_chat(signed_in)
+    old_rc_id = RocketChatAccount.objects.get(user=user).rocketchat_user_id
+    other = rocketchat.add_user("alice2", "a2@example.com", name="A")
+    RocketChatAccount.objects.filter(user=user).update(rocketchat_user_id=other["_id"])
+    assert open_chat(signed_in) != old
+    assert IssuedToken.objects.get(rocketchat_user_id=old_rc_id).pending
+    signed_in.logout()
+    assert old not in rocketchat.tokens_of(old_rc_id)
