@@ -183,9 +183,10 @@ def test_revocation_waits_for_an_empty_logout_bucket(user: Any) -> None:
     """Rocket.Chat's /logout bucket is empty: the revocation is kept, not lost."""
     browsers = [browser_of(user) for _ in range(3)]
     with (
-        mock_rocketchat("https://chat.example.com", login_rate_limit=(1, 60_000)) as fake,
+        mock_rocketchat("https://chat.example.com") as fake,
         override_settings(ROCKETCHAT_SSO_RATE_LIMIT_WAIT=0),
     ):
+        fake.set_setting("API_Enable_Rate_Limiter_Limit_Calls_Default", 1)
         fake.set_setting("API_Enable_Rate_Limiter", False)
         tokens = [open_chat(b) for b in browsers]
         fake.set_setting("API_Enable_Rate_Limiter", True)

@@ -130,7 +130,8 @@ def test_warm_path_rate_limited_hands_out_the_cached_token(user: Any) -> None:
     have died meanwhile, Rocket.Chat shows the loading page, whose recheck replaces it."""
     browser = Client()
     browser.force_login(user)
-    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL, login_rate_limit=(1, 60_000)) as fake:
+    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL) as fake:
+        fake.set_setting("API_Enable_Rate_Limiter_Limit_Calls_Default", 1)
         first = open_chat(browser)
         open_chat(browser)  # the one /me call of the window
         fake.reset_calls()
