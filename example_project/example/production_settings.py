@@ -31,6 +31,7 @@ SECRET_KEY = required("DJANGO_SECRET_KEY")
 SITE_URL = required("SITE_URL").rstrip("/")
 ALLOWED_HOSTS = [urlsplit(SITE_URL).hostname or ""]
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
+ROCKETCHAT_SSO_SITE_URL = SITE_URL  # the doctor, configure and W020 compare it with Rocket.Chat
 
 # Every worker process, on every machine, shares the database and the cache: the Rocket.Chat
 # accounts live in the first, each session's Rocket.Chat token (and its lock) in the second.
