@@ -304,17 +304,19 @@ def test_create_token_8x_ignores_the_7x_env(version: str) -> None:
         assert response.json()["errorType"] == "error-not-authorized"
 
 
-@pytest.mark.parametrize(("version", "two_factor"), [("7.10", False), ("8.0", True), ("8.8", True)])
-def test_create_token_is_two_factor_required_from_8(version: str, two_factor: bool) -> None:
+def test_create_token_and_create_ask_no_two_factor_code_in_the_releases_played(
+    version: str,
+) -> None:
+    """twoFactorRequired came to both routes with PR #41388, after the releases played."""
     options = {"create_tokens_for_users": True, "create_tokens_secret": "k"}
     with mock_rocketchat(BASE, version=version, admin_bypass_two_factor=False, **options):
         api = Api()
         user_id = api.create().json()["user"]["_id"]
         response = api.post("/api/v1/users.createToken", {"userId": user_id, "secret": "k"})
-        if two_factor:
-            assert (response.status_code, response.json()["errorType"]) == (400, "totp-required")
-        else:
-            assert response.status_code == 200
+        assert response.status_code == 200
+    with mock_rocketchat(BASE, version="9.0", admin_bypass_two_factor=False, **options):
+        refused = Api().create()
+        assert (refused.status_code, refused.json()["errorType"]) == (400, "totp-required")
 
 
 def test_create_token_for_someone_else_needs_the_permission(version: str) -> None:
@@ -391,8 +393,3 @@ def test_setting_a_password_logs_out_every_device(fake: FakeRocketChat, api: Api
     name_only = api.post("/api/v1/users.update", {"userId": bob, "data": {"name": "Bobby"}})
     assert name_only.status_code == 200
     assert api.login("bob", "New-pass-1")
-
-
-def test_users_create_is_not_two_factor_required_in_the_releases_played(version: str) -> None:
-    with mock_rocketchat(BASE, version=version, admin_bypass_two_factor=False):
-        assert Api().create().status_code == 200
