@@ -592,20 +592,19 @@ def issue_login_token(
     Failures are recorded on the account's ``last_error`` and re-raised.
     """
     client = client or RocketChatClient()
+    started = timezone.now()
     try:
         known = RocketChatAccount.objects.filter(user_id=user.pk).first()
-        signed_in = _sign_in_known(client, user, known) if known is not None else None
-        account, token = signed_in or _sign_in_new(client, user)
+        session = _sign_in_known(client, user, known) if known is not None else None
+        account, token = session or _sign_in_new(client, user)
     except RocketChatError as error:
         record_user_error(user, error)
         raise
-    # Signed in: whatever failed before is over (a profile write that failed after the login
-    # is recorded by _drift_after_login on the row, and kept).
-    signed_in_account = RocketChatAccount.objects.filter(pk=account.pk)
-    if not getattr(account, "_drift_failed", False):
-        signed_in_account.update(last_login_at=timezone.now(), last_error="", last_error_at=None)
-    else:
-        signed_in_account.update(last_login_at=timezone.now())
+    signed_in = RocketChatAccount.objects.filter(pk=account.pk)
+    signed_in.update(last_login_at=timezone.now())
+    # Whatever failed before this sign-in is over; a profile write that failed during it (after
+    # the login went through, see _drift_after_login) stays shown.
+    signed_in.filter(last_error_at__lt=started).update(last_error="", last_error_at=None)
     signals.token_issued.send(sender=RocketChatAccount, user=user, account=account)
     return token
 
@@ -664,7 +663,6 @@ def _drift_after_login(
     except RocketChatError as error:
         # The login went through; a profile that could not be written waits for the next sync.
         record_account_error(account, error)
-        account._drift_failed = True  # type: ignore[attr-defined]  # keep the error shown
 
 
 @sensitive_variables("password")
