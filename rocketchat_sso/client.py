@@ -348,11 +348,11 @@ class RocketChatClient:
         return self._version
 
     def server_version(self) -> Version:
-        """``GET /api/info`` with the admin's headers (the newest release hides the version
-        from anonymous callers)."""
+        """``GET /api/info`` with the admin's headers: the full version (anonymous callers get
+        major.minor, getServerInfo.ts)."""
         answer = self.request("GET", "/api/info")
-        # Callers with get-server-info (the admin) get {"info": {"version": "8.8.0"}}, others
-        # {"version": "8.8"} (getServerInfo.ts); older releases answer the latter to everyone.
+        # Callers with view-statistics (the admin) get {"info": {"version": "8.8.0"}, "version":
+        # "8.8.0"}, others {"version": "8.8"} (getServerInfo.ts, removePatchInfo).
         info = answer.get("info")
         version = info.get("version") if isinstance(info, dict) else None
         version = version or answer.get("version")
