@@ -312,17 +312,17 @@ def _own_concurrent_creation(
 ) -> bool:
     """Whether ``rc_user`` is this very user's, created by a concurrent request of theirs.
 
-    Proven by the database (the other request linked it already) or, with the password
-    method, by logging in with this user's derived password, which only this site can know;
-    tried only on an account bearing one of the user's own usernames.
+    Proven by the database (the other request linked it already) or by logging in with this
+    user's derived password, which only this site can know and which every user it creates gets
+    (with either login method); tried only on an account bearing one of the user's own
+    usernames, so no stranger's account sees a failed login.
     """
     linked = RocketChatAccount.objects.filter(user_id=user.pk, rocketchat_user_id=rc_user["_id"])
     if linked.exists():
         return True
     profile = conf.user_mapper(user)
     if (
-        conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN
-        or rc_user.get("username") not in username_candidates(profile, user)
+        rc_user.get("username") not in username_candidates(profile, user)
         or rc_user.get("active") is False
     ):
         return False
