@@ -36,6 +36,12 @@ def test_demo_prints_how_to_use_it_and_creates_the_user() -> None:
     assert user.is_superuser and user.email == "demo@example.com"
 
 
+def test_demo_plays_the_newest_release_or_the_one_asked_for() -> None:
+    assert "playing Rocket.Chat 8.8:" in run_demo("--chat-port", "0", "--chatter", "0")
+    text = run_demo("--chat-port", "0", "--chatter", "0", "--rocketchat-version", "7.10")
+    assert "playing Rocket.Chat 7.10:" in text
+
+
 def test_demo_says_it_ignores_a_configured_rocketchat() -> None:
     with override_settings(ROCKETCHAT_SSO_URL="https://chat.example.com"):
         text = run_demo("--chat-port", "0", "--chatter", "0")

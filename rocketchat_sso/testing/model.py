@@ -548,7 +548,8 @@ class FakeRocketChat:
         if route is None and request.path.startswith(prefix) and len(request.path) > len(prefix):
             route = self._routes.get((request.method, prefix))
             call.arg = request.path[len(prefix) :]
-        if route is None:
+        if route is None:  # API.v1.notFound()'s body. Not verified as what an unknown route
+            # gets: 7.x api.ts mounts its routers with no catch-all of its own.
             return FakeResponse(404, {"success": False, "error": "Resource not found"})
         if route.auth:
             call.user, call.token = self._authenticate(request)

@@ -6,6 +6,9 @@ Every test names the release(s) it plays, whatever ``--rocketchat-version`` the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -393,3 +396,22 @@ def test_setting_a_password_logs_out_every_device(fake: FakeRocketChat, api: Api
     name_only = api.post("/api/v1/users.update", {"userId": bob, "data": {"name": "Bobby"}})
     assert name_only.status_code == 200
     assert api.login("bob", "New-pass-1")
+
+
+# -- the test run's choice --------------------------------------------------------------------
+
+
+def run_pytest(*args: str, env_version: str | None) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "ROCKETCHAT_TEST_VERSION"}
+    if env_version is not None:
+        env["ROCKETCHAT_TEST_VERSION"] = env_version
+    command = [sys.executable, "-m", "pytest", "--collect-only", *args, __file__ + "::x"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_the_run_picks_the_release_option_over_variable() -> None:
+    """``--rocketchat-version`` wins over ``ROCKETCHAT_TEST_VERSION``; the header says which."""
+    both = run_pytest("--rocketchat-version", "7.10", env_version="8.0")
+    assert "Rocket.Chat stand-in plays: 7.10.0" in both.stdout
+    variable = run_pytest(env_version="8.0")
+    assert "Rocket.Chat stand-in plays: 8.0.0" in variable.stdout
