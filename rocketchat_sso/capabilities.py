@@ -8,12 +8,15 @@ Why this way:
 - The version is needed only off the hot path: when Rocket.Chat says a new user's address is
   taken (which lookup to use) and when ``users.createToken`` is refused (which fix to name).
   Sign-in itself never asks, so the call counts of a sign-in do not include it.
-- ``/api/info`` answers the version on every release read; the newest hides it from anonymous
-  callers, not from an authenticated one, hence the admin headers. It is not a ``/api/v1`` route
-  and the admin bypasses the rate limiter anyway (``api-bypass-rate-limit``).
+- ``/api/info`` answers the version on every release read: major.minor to anyone, the full
+  version (and ``info``) to a caller with ``view-statistics``, such as the admin
+  (``apps/meteor/app/api/server/lib/getServerInfo.ts``, ``removePatchInfo``). Major.minor is
+  all the decisions need; the admin headers make the answer complete where a proxy or an older
+  release answers anonymous callers less. It is not a ``/api/v1`` route, and the admin bypasses
+  the rate limiter anyway (``api-bypass-rate-limit``).
 - The alternative, trying ``users.info?email=`` and falling back on its refusal, would spend a
   refused call on every lookup on 7.0-8.5 forever, and cannot tell 7.x from 8.x for
-  ``createToken``. It is kept only for a server that hides its version even from the admin.
+  ``createToken``. It is kept only for an answer without a version (a proxy in between).
 """
 
 from __future__ import annotations

@@ -297,15 +297,15 @@ class RocketChatClient:
         path = path or capabilities.email_lookup_path(self.version())
         if path in (capabilities.LOOKUP_USERS_INFO_EMAIL, capabilities.LOOKUP_PROBE):
             try:
-                found = [self.user_by_email(email)]
+                found = self.user_by_email(email)
             except RocketChatUserNotFound:
-                found = []
+                return []
             except RocketChatAPIError as error:
                 if path != capabilities.LOOKUP_PROBE or not _refused_search(error):
                     raise
                 path = capabilities.LOOKUP_USERS_LIST_PAGES
             else:
-                return [user for user in found if has_address(user, email)]
+                return [found] if has_address(found, email) else []
         if path == capabilities.LOOKUP_USERS_LIST_QUERY:
             # Mongo compares exactly: ask for the address as typed and lowercased.
             query = json.dumps({"emails.address": {"$in": sorted({email, email.lower()})}})
@@ -348,11 +348,11 @@ class RocketChatClient:
         return self._version
 
     def server_version(self) -> Version:
-        """``GET /api/info`` with the admin's headers (the newest release hides the version
-        from anonymous callers)."""
+        """``GET /api/info`` with the admin's headers: the full version (anonymous callers get
+        major.minor, getServerInfo.ts)."""
         answer = self.request("GET", "/api/info")
-        # Callers with get-server-info (the admin) get {"info": {"version": "8.8.0"}}, others
-        # {"version": "8.8"} (getServerInfo.ts); older releases answer the latter to everyone.
+        # Callers with view-statistics (the admin) get {"info": {"version": "8.8.0"}, "version":
+        # "8.8.0"}, others {"version": "8.8"} (getServerInfo.ts, removePatchInfo).
         info = answer.get("info")
         version = info.get("version") if isinstance(info, dict) else None
         version = version or answer.get("version")

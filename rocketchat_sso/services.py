@@ -312,17 +312,17 @@ def _own_concurrent_creation(
 ) -> bool:
     """Whether ``rc_user`` is this very user's, created by a concurrent request of theirs.
 
-    Proven by the database (the other request linked it already) or, with the password
-    method, by logging in with this user's derived password, which only this site can know;
-    tried only on an account bearing one of the user's own usernames.
+    Proven by the database (the other request linked it already) or by logging in with this
+    user's derived password, which only this site can know and which every user it creates gets
+    (with either login method); tried only on an account bearing one of the user's own
+    usernames, so no stranger's account sees a failed login.
     """
     linked = RocketChatAccount.objects.filter(user_id=user.pk, rocketchat_user_id=rc_user["_id"])
     if linked.exists():
         return True
     profile = conf.user_mapper(user)
     if (
-        conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN
-        or rc_user.get("username") not in username_candidates(profile, user)
+        rc_user.get("username") not in username_candidates(profile, user)
         or rc_user.get("active") is False
     ):
         return False
@@ -592,20 +592,19 @@ def issue_login_token(
     Failures are recorded on the account's ``last_error`` and re-raised.
     """
     client = client or RocketChatClient()
+    started = timezone.now()
     try:
         known = RocketChatAccount.objects.filter(user_id=user.pk).first()
-        signed_in = _sign_in_known(client, user, known) if known is not None else None
-        account, token = signed_in or _sign_in_new(client, user)
+        session = _sign_in_known(client, user, known) if known is not None else None
+        account, token = session or _sign_in_new(client, user)
     except RocketChatError as error:
         record_user_error(user, error)
         raise
-    # Signed in: whatever failed before is over (a profile write that failed after the login
-    # is recorded by _drift_after_login on the row, and kept).
-    signed_in_account = RocketChatAccount.objects.filter(pk=account.pk)
-    if not getattr(account, "_drift_failed", False):
-        signed_in_account.update(last_login_at=timezone.now(), last_error="", last_error_at=None)
-    else:
-        signed_in_account.update(last_login_at=timezone.now())
+    signed_in = RocketChatAccount.objects.filter(pk=account.pk)
+    signed_in.update(last_login_at=timezone.now())
+    # Whatever failed before this sign-in is over; a profile write that failed during it (after
+    # the login went through, see _drift_after_login) stays shown.
+    signed_in.filter(last_error_at__lt=started).update(last_error="", last_error_at=None)
     signals.token_issued.send(sender=RocketChatAccount, user=user, account=account)
     return token
 
@@ -664,7 +663,6 @@ def _drift_after_login(
     except RocketChatError as error:
         # The login went through; a profile that could not be written waits for the next sync.
         record_account_error(account, error)
-        account._drift_failed = True  # type: ignore[attr-defined]  # keep the error shown
 
 
 @sensitive_variables("password")

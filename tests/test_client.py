@@ -10,6 +10,7 @@ import requests
 import responses
 from django.test import override_settings
 
+from rocketchat_sso import capabilities
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -277,7 +278,9 @@ def test_answers_of_the_wrong_shape_are_bad_responses(
     client = RocketChatClient()
     calls = {
         "/api/v1/users.info": lambda: client.user_info(user_id="x"),
-        "/api/v1/users.list": lambda: client.find_users_by_email("a@example.com"),
+        "/api/v1/users.list": lambda: client.find_users_by_email(
+            "a@example.com", path=capabilities.LOOKUP_USERS_LIST_PAGES
+        ),
         "/api/v1/login": lambda: client.login(username="a", password="b"),
     }
     with pytest.raises(RocketChatBadResponse):

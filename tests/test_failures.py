@@ -250,11 +250,27 @@ def test_admin_token_revoked_after_linking(
 
 
 @pytest.mark.parametrize("method", ["create_user", "login"])
+@pytest.mark.parametrize("login_method", ["password", "create_token"])
 def test_answer_lost_after_rocketchat_acted(
-    server: RocketChatServer, signed_in: Client, user: Any, method: str
+    server: RocketChatServer,
+    signed_in: Client,
+    user: Any,
+    settings: Any,
+    method: str,
+    login_method: str,
 ) -> None:
     """Rocket.Chat created the user (or issued a token) but the answer never came back: the
-    next request adopts the created user rather than failing on the taken name and email."""
+    next request adopts the created user rather than failing on the taken name and email (it
+    proves the user is its own with the derived password every created user gets)."""
+    if login_method == "create_token":
+        if method == "login":
+            pytest.skip("create_token issues tokens without /login")
+        version = server.fake.version
+        server.fake = FakeRocketChat(
+            version=version, create_tokens_for_users=True, create_tokens_secret="k"
+        )
+        settings.ROCKETCHAT_SSO_LOGIN_METHOD = "create_token"
+        settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = "k" if version.since(8, 0) else ""
     original = getattr(RocketChatClient, method)
 
     def acted_then_lost(self: RocketChatClient, *args: Any, **kwargs: Any) -> Any:

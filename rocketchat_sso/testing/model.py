@@ -146,10 +146,11 @@ HISTORY_DEFAULT_COUNT = 20
 NAME_FORBIDDEN = re.compile(r"[<>\\/]")  # validateNameChars
 EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100  # settings API_Default_Count, API_Upper_Count_Limit
-# users.create became twoFactorRequired in the newest code read (apps/meteor/server/api/v1/
-# users.ts @00e428c, the line after 8.8; its ApiClass still says shouldBreakInVersion('9.0.0'));
-# the 7.x route has no such option. No release played here is known to have it.
-USERS_CREATE_2FA_SINCE = (9, 0)
+# users.create and users.createToken are twoFactorRequired in the newest code read
+# (apps/meteor/server/api/v1/users.ts @00e428c), added by RocketChat/Rocket.Chat PR #41388
+# (opened 2026-07-15: "users.create and users.createToken ... were missing twoFactorRequired").
+# Neither the 7.x route nor any 8.x release is shown to have it, so no release played here does.
+CREATE_2FA_SINCE = (9, 0)
 # users.info?email= / users.list?email= (exact, case-insensitive): rest-typings 8.6.1 and
 # apps/meteor/server/api/v1/users.ts (getFullUserDataByUniqueSearchTerm(..., 'email')).
 EMAIL_LOOKUP_SINCE = (8, 6)
@@ -367,8 +368,8 @@ class FakeRocketChat:
         server's environment: ``create_tokens_for_users`` is ``CREATE_TOKENS_FOR_USERS=true``
         (7.x), ``create_tokens_secret`` is ``CREATE_TOKENS_FOR_USERS_SECRET`` (8.x),
         ``allow_unsafe_query`` is ``ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS=true``,
-        ``http_forwarded_count`` is ``HTTP_FORWARDED_COUNT``. ``max_login_tokens`` is
-        ``getMaxLoginTokens()``; ``now`` a clock tests can move.
+        ``http_forwarded_count`` is ``HTTP_FORWARDED_COUNT``. ``max_login_tokens`` is env
+        ``MAX_RESUME_LOGIN_TOKENS`` (default 50); ``now`` a clock tests can move.
         """
         self.version = RocketChatVersion.parse(version or default_version())
         self.create_tokens_for_users = create_tokens_for_users
@@ -410,17 +411,14 @@ class FakeRocketChat:
             ("GET", "/api/info"): _Route(self._info, auth=False),
             ("GET", f"{API}/users.info"): _Route(self._users_info),
             ("GET", f"{API}/users.list"): _Route(self._users_list),
-            # twoFactorRequired on users.create only in the newest code read
-            # (apps/meteor/server/api/v1/users.ts); not in 7.x (app/api/server/v1/users.ts).
             ("POST", f"{API}/users.create"): _Route(
-                self._users_create, two_factor=self.version.since(*USERS_CREATE_2FA_SINCE)
+                self._users_create, two_factor=self.version.since(*CREATE_2FA_SINCE)
             ),
             ("POST", f"{API}/users.update"): _Route(self._users_update, two_factor=True),
             ("POST", f"{API}/users.setActiveStatus"): _Route(self._users_set_active_status),
             ("POST", f"{API}/users.logout"): _Route(self._users_logout),
-            # 8.x: twoFactorRequired (server/api/v1/users.ts); 7.x: not (app/api/server/v1).
             ("POST", f"{API}/users.createToken"): _Route(
-                self._users_create_token, two_factor=self.version.since(8, 0)
+                self._users_create_token, two_factor=self.version.since(*CREATE_2FA_SINCE)
             ),
             ("POST", f"{API}/users.delete"): _Route(self._users_delete),
             ("GET", f"{API}/settings.public"): _Route(self._settings_public, auth=False),
@@ -550,7 +548,8 @@ class FakeRocketChat:
         if route is None and request.path.startswith(prefix) and len(request.path) > len(prefix):
             route = self._routes.get((request.method, prefix))
             call.arg = request.path[len(prefix) :]
-        if route is None:
+        if route is None:  # API.v1.notFound()'s body. Not verified as what an unknown route
+            # gets: 7.x api.ts mounts its routers with no catch-all of its own.
             return FakeResponse(404, {"success": False, "error": "Resource not found"})
         if route.auth:
             call.user, call.token = self._authenticate(request)
@@ -661,8 +660,13 @@ class FakeRocketChat:
         return headers
 
     def _check_two_factor(self, token: _Token) -> None:
-        """twoFactorRequired routes: a PAT without "Ignore Two Factor Authentication" is asked
-        for a code; with no 2FA set up the fallback method is the password."""
+        """twoFactorRequired routes (app/2fa/server/code/index.ts ``checkCodeForUser``): a PAT
+        passes only with "Ignore Two Factor Authentication" (``isAuthorizedForToken``:
+        ``bypassTwoFactor``); without a code the error is ``totp-required`` with details
+        ``{method, ...processInvalidCode(), availableMethods}``; a user with no 2FA set up gets
+        the password fallback (``Accounts_TwoFactorAuthentication_Enforce_Password_Fallback``,
+        on by default): method ``password``, ``codeGenerated: false``, no available methods.
+        Login tokens are let through (the model keeps no 2FA "remember me" window)."""
         if not token.bypass_two_factor:
             details = {"method": "password", "codeGenerated": False, "availableMethods": []}
             raise _meteor_error(TOTP_REQUIRED, "TOTP Required", details)
@@ -748,7 +752,10 @@ class FakeRocketChat:
         return doc
 
     def _issue_token(self, user: _User) -> str:
-        """Add a resume token; over the cap the oldest go (``ensureLoginTokensLimit``)."""
+        """Add a resume token; over the cap the oldest go: ``ensureLoginTokensLimit``
+        (server/services/user/service.ts) keeps the newest ``getMaxLoginTokens()`` resume
+        tokens, env ``MAX_RESUME_LOGIN_TOKENS`` or 50 (server/lib/getMaxLoginTokens.ts);
+        personal access tokens are not counted."""
         token = _Token(_random(TOKEN_ALPHABET, TOKEN_LENGTH), self.now())
         user.tokens.append(token)
         resume = sorted((t for t in user.tokens if not t.personal), key=lambda t: t.when)
@@ -1080,7 +1087,8 @@ class FakeRocketChat:
         7.x (app/lib/server/methods/createToken.ts ``generateAccessToken``): body ``userId`` or
         ``username`` (getUserFromParams); env ``CREATE_TOKENS_FOR_USERS`` in {yes, true}.
         8.x (server/meteor-methods/auth/createToken.ts; route in server/api/v1/users.ts, body
-        exactly ``{userId, secret}``, twoFactorRequired): ``secret`` must equal env
+        exactly ``{userId, secret}``; twoFactorRequired only after PR #41388, see
+        CREATE_2FA_SINCE): ``secret`` must equal env
         ``CREATE_TOKENS_FOR_USERS_SECRET``. Both: a token for someone else needs
         ``user-generate-access-token``; the new token counts against ``ensureLoginTokensLimit``.
         """
@@ -1112,15 +1120,20 @@ class FakeRocketChat:
         return _ok()
 
     def _setting_get(self, call: _Call) -> FakeResponse:
+        """``GET settings/:_id`` (server/api/v1/settings.ts): permissionsRequired
+        view-privileged-setting; an unknown id is ``API.v1.failure()``, a bare 400
+        ``{"success": false}``; else ``{_id, value, success}``."""
         if call.arg not in self.settings:
             raise _Reply(400, {"success": False})  # ``API.v1.failure()`` without a message
         return _ok(_id=call.arg, value=self.settings[call.arg])
 
     def _setting_post(self, call: _Call) -> FakeResponse:
-        if call.arg not in self.settings:
+        """``POST settings/:_id`` (server/api/v1/settings.ts): permissionsRequired
+        edit-privileged-setting, twoFactorRequired; a body that is not ``{value}``
+        (``isSettingsUpdatePropDefault``) or an unknown id is ``API.v1.failure()``: a bare 400
+        ``{"success": false}``; else ``{success: true}``."""
+        if call.arg not in self.settings or "value" not in call.params:
             raise _Reply(400, {"success": False})
-        if "value" not in call.params:
-            raise _failure("Match error: Missing key 'value'")
         self.settings[call.arg] = call.params["value"]
         return _ok()
 

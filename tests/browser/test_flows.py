@@ -110,10 +110,11 @@ def test_loading_page_hands_rocketchat_the_token_itself(
 ) -> None:
     # Rocket.Chat's own call fails (its first REST call refused), so it shows the loading page;
     # the loading page fetches a token and posts it to Rocket.Chat.
-    deployment.fake.inject(FakeResponse(401, {"success": False}), path="/api/v1/users.list")
+    deployment.fake.inject(FakeResponse(401, {"success": False}), path="/api/v1/users.create")
     page = open_rocketchat(context, deployment, alice)
     expect(page.locator("#rc-user")).to_have_text("alice")
     assert page.locator("#rc-login-iframe").count() == 0
+    assert len(deployment.fake.calls_to("/api/v1/users.create")) == 2  # refused, then made
 
 
 # -- 3. Flow 2: the site's page signs the embedded chat in and hears its events ----------------

@@ -44,7 +44,8 @@ def test_chat_unavailable_says_why_and_retry_signs_in(
     settings.ROCKETCHAT_SSO_RETRIES = 0
     down = FakeResponse(503, {"success": False, "error": "Service Unavailable"})
     # Both Rocket.Chat's own call and the loading page's find Rocket.Chat's REST API down.
-    deployment.fake.inject(down, path="/api/v1/users.list", times=2)
+    # A new user's first call is users.create (the address is looked up only when taken).
+    deployment.fake.inject(down, path="/api/v1/users.create", times=2)
     log_in(context, deployment, alice)
     page = context.new_page()
     page.goto(deployment.chat + "/home")

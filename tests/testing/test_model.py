@@ -473,8 +473,8 @@ def test_settings_defaults_and_update(fake: FakeRocketChat, api: Api) -> None:
 def test_settings_errors(api: Api) -> None:
     assert api.get("/api/v1/settings/Nope").json() == {"success": False}
     assert api.post("/api/v1/settings/Nope", {"value": 1}).json() == {"success": False}
-    missing = api.post("/api/v1/settings/Accounts_iframe_enabled", {})
-    assert missing.status_code == 400
+    missing = api.post("/api/v1/settings/Accounts_iframe_enabled", {"values": True})
+    assert (missing.status_code, missing.json()) == (400, {"success": False})  # API.v1.failure()
     api.create()
     denied = api.get("/api/v1/settings/Accounts_iframe_enabled", auth=api.login())
     assert (denied.status_code, denied.json()) == (403, {"success": False, "error": NO_PERMISSION})

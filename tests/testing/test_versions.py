@@ -6,6 +6,9 @@ Every test names the release(s) it plays, whatever ``--rocketchat-version`` the 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -304,17 +307,19 @@ def test_create_token_8x_ignores_the_7x_env(version: str) -> None:
         assert response.json()["errorType"] == "error-not-authorized"
 
 
-@pytest.mark.parametrize(("version", "two_factor"), [("7.10", False), ("8.0", True), ("8.8", True)])
-def test_create_token_is_two_factor_required_from_8(version: str, two_factor: bool) -> None:
+def test_create_token_and_create_ask_no_two_factor_code_in_the_releases_played(
+    version: str,
+) -> None:
+    """twoFactorRequired came to both routes with PR #41388, after the releases played."""
     options = {"create_tokens_for_users": True, "create_tokens_secret": "k"}
     with mock_rocketchat(BASE, version=version, admin_bypass_two_factor=False, **options):
         api = Api()
         user_id = api.create().json()["user"]["_id"]
         response = api.post("/api/v1/users.createToken", {"userId": user_id, "secret": "k"})
-        if two_factor:
-            assert (response.status_code, response.json()["errorType"]) == (400, "totp-required")
-        else:
-            assert response.status_code == 200
+        assert response.status_code == 200
+    with mock_rocketchat(BASE, version="9.0", admin_bypass_two_factor=False, **options):
+        refused = Api().create()
+        assert (refused.status_code, refused.json()["errorType"]) == (400, "totp-required")
 
 
 def test_create_token_for_someone_else_needs_the_permission(version: str) -> None:
@@ -393,6 +398,20 @@ def test_setting_a_password_logs_out_every_device(fake: FakeRocketChat, api: Api
     assert api.login("bob", "New-pass-1")
 
 
-def test_users_create_is_not_two_factor_required_in_the_releases_played(version: str) -> None:
-    with mock_rocketchat(BASE, version=version, admin_bypass_two_factor=False):
-        assert Api().create().status_code == 200
+# -- the test run's choice --------------------------------------------------------------------
+
+
+def run_pytest(*args: str, env_version: str | None) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "ROCKETCHAT_TEST_VERSION"}
+    if env_version is not None:
+        env["ROCKETCHAT_TEST_VERSION"] = env_version
+    command = [sys.executable, "-m", "pytest", "--collect-only", *args, __file__ + "::x"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_the_run_picks_the_release_option_over_variable() -> None:
+    """``--rocketchat-version`` wins over ``ROCKETCHAT_TEST_VERSION``; the header says which."""
+    both = run_pytest("--rocketchat-version", "7.10", env_version="8.0")
+    assert "Rocket.Chat stand-in plays: 7.10.0" in both.stdout
+    variable = run_pytest(env_version="8.0")
+    assert "Rocket.Chat stand-in plays: 8.0.0" in variable.stdout
