@@ -47,6 +47,8 @@ def test_demo_says_which_flow_works_where_in_each_layout() -> None:
     assert "Site:        http://demo.localhost:8765/" in same
     assert "Rocket.Chat: http://chat.demo.localhost:" in same
     assert "Both flows sign you in in every browser and setting" in same
+
+
 def test_demo_plays_the_newest_release_or_the_one_asked_for() -> None:
     assert "playing Rocket.Chat 8.8)" in run_demo("--chat-port", "0", "--chatter", "0")
     text = run_demo("--chat-port", "0", "--chatter", "0", "--rocketchat-version", "7.10")
