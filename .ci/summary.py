@@ -89,7 +89,7 @@ def totals(result_json: str) -> str:
         envs = {}
     for env, data in envs.items():
         junit = ROOT / ".tox" / env / "tmp" / "junit.xml"
-        if data.get("result", {}).get("skipped") or not junit.exists():
+        if not data.get("result") or data["result"].get("skipped") or not junit.exists():
             continue
         for suite in ET.parse(junit).iter("testsuite"):
             for key in ("tests", "failures", "errors", "skipped"):
@@ -106,7 +106,8 @@ def report(result_json: str) -> tuple[str, bool]:
     except (OSError, ValueError, KeyError):
         return f"make test: no tox result at {result_json}: tox did not get to run", False
     ran, skipped, degraded, failed = [], [], [], []
-    envs = {env: data for env, data in envs.items() if not env.startswith(".")}  # builders
+    # Without a result: tox's package builders, and with -e the envs not chosen.
+    envs = {env: data for env, data in envs.items() if data.get("result")}
     for env, data in envs.items():
         result = data.get("result") or {}
         if result.get("skipped"):
