@@ -254,13 +254,7 @@ def _site_key(host: str) -> str:
 
 
 def _surely_cross_site(chat_host: str) -> bool:
-    """Whether this site (ROCKETCHAT_SSO_SITE_URL, else every host in ALLOWED_HOSTS) is another
-    site than Rocket.Chat."""
-    site_host = (
-        urlsplit(conf.ROCKETCHAT_SSO_SITE_URL).hostname if conf.ROCKETCHAT_SSO_SITE_URL else None
-    )
-    if site_host:
-        return _site_key(site_host) != _site_key(chat_host)
+    """Whether every host this site answers to (ALLOWED_HOSTS) is another site than Rocket.Chat."""
     hosts = [
         host.lstrip(".")
         for host in getattr(settings, "ALLOWED_HOSTS", None) or []
@@ -345,19 +339,21 @@ def _resolves(path: str) -> bool:
 
 def _check_login_url() -> list[CheckMessage]:
     """W022: the loading page links to LOGIN_URL; a path this site does not serve is a 404."""
+    consequence = "the loading page's 'Log in' link (shown in Rocket.Chat to visitors who are "
+    consequence += "not logged in) would be a 404"
     try:
         parts = urlsplit(str(resolve_url(settings.LOGIN_URL)))
-    except NoReverseMatch:  # a URL name nobody has: the loading page cannot even render
+    except NoReverseMatch:  # resolve_url raises for a bare name nobody has
         parts = urlsplit("")
+        consequence = "the loading page cannot render (NoReverseMatch)"
     if parts.scheme or parts.netloc:  # a login on another host: nothing to resolve here
         return []
     if parts.path.startswith("/") and _resolves(parts.path):
         return []
     return [
         Warning(
-            f"LOGIN_URL {settings.LOGIN_URL!r} does not resolve to a view of this site: the "
-            "loading page's 'Log in' link (shown in Rocket.Chat to visitors who are not "
-            "logged in) would be a 404.",
+            f"LOGIN_URL {settings.LOGIN_URL!r} does not resolve to a view of this site: "
+            f"{consequence}.",
             hint="Set LOGIN_URL to your login view's URL name or path, e.g. LOGIN_URL = 'login' "
             "with path('accounts/', include('django.contrib.auth.urls')) in your urls.py.",
             id="rocketchat_sso.W022",
@@ -370,7 +366,7 @@ def check_site_url(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
 
     rocketchat_sso_doctor and rocketchat_sso_configure stop at their first step without it
     (they tell Rocket.Chat the token and loading-page URLs, and check Rocket.Chat reaches
-    them), and W020 falls back to ALLOWED_HOSTS to tell whether Rocket.Chat is cross-site.
+    them).
     """
     if settings.DEBUG or conf.ROCKETCHAT_SSO_SITE_URL:
         return []
@@ -379,8 +375,8 @@ def check_site_url(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             "ROCKETCHAT_SSO_SITE_URL is not set (and DEBUG is off).",
             hint="Set it to this site's URL as browsers open it, e.g. "
             "ROCKETCHAT_SSO_SITE_URL = 'https://www.example.com': rocketchat_sso_doctor and "
-            "rocketchat_sso_configure need it (else pass --site-url), and W020 compares its "
-            "host with Rocket.Chat's.",
+            "rocketchat_sso_configure need it to tell Rocket.Chat the token endpoint and "
+            "loading page URLs (else pass --site-url).",
             id="rocketchat_sso.W034",
         )
     ]

@@ -42,6 +42,8 @@ def run(
     monkeypatch.setattr(summary, "ROOT", tmp_path)
     monkeypatch.delenv("CI", raising=False)
     envs = {
+        ".pkg_external": {},  # tox's package builder: no result of its own
+        "py313-django61-rc88": {"test": []},  # not chosen (tox -e ...): no result either
         "py312-django60-rc80": {"result": {"success": True, "skipped": True}},
         "py310-django42-rc710": {"result": {"success": True, "skipped": False}},
         "py311-django52-postgres": {"result": {"success": True, "skipped": False}},
@@ -50,6 +52,7 @@ def run(
     # The SQLite env leaves the production tests to the postgres env: not degraded.
     junit(tmp_path, "py310-django42-rc710", PRODUCTION_SKIP)
     junit(tmp_path, "py311-django52-postgres", PRODUCTION_SKIP, PRODUCTION_SKIP)
+    junit(tmp_path, "py313-django61-rc88", tests=5)  # left by an earlier run: not counted
 
     def report(ci: bool) -> tuple[int, list[str]]:
         if ci:

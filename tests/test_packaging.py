@@ -50,7 +50,8 @@ def _wheel_files_and_metadata() -> tuple[set[str], Message]:
         pytest.skip(f"{DISTRIBUTION} is not installed; run tox -e package")
     # pip adds the bytecode it compiled to RECORD: that is the installer's, not the wheel's.
     names = {str(path) for path in dist.files or () if "__pycache__" not in path.parts}
-    if "rocketchat_sso/__init__.py" not in names:
+    # An egg-info (a source tree's) lists its sources, not what was installed: no RECORD.
+    if dist.read_text("RECORD") is None or "rocketchat_sso/__init__.py" not in names:
         pytest.skip("installed editable (no wheel to look into); tox -e package checks the wheel")
     return names, dist.metadata  # type: ignore[return-value]
 
