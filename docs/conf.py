@@ -17,7 +17,6 @@ release = version = _version.group(1) if _version else "unknown"
 extensions: list[str] = []
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
-html_static_path = ["_static"]
 html_title = f"{project} {release}"
 # The snippets' languages (nginx, html+django, ...) come with Pygments; no highlighting
 # failure may pass silently under -W.
