@@ -117,3 +117,24 @@ def test_every_page_is_in_the_table_of_contents() -> None:
     index = (DOCS / "index.rst").read_text()
     listed = set(re.findall(r"^   (\w+)$", index, re.M))
     assert listed == {p.stem for p in DOCS.glob("*.rst")} - {"index"}
+
+
+DOCS_REFERENCE = re.compile(r"docs/(\w+)\.rst(?:, \"?\s*\"?\s*'([^']+)')?")
+
+
+def test_pages_named_by_messages_and_comments_exist() -> None:
+    # The hints of checks and of the doctor send people to a page and a section: both exist.
+    sources = [
+        *PACKAGE.rglob("*.py"),
+        *PACKAGE.rglob("*.js"),
+        *(PACKAGE.parent / "example_project").rglob("*.py"),
+    ]
+    found = 0
+    for source in sources:
+        text = re.sub(r'"\s*\n\s*"', "", source.read_text())  # join implicit concatenations
+        for page, title in DOCS_REFERENCE.findall(text):
+            found += 1
+            assert (DOCS / f"{page}.rst").is_file(), f"{source.name}: docs/{page}.rst"
+            if title:
+                section(DOCS / f"{page}.rst", title)  # raises when there is none
+    assert found >= 5

@@ -1,6 +1,6 @@
 /*
  * django-rocketchat-sso: sign an embedded Rocket.Chat in as the page's user, and talk to it.
- * No build step, no framework. Rendered by {% rocketchat_iframe %}; see README, "Embedding".
+ * No build step, no framework. Rendered by {% rocketchat_iframe %}; see docs/embedding.rst.
  *
  * For each <iframe data-rocketchat-sso>:
  * - a signed-in user: fetch a token from the token endpoint (same origin) once, and post

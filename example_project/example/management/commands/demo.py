@@ -102,7 +102,8 @@ class Command(BaseCommand):
         if configured.rstrip("/") != chat_url:
             self.stdout.write(
                 f"Note: ROCKETCHAT_SSO_URL is {configured!r}; the demo uses its own stand-in. "
-                "For a real Rocket.Chat run 'manage.py runserver' (README, 'A real Rocket.Chat')."
+                "For a real Rocket.Chat run 'manage.py runserver' "
+                "(docs/rocketchat.rst, 'A real Rocket.Chat')."
             )
         admin = fake.user_by_username("admin")
         assert admin is not None
