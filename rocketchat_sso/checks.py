@@ -1,6 +1,6 @@
 """Django system checks: configuration mistakes reported by ``manage.py check``, with hints.
 
-Every id is listed in README.rst.
+Every id is listed in docs/checks.rst (tests/docs/ compares them).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ SHARED_CACHES_HINT = (
     "Use a cache every worker process shares: Redis "
     "(django.core.cache.backends.redis.RedisCache), Memcached "
     "(django.core.cache.backends.memcached.PyMemcacheCache) or the database cache "
-    "(django.core.cache.backends.db.DatabaseCache). See README.rst, 'Deploying'."
+    "(django.core.cache.backends.db.DatabaseCache). See docs/deploying.rst, 'Deploying'."
 )
 # A third of Rocket.Chat's default Accounts_LoginExpiration (90 days): beyond it a cached token
 # may outlive a shortened expiry setting.
@@ -233,7 +233,7 @@ def check_cors(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
 
 
 WHICH_FLOW = (
-    "See README.rst, 'Browsers, cookies and which flow to use': put Rocket.Chat on a subdomain "
+    "See docs/flows.rst, 'Browsers, cookies and which flow to use': put Rocket.Chat on a subdomain "
     "of the site's domain, or embed it with {% rocketchat_iframe %} (flow 2), which needs no "
     "cross-site cookie."
 )

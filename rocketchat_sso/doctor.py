@@ -424,7 +424,7 @@ def token_preflight(doctor: Doctor) -> Finding:
             FAIL,
             f"{urls.token_url}: " + "; ".join(wrong),
             "Put django-cors-headers' CorsMiddleware first in MIDDLEWARE with "
-            "CORS_ALLOW_CREDENTIALS = True (README, 'Installation'), check "
+            "CORS_ALLOW_CREDENTIALS = True (docs/installation.rst, 'Installation'), check "
             "ROCKETCHAT_SSO_PUBLIC_URL, and let a proxy in front pass OPTIONS and the "
             "Access-Control-* headers through.",
         )
@@ -464,8 +464,8 @@ def loading_page_framing(doctor: Doctor) -> Finding:
             FAIL,
             f"{urls.login_url}: " + "; ".join(wrong),
             "Rocket.Chat would show a blank or broken login: keep the view's own headers (no "
-            "proxy adding X-Frame-Options or frame-ancestors for it); README, 'Content "
-            "Security Policy'.",
+            "proxy adding X-Frame-Options or frame-ancestors for it); docs/embedding.rst, "
+            "'Content Security Policy'.",
         )
     return Finding(OK, f"{urls.login_url} may be framed by {origin}")
 
@@ -494,7 +494,7 @@ def session_cookie(doctor: Doctor) -> Finding:
             f"SESSION_COOKIE_SAMESITE is {samesite!r}: the session never reaches the token "
             "endpoint from Rocket.Chat",
             "Serve Rocket.Chat on a subdomain of the site (recommended), or set "
-            "SESSION_COOKIE_SAMESITE = 'None' and SESSION_COOKIE_SECURE = True; README, "
+            "SESSION_COOKIE_SAMESITE = 'None' and SESSION_COOKIE_SECURE = True; docs/flows.rst, "
             "'Browsers, cookies and which flow to use'.",
         )
     return Finding(

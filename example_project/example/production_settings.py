@@ -1,4 +1,4 @@
-"""The example site deployed: README.rst's "Deploying" section as settings, from the environment.
+"""The example site deployed: docs/deploying.rst as settings, from the environment.
 
 Used by ``example_project/deploy/docker-compose.yml``: gunicorn workers behind a reverse proxy
 that terminates HTTPS, PostgreSQL, Redis, and Rocket.Chat on a sibling host name

@@ -68,13 +68,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Rocket.Chat calls the token endpoint with credentials: 'include' (README, "CORS").
+# Rocket.Chat calls the token endpoint with credentials: 'include' (docs/installation.rst).
 CORS_ALLOW_CREDENTIALS = True
 
 # The demo serves Rocket.Chat from another *site* (127.0.0.1 next to localhost): the session
 # cookie reaches Rocket.Chat's call to the token endpoint only as SameSite=None; Secure, which
 # browsers accept from http://localhost. Rocket.Chat on a subdomain of the site's domain works
-# with Django's default, Lax (README, "Browsers, cookies and which flow to use").
+# with Django's default, Lax (docs/flows.rst).
 SESSION_COOKIE_SAMESITE = os.environ.get("DJANGO_SESSION_COOKIE_SAMESITE", "None")
 SESSION_COOKIE_SECURE = os.environ.get("DJANGO_SESSION_COOKIE_SECURE", "1") == "1"
 

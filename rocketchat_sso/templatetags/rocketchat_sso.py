@@ -48,7 +48,7 @@ def _authenticated(context: Context) -> bool:
 
 @register.simple_tag(takes_context=True)
 def rocketchat_iframe(context: Context, **options: Any) -> SafeString:
-    """Rocket.Chat in an iframe, signed in as the page's user (see README, "Embedding").
+    """Rocket.Chat in an iframe, signed in as the page's user (see docs/embedding.rst).
 
     Options: ``path``, ``embedded``, ``width``, ``height``, ``class``, ``id``, ``title``,
     ``allow``, ``sync_logout``, ``script``, ``timeout``, ``notice``.

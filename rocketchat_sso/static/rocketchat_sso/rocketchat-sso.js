@@ -1,6 +1,6 @@
 /*
  * django-rocketchat-sso: sign an embedded Rocket.Chat in as the page's user, and talk to it.
- * No build step, no framework. Rendered by {% rocketchat_iframe %}; see README, "Embedding".
+ * No build step, no framework. Rendered by {% rocketchat_iframe %}; see docs/embedding.rst.
  *
  * Everything it trusts comes from ONE server-rendered configuration: the JSON in the
  * data-rocketchat-sso-config attribute of this very <script> tag (document.currentScript:

@@ -149,7 +149,8 @@ class Command(BaseCommand):
         if not _is_stand_in_url(configured):  # a real Rocket.Chat, not the stand-in's default
             self.stdout.write(
                 f"Note: ROCKETCHAT_SSO_URL is {configured!r}; the demo uses its own stand-in. "
-                "For a real Rocket.Chat run 'manage.py runserver' (README, 'A real Rocket.Chat')."
+                "For a real Rocket.Chat run 'manage.py runserver' "
+                "(docs/rocketchat.rst, 'A real Rocket.Chat')."
             )
         admin = fake.user_by_username("admin")
         assert admin is not None
