@@ -55,6 +55,8 @@ def script(
     }
     nonce_attr = f' nonce="{nonce}"' if nonce else ""
     return (
+        # The shared fetch helper first (deferred scripts run in order), with the same nonce.
+        f'<script src="/static/rocketchat_sso/sso-fetch.js" defer{nonce_attr}></script>'
         f'<script src="/static/rocketchat_sso/rocketchat-sso.js" defer{nonce_attr}'
         f' data-rocketchat-sso-config="{escape(json.dumps(config, separators=(",", ":")))}">'
         "</script>"
