@@ -138,6 +138,10 @@ def test_signing_in_shows_a_spinner_until_the_token_arrives(
     root = loading_page_of(page).locator("#rocketchat-sso-login")
     expect(root).to_have_attribute("data-current", "signing-in")
     screenshot(page, "loading-page-signing-in")
-    page.wait_for_timeout(100)
+    for _ in range(100):  # the page's token request reaches the route a moment later
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the loading page never asked for its token"
     held[0].continue_()
     expect(page.locator("#rc-user")).to_have_text("alice")
