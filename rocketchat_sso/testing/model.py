@@ -7,6 +7,10 @@ Rocket.Chat's source; comments name the file a behaviour was read from (``ApiCla
 newest code; ``users.ts`` is ``apps/meteor/app/api/server/v1/users.ts`` or
 ``apps/meteor/server/api/v1/users.ts``).
 
+It plays users, login tokens, settings, the rate limiter and faults: what a site's tests need.
+A subclass plays more by extending :meth:`FakeRocketChat.route_table` (the example project's
+``ChatRocketChat`` adds rooms and messages for the demo's web client this way).
+
 The stand-in plays one release (:mod:`rocketchat_sso.testing.versions`): ``version="7.10"``,
 ``"8.0"`` or ``"8.8"`` (the newest, the default). Its defaults are Rocket.Chat's defaults: the REST
 rate limiter is on at 10 calls per 60 s on every ``/api/v1`` route; ``rate_limiter=False`` turns it
