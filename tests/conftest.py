@@ -11,23 +11,13 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import Client
 
-from rocketchat_sso.testing import (
-    RELEASES,
-    FakeRocketChat,
-    RocketChatVersion,
-    default_version,
-    mock_rocketchat,
-    set_default_version,
-)
-from rocketchat_sso.testing.server import RocketChatServer
+from rocketchat_sso.testing import FakeRocketChat
 
-# The Rocket.Chat release every stand-in of the run plays: the option wins over the variable
-# (tox's rc710/rc80/rc88 factors set the variable); neither means the newest.
-VERSION_OPTION = "--rocketchat-version"
-VERSION_ENV = "ROCKETCHAT_TEST_VERSION"
-# @pytest.mark.rocketchat(**options): FakeRocketChat options for the ``rocketchat`` and
-# ``rocketchat_server`` fixtures; turning the rate limiter off needs ``reason="..."``.
-ROCKETCHAT_MARKER = "rocketchat"
+# The fixtures ``rocketchat`` and ``rocketchat_server``, ``--rocketchat-version`` (tox's
+# rc710/rc80/rc88 factors set ``ROCKETCHAT_TEST_VERSION``) and ``@pytest.mark.rocketchat``: the
+# plugin adopters use (docs/testing.rst).
+pytest_plugins = ["rocketchat_sso.testing.pytest_plugin"]
+
 PRODUCTION_MARKER = "production"
 # Set where a skipped production-shaped test would hide a broken setup (CI): skips become failures.
 REQUIRE_SERVICES = "TEST_REQUIRE_SERVICES"
@@ -55,49 +45,6 @@ def missing_services() -> str | None:
     return None
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        VERSION_OPTION,
-        metavar="X.Y",
-        help=(
-            f"Rocket.Chat release the stand-in plays: {', '.join(RELEASES)} (default: "
-            f"${VERSION_ENV}, else the newest)"
-        ),
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    chosen = config.getoption(VERSION_OPTION) or os.environ.get(VERSION_ENV) or None
-    try:
-        version = RocketChatVersion.parse(chosen) if chosen else None
-    except ValueError as error:
-        raise pytest.UsageError(str(error)) from None
-    set_default_version(version)
-    config.addinivalue_line(
-        "markers",
-        f"{ROCKETCHAT_MARKER}(**options): FakeRocketChat options for the rocketchat and "
-        "rocketchat_server fixtures (rate_limiter=False needs reason=...)",
-    )
-
-
-def pytest_report_header(config: pytest.Config) -> str:
-    return f"Rocket.Chat stand-in plays: {default_version()} ({VERSION_OPTION} / ${VERSION_ENV})"
-
-
-def stand_in_options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The test's ``@pytest.mark.rocketchat(...)`` options; turning the limiter off needs a why."""
-    marker = request.node.get_closest_marker(ROCKETCHAT_MARKER)
-    options = dict(marker.kwargs) if marker else {}
-    reason = options.pop("reason", None)
-    if options.get("rate_limiter") is False and not reason:
-        pytest.fail(
-            "@pytest.mark.rocketchat(rate_limiter=False) needs reason='...': Rocket.Chat runs "
-            "with its rate limiter on",
-            pytrace=False,
-        )
-    return options
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Run ``production`` tests where PostgreSQL and Redis are up, else skip them and say why."""
@@ -117,40 +64,6 @@ def _empty_caches() -> Iterator[None]:
     yield
     for cache in caches.all():
         cache.clear()
-
-
-@pytest.fixture
-def rocketchat(request: pytest.FixtureRequest) -> Iterator[FakeRocketChat]:
-    """The Rocket.Chat stand-in answering at ``ROCKETCHAT_SSO_URL`` through ``responses``.
-
-    It plays the run's release at Rocket.Chat's defaults, changed by the test's
-    ``@pytest.mark.rocketchat(...)``.
-    """
-    with mock_rocketchat(settings.ROCKETCHAT_SSO_URL, **stand_in_options(request)) as fake:
-        yield fake
-
-
-@pytest.fixture(scope="session")
-def _http_server() -> Iterator[RocketChatServer]:
-    server = RocketChatServer(FakeRocketChat()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def rocketchat_server(
-    _http_server: RocketChatServer, settings: Any, request: pytest.FixtureRequest
-) -> RocketChatServer:
-    """The stand-in over real HTTP, a fresh Rocket.Chat per test, ``ROCKETCHAT_SSO_URL`` on it.
-
-    Real sockets give real retries, timeouts and dropped connections; browsers still see
-    Rocket.Chat at ``https://chat.example.com`` (``ROCKETCHAT_SSO_PUBLIC_URL``). One server
-    serves the whole session: stopping one takes half a second.
-    """
-    _http_server.fake = FakeRocketChat(**stand_in_options(request))
-    settings.ROCKETCHAT_SSO_PUBLIC_URL = settings.ROCKETCHAT_SSO_URL
-    settings.ROCKETCHAT_SSO_URL = _http_server.url
-    return _http_server
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 from example.management.commands import demo
-
-from rocketchat_sso.testing import FakeRocketChat
+from example.standin.chat import ChatRocketChat
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +120,7 @@ class Ticks:
 
 
 def test_colleague_writes_once_the_demo_user_exists() -> None:
-    fake = FakeRocketChat()
+    fake = ChatRocketChat()
     fake.add_user(*demo.COLLEAGUE)
     demo._chatter(fake, 1, Ticks(1))  # type: ignore[arg-type]
     user: Any = fake.add_user("demo", "demo@example.com", "Demo User")

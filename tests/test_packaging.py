@@ -33,6 +33,7 @@ REQUIRED = (
     "rocketchat_sso/locale/de/LC_MESSAGES/django.po",
     "rocketchat_sso/locale/de/LC_MESSAGES/django.mo",
     "rocketchat_sso/testing/rest_schemas.json",
+    "rocketchat_sso/testing/pytest_plugin.py",
     "rocketchat_sso/migrations/0001_initial.py",
 )
 
@@ -82,6 +83,13 @@ def test_the_wheel_holds_nothing_but_the_package(wheel: tuple[set[str], Message]
     tops = {name.split("/")[0] for name in names if not name.startswith("../")}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"rocketchat_sso"}
     assert [n for n in names if "__pycache__" in n or n.endswith(".pyc")] == []
+
+
+def test_the_wheel_holds_no_demo(wheel: tuple[set[str], Message]) -> None:
+    """The demo's chat and web client (example_project/example/standin/) stay out of it."""
+    names, _ = wheel
+    demo = [n for n in names if "webclient" in n or "standin" in n or "example" in n.lower()]
+    assert demo == []
 
 
 def test_one_version_source(wheel: tuple[set[str], Message]) -> None:

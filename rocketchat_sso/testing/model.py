@@ -7,6 +7,10 @@ Rocket.Chat's source; comments name the file a behaviour was read from (``ApiCla
 newest code; ``users.ts`` is ``apps/meteor/app/api/server/v1/users.ts`` or
 ``apps/meteor/server/api/v1/users.ts``).
 
+It plays users, login tokens, settings, the rate limiter and faults: what a site's tests need.
+A subclass plays more by extending :meth:`FakeRocketChat.route_table` (the example project's
+``ChatRocketChat`` adds rooms and messages for the demo's web client this way).
+
 The stand-in plays one release (:mod:`rocketchat_sso.testing.versions`): ``version="7.10"``,
 ``"8.0"`` or ``"8.8"`` (the newest, the default). Its defaults are Rocket.Chat's defaults: the REST
 rate limiter is on at 10 calls per 60 s on every ``/api/v1`` route; ``rate_limiter=False`` turns it
@@ -78,11 +82,6 @@ MSG_LAST_ADMIN = "Leaving the app without an active admin is not allowed"
 # Meteor's resume login handler (accounts-base accounts_server.js, defaultResumeLoginHandler).
 MSG_RESUME_UNKNOWN = "You've been logged out by the server. Please log in again."
 MSG_RESUME_EXPIRED = "Your session has expired. Please log in again."
-INVALID_CHANNEL = "invalid-channel"
-INVALID_SUBSCRIPTION = "error-invalid-subscription"
-INVALID_STATUS = "error-invalid-status"
-USER_STATUSES = ("online", "away", "busy", "offline")
-GENERAL_ROOM_ID = "GENERAL"  # the default channel every Rocket.Chat starts with
 
 DEFAULT_SETTINGS: Mapping[str, Any] = {
     "Accounts_iframe_enabled": False,
@@ -96,8 +95,6 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "Iframe_Restrict_Access": True,
     "Iframe_X_Frame_Options": "sameorigin",
     "Enable_CSP": True,
-    "Unread_Count": "user_and_group_mentions_only",
-    "Unread_Count_DM": "all_messages",
     "Accounts_LoginExpiration": 90,
     "Accounts_RequireNameForSignUp": True,
     "API_Enable_Rate_Limiter": True,
@@ -141,8 +138,6 @@ PUBLIC_SETTINGS = frozenset(
     }
 )
 LOGIN_KEYS = frozenset({"user", "username", "email", "password", "code"})
-MENTION_RE = re.compile(r"(?<![\w@])@([0-9a-zA-Z._-]+)")
-HISTORY_DEFAULT_COUNT = 20
 NAME_FORBIDDEN = re.compile(r"[<>\\/]")  # validateNameChars
 EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100  # settings API_Default_Count, API_Upper_Count_Limit
@@ -202,7 +197,7 @@ class FakeResponse:
         return json.dumps(self.body).encode()
 
 
-class _Reply(Exception):
+class Reply(Exception):
     """Answer at once from deep inside a handler, as a thrown Meteor.Error does in Rocket.Chat."""
 
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
@@ -210,39 +205,39 @@ class _Reply(Exception):
         self.response = FakeResponse(status, body, dict(headers or {}))
 
 
-def _ok(**fields: Any) -> FakeResponse:
+def ok(**fields: Any) -> FakeResponse:
     """``API.v1.success(fields)``: 200 with ``success: true`` added (ApiClass.ts)."""
     return FakeResponse(200, {**fields, "success": True})
 
 
-def _failure(message: str) -> _Reply:
+def failure(message: str) -> Reply:
     """``API.v1.failure('text')``: 400 without errorType (ApiClass.ts)."""
-    return _Reply(400, {"success": False, "error": message})
+    return Reply(400, {"success": False, "error": message})
 
 
-def _meteor_error(error_type: str, reason: str, details: dict[str, Any] | None = None) -> _Reply:
+def meteor_error(error_type: str, reason: str, details: dict[str, Any] | None = None) -> Reply:
     """A Meteor.Error caught by the route wrapper: 400, text ends ``[type]`` (ApiClass.ts)."""
     body: dict[str, Any] = {"success": False, "error": f"{reason} [{error_type}]"}
     body["errorType"] = error_type
     if details:
         body["details"] = details
-    return _Reply(400, body)
+    return Reply(400, body)
 
 
-def _field_error(error_type: str, reason: str, value: str) -> _Reply:
-    return _meteor_error(error_type, reason, {"method": SAVE_USER_METHOD, "field": value})
+def _field_error(error_type: str, reason: str, value: str) -> Reply:
+    return meteor_error(error_type, reason, {"method": SAVE_USER_METHOD, "field": value})
 
 
-def _required(label: str) -> _Reply:
-    return _meteor_error(
+def _required(label: str) -> Reply:
+    return meteor_error(
         FIELD_REQUIRED,
         f"The field {label} is required",
         {"method": SAVE_USER_METHOD, "field": label},
     )
 
 
-def _not_allowed(reason: str, action: str) -> _Reply:
-    return _meteor_error(ACTION_NOT_ALLOWED, reason, {"method": SAVE_USER_METHOD, "action": action})
+def _not_allowed(reason: str, action: str) -> Reply:
+    return meteor_error(ACTION_NOT_ALLOWED, reason, {"method": SAVE_USER_METHOD, "action": action})
 
 
 def _lodash_escape(text: str) -> str:
@@ -252,7 +247,7 @@ def _lodash_escape(text: str) -> str:
     return text.replace("'", "&#39;")
 
 
-def _random(alphabet: str, length: int) -> str:
+def random_string(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
@@ -261,7 +256,7 @@ def _hash_password(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def _iso(moment: datetime) -> str:
+def iso_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -282,18 +277,18 @@ def _values_at(doc: Any, dotted: str) -> list[Any]:
 
 def _matches(doc: dict[str, Any], query: Any) -> bool:
     if not isinstance(query, dict):
-        raise _meteor_error(INVALID_QUERY, "Invalid query")
+        raise meteor_error(INVALID_QUERY, "Invalid query")
     for key, cond in query.items():
         if key in ("$or", "$and"):
             if not isinstance(cond, list):
-                raise _meteor_error(INVALID_QUERY, f"{key} must be an array")
+                raise meteor_error(INVALID_QUERY, f"{key} must be an array")
             results = [_matches(doc, sub) for sub in cond]
             if not (any(results) if key == "$or" else all(results)):
                 return False
         elif key.startswith("$"):
-            raise _meteor_error(INVALID_QUERY, f"Invalid query operation: {key}")
+            raise meteor_error(INVALID_QUERY, f"Invalid query operation: {key}")
         elif isinstance(cond, dict):  # operators other than $or/$and are not modelled
-            raise _meteor_error(INVALID_QUERY, f"Invalid query operation for {key}")
+            raise meteor_error(INVALID_QUERY, f"Invalid query operation for {key}")
         elif cond not in _values_at(doc, key):
             return False
     return True
@@ -311,24 +306,24 @@ class _Token:
 
 
 @dataclass(eq=False)
-class _User:
+class User:
     doc: dict[str, Any]  # the public record, returned live by the test helpers
     password_hash: str | None = None
     tokens: list[_Token] = field(default_factory=list)
 
 
 @dataclass
-class _Call:
+class Call:
     request: FakeRequest
     params: dict[str, Any] = field(default_factory=dict)
-    user: _User | None = None
+    user: User | None = None
     token: _Token | None = None
     arg: str = ""  # the ``:_id`` of ``settings/:_id``
 
 
 @dataclass
-class _Route:
-    handler: Callable[[_Call], FakeResponse]
+class Route:
+    handler: Callable[[Call], FakeResponse]
     auth: bool = True
     permission: str | None = None  # ``permissionsRequired``: 403 ``[error-unauthorized]``
     two_factor: bool = False
@@ -383,7 +378,7 @@ class FakeRocketChat:
         self.settings["API_Enable_Rate_Limiter"] = rate_limiter
         self.calls: list[FakeRequest] = []
         self._lock = threading.RLock()
-        self._users: dict[str, _User] = {}
+        self._users: dict[str, User] = {}
         self._faults: list[_Injected] = []
         # Meteor's RateLimiter, one per route: (route key, client address) -> [window start ms, n]
         self._buckets: dict[tuple[str, str], list[int]] = {}
@@ -396,50 +391,53 @@ class FakeRocketChat:
             admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]
         )
         admin.tokens.append(_Token(admin_token, self.now(), True, admin_bypass_two_factor))
-        self._rooms: dict[str, dict[str, Any]] = {}
-        self._messages: dict[str, list[dict[str, Any]]] = {}
-        self._subscriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (user id, room id)
-        stamp = _iso(self.now())
-        self._add_room(
-            {"_id": GENERAL_ROOM_ID, "t": "c", "name": "general", "default": True, "ts": stamp}
-        )
-        self._subscribe(admin, self._rooms[GENERAL_ROOM_ID])
-        self._routes: dict[tuple[str, str], _Route] = {
-            ("POST", f"{API}/login"): _Route(self._login, auth=False),
-            ("POST", f"{API}/logout"): _Route(self._logout),
-            ("GET", f"{API}/me"): _Route(self._me),
-            ("GET", "/api/info"): _Route(self._info, auth=False),
-            ("GET", f"{API}/users.info"): _Route(self._users_info),
-            ("GET", f"{API}/users.list"): _Route(self._users_list),
-            ("POST", f"{API}/users.create"): _Route(
-                self._users_create, two_factor=self.version.since(*CREATE_2FA_SINCE)
-            ),
-            ("POST", f"{API}/users.update"): _Route(self._users_update, two_factor=True),
-            ("POST", f"{API}/users.setActiveStatus"): _Route(self._users_set_active_status),
-            ("POST", f"{API}/users.logout"): _Route(self._users_logout),
-            ("POST", f"{API}/users.createToken"): _Route(
-                self._users_create_token, two_factor=self.version.since(*CREATE_2FA_SINCE)
-            ),
-            ("POST", f"{API}/users.delete"): _Route(self._users_delete),
-            ("GET", f"{API}/settings.public"): _Route(self._settings_public, auth=False),
-            ("POST", f"{API}/users.setStatus"): _Route(self._users_set_status),
-            ("GET", f"{API}/subscriptions.get"): _Route(self._subscriptions_get),
-            ("POST", f"{API}/subscriptions.read"): _Route(self._subscriptions_read),
-            ("POST", f"{API}/chat.postMessage"): _Route(self._chat_post_message),
-            ("GET", f"{API}/rooms.info"): _Route(self._rooms_info),
-            ("GET", f"{API}/channels.history"): _Route(self._history),
-            ("GET", f"{API}/im.history"): _Route(self._history),
-            ("GET", f"{API}/settings/"): _Route(
-                self._setting_get, permission="view-privileged-setting"
-            ),
-            ("POST", f"{API}/settings/"): _Route(
-                self._setting_post, permission="edit-privileged-setting", two_factor=True
-            ),
-        }
+        self._routes = self.route_table()
         for (method, path), route in self._routes.items():
             # getFullRouteName(route, method): the pattern, so every settings/:_id shares one
             route.key = f"{path}:_id" if path.endswith("/") else path
             route.key += method.lower()
+
+    # -- the extension hooks: what a subclass that plays more of Rocket.Chat overrides -------
+
+    def route_table(self) -> dict[tuple[str, str], Route]:
+        """The routes served, ``(method, path) -> Route``; called once, by ``__init__``.
+
+        A subclass adds routes by extending it: ``return {**super().route_table(), (...):
+        Route(self._handler)}``. Every route passes the wrapper of :meth:`_dispatch`
+        (authentication, the rate limiter, validation, permissions, two-factor); a handler gets a
+        :class:`Call` and returns :func:`ok`, or raises :func:`failure`/:func:`meteor_error`.
+        """
+        return {
+            ("POST", f"{API}/login"): Route(self._login, auth=False),
+            ("POST", f"{API}/logout"): Route(self._logout),
+            ("GET", f"{API}/me"): Route(self._me),
+            ("GET", "/api/info"): Route(self._info, auth=False),
+            ("GET", f"{API}/users.info"): Route(self._users_info),
+            ("GET", f"{API}/users.list"): Route(self._users_list),
+            ("POST", f"{API}/users.create"): Route(
+                self._users_create, two_factor=self.version.since(*CREATE_2FA_SINCE)
+            ),
+            ("POST", f"{API}/users.update"): Route(self._users_update, two_factor=True),
+            ("POST", f"{API}/users.setActiveStatus"): Route(self._users_set_active_status),
+            ("POST", f"{API}/users.logout"): Route(self._users_logout),
+            ("POST", f"{API}/users.createToken"): Route(
+                self._users_create_token, two_factor=self.version.since(*CREATE_2FA_SINCE)
+            ),
+            ("POST", f"{API}/users.delete"): Route(self._users_delete),
+            ("GET", f"{API}/settings.public"): Route(self._settings_public, auth=False),
+            ("GET", f"{API}/settings/"): Route(
+                self._setting_get, permission="view-privileged-setting"
+            ),
+            ("POST", f"{API}/settings/"): Route(
+                self._setting_post, permission="edit-privileged-setting", two_factor=True
+            ),
+        }
+
+    def _user_created(self, user: User, data: Mapping[str, Any]) -> None:
+        """Called by ``users.create`` once the user is saved (``data``: the request's body)."""
+
+    def _user_deleted(self, user: User) -> None:
+        """Called by ``users.delete`` once the user is gone."""
 
     # -- test helpers ----------------------------------------------------------------------
 
@@ -455,7 +453,7 @@ class FakeRocketChat:
         """Create a user directly (no REST call); returns the live record: mutate it freely."""
         with self._lock:
             user = self._create(
-                _random(ID_ALPHABET, ID_LENGTH), username, email, name, password, list(roles)
+                random_string(ID_ALPHABET, ID_LENGTH), username, email, name, password, list(roles)
             )
             user.doc["active"] = active
             return user.doc
@@ -503,25 +501,6 @@ class FakeRocketChat:
         with self._lock:
             self.settings[setting_id] = value
 
-    def post_message(self, username: str, channel: str, text: str) -> dict[str, Any]:
-        """Post as ``username`` to ``#channel``, ``@user`` (a DM) or a room id; no REST call.
-
-        Stands in for other people chatting: unread counters move as ``chat.postMessage``
-        moves them.
-        """
-        with self._lock:
-            author = self._find_username(username)
-            if author is None:
-                raise ValueError(f"no user {username!r}")
-            return copy.deepcopy(self._send(author, self._room_for(author, channel), text))
-
-    def subscriptions_of(self, user_id: str) -> list[dict[str, Any]]:
-        """Copies of the user's subscriptions (rooms joined, with ``unread`` and ``alert``)."""
-        with self._lock:
-            return [
-                copy.deepcopy(s) for (uid, _), s in self._subscriptions.items() if uid == user_id
-            ]
-
     # -- dispatch --------------------------------------------------------------------------
 
     def handle(self, request: FakeRequest) -> FakeResponse | Fault:
@@ -536,13 +515,13 @@ class FakeRocketChat:
                     return copy.deepcopy(entry.fault)
             try:
                 return self._dispatch(request)
-            except _Reply as reply:
+            except Reply as reply:
                 return reply.response
 
     def _dispatch(self, request: FakeRequest) -> FakeResponse:
         """The route wrapper of ApiClass.ts ``addRoute``: authentication (401), then the rate
         limiter, then parameter validation, permissions, two-factor, the action."""
-        call = _Call(request)
+        call = Call(request)
         route = self._routes.get((request.method, request.path))
         prefix = f"{API}/settings/"
         if route is None and request.path.startswith(prefix) and len(request.path) > len(prefix):
@@ -562,7 +541,7 @@ class FakeRocketChat:
             if route.two_factor and call.token and call.token.personal:
                 self._check_two_factor(call.token)
             response = route.handler(call)
-        except _Reply as reply:
+        except Reply as reply:
             response = reply.response
         response.headers.update(headers)
         return response
@@ -578,17 +557,17 @@ class FakeRocketChat:
             try:
                 params = json.loads(request.body)
             except ValueError:
-                raise _failure("Invalid JSON body") from None
+                raise failure("Invalid JSON body") from None
         key = f"{request.method} {request.path}"
         since = VALIDATED_SINCE.get(key)
         try:
             if since is None or self.version.since(*since):
                 params = ajv.validate(key, params)
         except ajv.InvalidParams as exc:
-            raise _meteor_error(INVALID_PARAMS, str(exc)) from None
+            raise meteor_error(INVALID_PARAMS, str(exc)) from None
         return params if isinstance(params, dict) else {}
 
-    def _authenticate(self, request: FakeRequest) -> tuple[_User, _Token]:
+    def _authenticate(self, request: FakeRequest) -> tuple[User, _Token]:
         """``authenticatedRoute``: X-User-Id plus a current X-Auth-Token of that user."""
         user = self._users.get(request.header("x-user-id") or "")
         presented = request.header("x-auth-token")
@@ -599,7 +578,7 @@ class FakeRocketChat:
         body: dict[str, Any] = {"success": False, "error": MSG_NOT_LOGGED_IN}
         if not self._breaking:  # ApiClass.ts: "compatibility with the old API"
             body.update(status="error", message=MSG_NOT_LOGGED_IN)
-        raise _Reply(401, body)
+        raise Reply(401, body)
 
     def _expired(self, token: _Token) -> bool:
         days = self.settings.get("Accounts_LoginExpiration")
@@ -620,9 +599,7 @@ class FakeRocketChat:
             return remote
         return entries[len(entries) - self.http_forwarded_count]
 
-    def _rate_limit(
-        self, route: _Route, request: FakeRequest, user: _User | None
-    ) -> dict[str, str]:
+    def _rate_limit(self, route: Route, request: FakeRequest, user: User | None) -> dict[str, str]:
         """ApiClass.ts ``enforceRateLimit``: Meteor's RateLimiter on every versioned route
         (``shouldAddRateLimitToRoute``: ``Boolean(this.version)``), keyed by route+method and
         client address, skipped for callers with ``api-bypass-rate-limit``; login has no caller
@@ -654,7 +631,7 @@ class FakeRocketChat:
                 "Error, too many requests. Please slow down. You must wait "
                 f"{seconds} seconds before trying this endpoint again."
             )
-            raise _Reply(
+            raise Reply(
                 429, {"success": False, "error": f"{reason} [{TOO_MANY_REQUESTS}]"}, headers
             )
         return headers
@@ -669,12 +646,12 @@ class FakeRocketChat:
         Login tokens are let through (the model keeps no 2FA "remember me" window)."""
         if not token.bypass_two_factor:
             details = {"method": "password", "codeGenerated": False, "availableMethods": []}
-            raise _meteor_error(TOTP_REQUIRED, "TOTP Required", details)
+            raise meteor_error(TOTP_REQUIRED, "TOTP Required", details)
 
-    def _is_admin(self, user: _User | None) -> bool:
+    def _is_admin(self, user: User | None) -> bool:
         return user is not None and "admin" in user.doc["roles"]
 
-    def _has(self, user: _User | None, permission: str) -> bool:
+    def _has(self, user: User | None, permission: str) -> bool:
         roles = PERMISSIONS.get(permission, frozenset({"admin"}))
         return user is not None and any(role in roles for role in user.doc["roles"])
 
@@ -685,11 +662,11 @@ class FakeRocketChat:
             f"{MSG_NO_PERMISSION} [{'error-forbidden' if self._breaking else 'error-unauthorized'}]"
         )
 
-    def _forbidden(self, message: str | None = None) -> _Reply:
+    def _forbidden(self, message: str | None = None) -> Reply:
         """``API.v1.forbidden()``: default text 'unauthorized' until the breaking version,
         'forbidden' after (ApiClass.ts)."""
         default = "forbidden" if self._breaking else "unauthorized"
-        return _Reply(403, {"success": False, "error": message or default})
+        return Reply(403, {"success": False, "error": message or default})
 
     # -- users -------------------------------------------------------------------------------
 
@@ -701,8 +678,8 @@ class FakeRocketChat:
         name: str,
         password: str | None,
         roles: list[str],
-    ) -> _User:
-        stamp = _iso(self.now())
+    ) -> User:
+        stamp = iso_time(self.now())
         doc = {
             "_id": user_id,
             "createdAt": stamp,
@@ -715,35 +692,35 @@ class FakeRocketChat:
             "roles": roles,
             "name": name,
         }
-        user = _User(doc, _hash_password(password) if password is not None else None)
+        user = User(doc, _hash_password(password) if password is not None else None)
         self._users[user_id] = user
         return user
 
-    def _find(self, test: Callable[[_User], bool]) -> _User | None:
+    def _find(self, test: Callable[[User], bool]) -> User | None:
         return next((user for user in self._users.values() if test(user)), None)
 
-    def _find_username(self, username: str) -> _User | None:
+    def _find_username(self, username: str) -> User | None:
         """Case-insensitive, as Rocket.Chat's availability check and Meteor's login lookup."""
         return self._find(lambda u: str(u.doc["username"]).lower() == username.lower())
 
-    def _find_email(self, email: str) -> _User | None:
+    def _find_email(self, email: str) -> User | None:
         return self._find(
             lambda u: any(e["address"].lower() == email.lower() for e in u.doc["emails"])
         )
 
-    def _user_from_params(self, params: dict[str, Any]) -> _User:
+    def _user_from_params(self, params: dict[str, Any]) -> User:
         """``getUserFromParams``: by userId, else username."""
         if str(params.get("userId") or "").strip():
             user = self._users.get(str(params["userId"]))
         elif params.get("username"):
             user = self._find_username(str(params["username"]))
         else:
-            raise _meteor_error(USER_PARAM_MISSING, MSG_NO_USER_PARAM)
+            raise meteor_error(USER_PARAM_MISSING, MSG_NO_USER_PARAM)
         if user is None:
-            raise _meteor_error(INVALID_USER, MSG_BAD_USER_PARAM)
+            raise meteor_error(INVALID_USER, MSG_BAD_USER_PARAM)
         return user
 
-    def _view(self, user: _User, caller: _User | None) -> dict[str, Any]:
+    def _view(self, user: User, caller: User | None) -> dict[str, Any]:
         """A copy of the record; without private fields unless the caller may see them."""
         doc = copy.deepcopy(user.doc)
         if caller is not user and not self._has(caller, "view-full-other-user-info"):
@@ -751,35 +728,35 @@ class FakeRocketChat:
                 doc.pop(key, None)
         return doc
 
-    def _issue_token(self, user: _User) -> str:
+    def _issue_token(self, user: User) -> str:
         """Add a resume token; over the cap the oldest go: ``ensureLoginTokensLimit``
         (server/services/user/service.ts) keeps the newest ``getMaxLoginTokens()`` resume
         tokens, env ``MAX_RESUME_LOGIN_TOKENS`` or 50 (server/lib/getMaxLoginTokens.ts);
         personal access tokens are not counted."""
-        token = _Token(_random(TOKEN_ALPHABET, TOKEN_LENGTH), self.now())
+        token = _Token(random_string(TOKEN_ALPHABET, TOKEN_LENGTH), self.now())
         user.tokens.append(token)
         resume = sorted((t for t in user.tokens if not t.personal), key=lambda t: t.when)
         drop = resume[: max(len(resume) - self.max_login_tokens, 0)]
         user.tokens = [t for t in user.tokens if all(t is not d for d in drop)]
         return token.token
 
-    def _set_active(self, user: _User, active: bool) -> None:
+    def _set_active(self, user: User, active: bool) -> None:
         """Deactivation unsets every login token (lib/server/functions/setUserActiveStatus.ts)."""
         active_admins = [u for u in self._users.values() if u.doc["active"] and self._is_admin(u)]
         if not active and active_admins == [user]:
             details = {"method": "removeUserFromRole", "action": "Remove_last_admin"}
-            raise _meteor_error(ACTION_NOT_ALLOWED, MSG_LAST_ADMIN, details)
+            raise meteor_error(ACTION_NOT_ALLOWED, MSG_LAST_ADMIN, details)
         user.doc["active"] = active
         if not active:
             user.tokens.clear()
 
-    def _check_user_data(self, data: dict[str, Any], target: _User | None) -> None:
+    def _check_user_data(self, data: dict[str, Any], target: User | None) -> None:
         """``validateUserData`` (validateUserData.ts) for a new user (target None) or an edit."""
         name, username, email = data.get("name"), data.get("username"), data.get("email")
         if isinstance(name, str) and (
             NAME_FORBIDDEN.search(name) or NAME_FORBIDDEN.search(urllib.parse.unquote(name))
         ):
-            raise _failure("Name contains invalid characters")
+            raise failure("Name contains invalid characters")
         if any(role not in ROLES for role in data.get("roles") or []):
             raise _not_allowed("The field Roles consist invalid role id", "Assign_role")
         creating = target is None
@@ -792,7 +769,7 @@ class FakeRocketChat:
         if username and not self._valid_username(str(username)):
             details = {"method": SAVE_USER_METHOD, "input": username, "field": "Username"}
             reason = f"{_lodash_escape(username)} is not a valid username"
-            raise _meteor_error(INVALID_FIELD, reason, details)
+            raise meteor_error(INVALID_FIELD, reason, details)
         if (
             creating
             and not str(data.get("password") or "").strip()
@@ -821,7 +798,7 @@ class FakeRocketChat:
         except re.error:
             return bool(re.fullmatch(default, username))
 
-    def _apply(self, user: _User, data: dict[str, Any]) -> None:
+    def _apply(self, user: User, data: dict[str, Any]) -> None:
         doc = user.doc
         for key in EDITABLE_FIELDS:
             if data.get(key) is not None:
@@ -837,11 +814,11 @@ class FakeRocketChat:
             user.tokens.clear()
         if data.get("active") is not None:
             self._set_active(user, bool(data["active"]))
-        doc["_updatedAt"] = _iso(self.now())
+        doc["_updatedAt"] = iso_time(self.now())
 
     # -- routes --------------------------------------------------------------------------------
 
-    def _login_failed(self, error: str | int, message: str, details: Any = None) -> _Reply:
+    def _login_failed(self, error: str | int, message: str, details: Any = None) -> Reply:
         """401 of the login route; until the breaking version it carries the Meteor error
         (ApiClass.ts ``_initAuth``: status/error/details/message, "User not found" read as
         "Unauthorized")."""
@@ -850,9 +827,9 @@ class FakeRocketChat:
             body.update(status="error", error=error, message=message)
             if details:
                 body["details"] = details
-        return _Reply(401, body)
+        return Reply(401, body)
 
-    def _login(self, call: _Call) -> FakeResponse:
+    def _login(self, call: Call) -> FakeResponse:
         """``loginCompatibility`` then Meteor's password login (ApiClass.ts ``_initAuth``)."""
         body, user = call.params, None
         password = body.get("password")
@@ -874,9 +851,9 @@ class FakeRocketChat:
             details = {"function": "Accounts.validateLoginAttempt"}
             raise self._login_failed(NOT_ACTIVATED, "User is not activated", details)
         token = self._issue_token(user)
-        user.doc["lastLogin"] = _iso(self.now())
+        user.doc["lastLogin"] = iso_time(self.now())
         data = {"userId": user.doc["_id"], "authToken": token, "me": self._view(user, user)}
-        return _ok(status="success", data=data)
+        return ok(status="success", data=data)
 
     def _resume(self, presented: str) -> FakeResponse:
         """Meteor's resume login: the same token back, not a new one (Meteor.loginWithToken)."""
@@ -885,13 +862,13 @@ class FakeRocketChat:
                 if secrets.compare_digest(token.token.encode(), presented.encode()):
                     if self._expired(token):
                         raise self._login_failed(403, MSG_RESUME_EXPIRED)
-                    user.doc["lastLogin"] = _iso(self.now())
+                    user.doc["lastLogin"] = iso_time(self.now())
                     data = {"userId": user.doc["_id"], "authToken": token.token}
                     data["me"] = self._view(user, user)
-                    return _ok(status="success", data=data)
+                    return ok(status="success", data=data)
         raise self._login_failed(403, MSG_RESUME_UNKNOWN)
 
-    def _logout(self, call: _Call) -> FakeResponse:
+    def _logout(self, call: Call) -> FakeResponse:
         """Pull only the calling token; the body has no ``success`` key (ApiClass.ts).
 
         Meteor closes the connections logged in with a token that is removed (accounts-base
@@ -904,27 +881,27 @@ class FakeRocketChat:
             call.user.doc["status"] = "offline"
         return FakeResponse(200, {"status": "success", "data": {"message": MSG_LOGGED_OUT}})
 
-    def _me(self, call: _Call) -> FakeResponse:
+    def _me(self, call: Call) -> FakeResponse:
         assert call.user is not None
-        return _ok(**self._view(call.user, call.user))
+        return ok(**self._view(call.user, call.user))
 
-    def _info(self, call: _Call) -> FakeResponse:
+    def _info(self, call: Call) -> FakeResponse:
         """``GET /api/info`` (app/api/server/lib/getServerInfo.ts): callers with
         ``get-server-info`` (the admin) get ``info`` with the full version; everyone else,
         unauthenticated callers included, the version without its patch (``removePatchInfo``)."""
         caller = self._known_caller(call.request)
         if self._has(caller, "get-server-info"):
-            return _ok(info={"version": str(self.version)})
-        return _ok(version=self.version.short)
+            return ok(info={"version": str(self.version)})
+        return ok(version=self.version.short)
 
-    def _known_caller(self, request: FakeRequest) -> _User | None:
+    def _known_caller(self, request: FakeRequest) -> User | None:
         """``getLoggedInUser``: the user the auth headers name, or None (no 401 for others)."""
         try:
             return self._authenticate(request)[0]
-        except _Reply:
+        except Reply:
             return None
 
-    def _users_info(self, call: _Call) -> FakeResponse:
+    def _users_info(self, call: Call) -> FakeResponse:
         """By userId, username or importId; by email only from 8.6 (server/api/v1/users.ts
         ``getFullUserDataByUniqueSearchTerm``: exact address, case-insensitive). Before, an email
         query passes the schema but the route answers "Invalid search query." (7.x users.ts
@@ -939,12 +916,12 @@ class FakeRocketChat:
         elif p.get("email") and self.version.since(*EMAIL_LOOKUP_SINCE):
             user = self._find_email(str(p["email"]))
         else:
-            raise _failure("Invalid search query.")
+            raise failure("Invalid search query.")
         if user is None:
-            raise _failure("User not found.")
-        return _ok(user=self._view(user, call.user))
+            raise failure("User not found.")
+        return ok(user=self._view(user, call.user))
 
-    def _users_list(self, call: _Call) -> FakeResponse:
+    def _users_list(self, call: Call) -> FakeResponse:
         """``users.list`` (users.ts): ``view-d-room``; ``query`` (and ``fields``) only with env
         ``ALLOW_UNSAFE_QUERY_AND_FIELDS_API_PARAMS=true`` from 7.0 (server/api/lib/
         parseJsonQuery.ts ``isUnsafeQueryParamsAllowed``), silently ignored otherwise; ``email``
@@ -953,14 +930,14 @@ class FakeRocketChat:
         if not self._has(call.user, "view-d-room"):
             if self.version.since(*EMAIL_LOOKUP_SINCE):  # permissionsRequired: ['view-d-room']
                 raise self._forbidden(self._permission_message())
-            raise _Reply(401, {"success": False, "error": "unauthorized"})  # API.v1.unauthorized()
+            raise Reply(401, {"success": False, "error": "unauthorized"})  # API.v1.unauthorized()
         p = call.params
         query: Any = {}
         if p.get("query") and (self.allow_unsafe_query or not self.version.since(7, 0)):
             try:
                 query = json.loads(str(p["query"]))
             except ValueError:
-                raise _meteor_error(
+                raise meteor_error(
                     INVALID_QUERY, f'Invalid query parameter provided: "{p["query"]}"'
                 ) from None
         email = str(p.get("email") or "") if self.version.since(*EMAIL_LOOKUP_SINCE) else ""
@@ -975,7 +952,7 @@ class FakeRocketChat:
         ]
         for key, direction in reversed(sort):  # stable sorts: the first key decides last
 
-            def sort_key(user: _User, name: str = key) -> str:
+            def sort_key(user: User, name: str = key) -> str:
                 value = str(user.doc.get(name, ""))  # Mongo's byte order; name: nameInsensitive
                 return value.lower() if name == "name" else value
 
@@ -983,7 +960,7 @@ class FakeRocketChat:
         offset, count = self._pagination(p)
         page = found[offset:] if count == 0 else found[offset : offset + count]
         users = [self._view(u, call.user) for u in page]
-        return _ok(users=users, count=len(users), offset=offset, total=len(found))
+        return ok(users=users, count=len(users), offset=offset, total=len(found))
 
     def _sort(self, raw: Any) -> list[tuple[str, int]]:
         """parseJsonQuery.ts: ``sort`` a JSON object of 1/-1, else 400 ``error-invalid-sort``;
@@ -995,7 +972,7 @@ class FakeRocketChat:
             if not isinstance(sort, dict) or any(v not in (1, -1) for v in sort.values()):
                 raise ValueError(raw)
         except ValueError:
-            raise _meteor_error(INVALID_SORT, f'Invalid sort parameter provided: "{raw}"') from None
+            raise meteor_error(INVALID_SORT, f'Invalid sort parameter provided: "{raw}"') from None
         return [(str(key), int(value)) for key, value in sort.items()]
 
     def _pagination(self, params: Mapping[str, Any]) -> tuple[int, int]:
@@ -1006,17 +983,17 @@ class FakeRocketChat:
             raw = params.get("count")
             count = LIST_DEFAULT_COUNT if raw in (None, "") else int(raw)
         except (TypeError, ValueError):
-            raise _failure("Invalid pagination parameters") from None
+            raise failure("Invalid pagination parameters") from None
         return offset, (0 if count == 0 else min(max(count, 0), LIST_MAX_COUNT))
 
-    def _users_create(self, call: _Call) -> FakeResponse:
+    def _users_create(self, call: Call) -> FakeResponse:
         if not self._has(call.user, "create-user"):  # validateUserData.ts: a 400, not a 403
             raise _not_allowed("Adding user is not allowed", "Adding_user")
         data = call.params
         self._check_user_data(data, None)
-        password = data["password"] or _random(TOKEN_ALPHABET, TOKEN_LENGTH)
+        password = data["password"] or random_string(TOKEN_ALPHABET, TOKEN_LENGTH)
         user = self._create(
-            _random(ID_ALPHABET, ID_LENGTH),
+            random_string(ID_ALPHABET, ID_LENGTH),
             data["username"],
             data["email"],
             data["name"],
@@ -1024,12 +1001,10 @@ class FakeRocketChat:
             list(data.get("roles") or ["user"]),
         )
         self._apply(user, {k: v for k, v in data.items() if k not in ("password", "email")})
-        if data.get("joinDefaultChannels", True) is not False:
-            for room in [r for r in self._rooms.values() if r.get("default")]:
-                self._subscribe(user, room)
-        return _ok(user=self._view(user, call.user))
+        self._user_created(user, data)
+        return ok(user=self._view(user, call.user))
 
-    def _users_update(self, call: _Call) -> FakeResponse:
+    def _users_update(self, call: Call) -> FakeResponse:
         """``saveUser`` for an edit (lib/server/functions/saveUser/saveUser.ts): validation,
         then ``saveUserIdentity`` (username, name: a taken username makes ``_setUsername`` fail
         and the route answers ``error-could-not-save-identity``), then ``setEmail`` (a taken
@@ -1040,36 +1015,34 @@ class FakeRocketChat:
         if target is not call.user and not self._has(call.user, "edit-other-user-info"):
             raise _not_allowed("Editing user is not allowed", "Editing_user")
         if target is None:
-            raise _failure(MSG_USER_NOT_FOUND)
+            raise failure(MSG_USER_NOT_FOUND)
         self._check_user_data(data, target)
         username = data.get("username")
         if username and username != target.doc["username"]:
             holder = self._find_username(str(username))
             if holder is not None and holder is not target:
                 details = {"method": "saveUser"}
-                raise _meteor_error(
-                    COULD_NOT_SAVE_IDENTITY, "Could not save user identity", details
-                )
+                raise meteor_error(COULD_NOT_SAVE_IDENTITY, "Could not save user identity", details)
         email = data.get("email")
         if email and not any(e["address"] == email for e in target.doc["emails"]):
             holder = self._find_email(str(email))
             if holder is not None and holder is not target:
                 reason = f"{_lodash_escape(str(email))} is already in use :("
                 details = {"function": "_setEmail", "field": str(email)}
-                raise _meteor_error(FIELD_UNAVAILABLE, reason, details)
+                raise meteor_error(FIELD_UNAVAILABLE, reason, details)
         self._apply(target, data)
-        return _ok(user=self._view(target, call.user))
+        return ok(user=self._view(target, call.user))
 
-    def _users_set_active_status(self, call: _Call) -> FakeResponse:
+    def _users_set_active_status(self, call: Call) -> FakeResponse:
         if not self._has(call.user, "edit-other-user-active-status"):
             raise self._forbidden()
         target = self._users.get(str(call.params["userId"]))
         if target is None:  # setUserActiveStatus returns false, then the route's lookup fails
-            raise _failure(MSG_USER_NOT_FOUND)
+            raise failure(MSG_USER_NOT_FOUND)
         self._set_active(target, bool(call.params["activeStatus"]))
-        return _ok(user={"_id": target.doc["_id"], "active": target.doc["active"]})
+        return ok(user={"_id": target.doc["_id"], "active": target.doc["active"]})
 
-    def _users_logout(self, call: _Call) -> FakeResponse:
+    def _users_logout(self, call: Call) -> FakeResponse:
         """All tokens of a user (``Users.unsetLoginTokens``); nothing to remove is an error."""
         assert call.user is not None
         user_id = str(call.params.get("userId") or call.user.doc["_id"])
@@ -1077,11 +1050,11 @@ class FakeRocketChat:
             raise self._forbidden()
         target = self._users.get(user_id)
         if target is None or not target.tokens:
-            raise _meteor_error(INVALID_USER_ID, "Invalid user id")
+            raise meteor_error(INVALID_USER_ID, "Invalid user id")
         target.tokens.clear()
-        return _ok(message=f"User {user_id} has been logged out!")
+        return ok(message=f"User {user_id} has been logged out!")
 
-    def _users_create_token(self, call: _Call) -> FakeResponse:
+    def _users_create_token(self, call: Call) -> FakeResponse:
         """``users.createToken``, refused with 400 ``error-not-authorized`` "Not authorized".
 
         7.x (app/lib/server/methods/createToken.ts ``generateAccessToken``): body ``userId`` or
@@ -1106,38 +1079,37 @@ class FakeRocketChat:
         if not allowed or (
             target is not call.user and not self._has(call.user, "user-generate-access-token")
         ):
-            raise _meteor_error(NOT_AUTHORIZED, "Not authorized", details)
+            raise meteor_error(NOT_AUTHORIZED, "Not authorized", details)
         token = self._issue_token(target)
-        return _ok(data={"userId": target.doc["_id"], "authToken": token})
+        return ok(data={"userId": target.doc["_id"], "authToken": token})
 
-    def _users_delete(self, call: _Call) -> FakeResponse:
+    def _users_delete(self, call: Call) -> FakeResponse:
         if not self._has(call.user, "delete-user"):
             raise self._forbidden()
         target = self._user_from_params(call.params)
         del self._users[target.doc["_id"]]
-        for key in [key for key in self._subscriptions if key[0] == target.doc["_id"]]:
-            del self._subscriptions[key]
-        return _ok()
+        self._user_deleted(target)
+        return ok()
 
-    def _setting_get(self, call: _Call) -> FakeResponse:
+    def _setting_get(self, call: Call) -> FakeResponse:
         """``GET settings/:_id`` (server/api/v1/settings.ts): permissionsRequired
         view-privileged-setting; an unknown id is ``API.v1.failure()``, a bare 400
         ``{"success": false}``; else ``{_id, value, success}``."""
         if call.arg not in self.settings:
-            raise _Reply(400, {"success": False})  # ``API.v1.failure()`` without a message
-        return _ok(_id=call.arg, value=self.settings[call.arg])
+            raise Reply(400, {"success": False})  # ``API.v1.failure()`` without a message
+        return ok(_id=call.arg, value=self.settings[call.arg])
 
-    def _setting_post(self, call: _Call) -> FakeResponse:
+    def _setting_post(self, call: Call) -> FakeResponse:
         """``POST settings/:_id`` (server/api/v1/settings.ts): permissionsRequired
         edit-privileged-setting, twoFactorRequired; a body that is not ``{value}``
         (``isSettingsUpdatePropDefault``) or an unknown id is ``API.v1.failure()``: a bare 400
         ``{"success": false}``; else ``{success: true}``."""
         if call.arg not in self.settings or "value" not in call.params:
-            raise _Reply(400, {"success": False})
+            raise Reply(400, {"success": False})
         self.settings[call.arg] = call.params["value"]
-        return _ok()
+        return ok()
 
-    def _settings_public(self, call: _Call) -> FakeResponse:
+    def _settings_public(self, call: Call) -> FakeResponse:
         """``settings.public``: only ``public: true`` settings, ``_id`` a comma-separated filter
         (app/api/server/v1/settings.ts)."""
         wanted = str(call.params.get("_id") or "")
@@ -1147,174 +1119,4 @@ class FakeRocketChat:
             for key in sorted(PUBLIC_SETTINGS & ids)
             if key in self.settings
         ]
-        return _ok(settings=found, count=len(found), offset=0, total=len(found))
-
-    def _users_set_status(self, call: _Call) -> FakeResponse:
-        """``users.setStatus`` for the caller (what ``set-user-status`` leads to)."""
-        assert call.user is not None
-        status = call.params.get("status")
-        if status is not None:
-            if status not in USER_STATUSES:
-                raise _meteor_error(
-                    INVALID_STATUS,
-                    "Valid status types include online, away, offline, and busy.",
-                )
-            call.user.doc["status"] = status
-        if isinstance(call.params.get("message"), str):
-            call.user.doc["statusText"] = call.params["message"]
-        return _ok()
-
-    # -- rooms, subscriptions, messages: enough for unread counters and the web client -----
-
-    def _add_room(self, room: dict[str, Any]) -> dict[str, Any]:
-        room.setdefault("msgs", 0)
-        room.setdefault("_updatedAt", room.get("ts"))
-        self._rooms[room["_id"]] = room
-        self._messages[room["_id"]] = []
-        return room
-
-    def _subscribe(self, user: _User, room: dict[str, Any], other: _User | None = None) -> None:
-        """A subscription as ``createDirectMessage``/``addUserToRoom`` insert it."""
-        key = (user.doc["_id"], room["_id"])
-        if key in self._subscriptions:
-            return
-        stamp = _iso(self.now())
-        name = other.doc["username"] if other else room["name"]
-        fname = (other.doc.get("name") or name) if other else room.get("fname", name)
-        self._subscriptions[key] = {
-            "_id": _random(ID_ALPHABET, ID_LENGTH),
-            "rid": room["_id"],
-            "u": {"_id": user.doc["_id"], "username": user.doc["username"]},
-            "name": name,
-            "fname": fname,
-            "t": room["t"],
-            "ts": stamp,
-            "ls": stamp,
-            "unread": 0,
-            "alert": False,
-            "open": True,
-            "userMentions": 0,
-            "groupMentions": 0,
-            "_updatedAt": stamp,
-        }
-
-    def _room_for(self, author: _User, channel: str) -> dict[str, Any]:
-        """``#name``, ``@username`` (created as a DM if needed) or a room id."""
-        if channel.startswith("@"):
-            other = self._find_username(channel[1:])
-            if other is None:
-                raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
-            ids = sorted({author.doc["_id"], other.doc["_id"]})
-            rid = "".join(ids)
-            if rid not in self._rooms:
-                usernames = [str(self._users[i].doc["username"]) for i in ids]
-                self._add_room(
-                    {"_id": rid, "t": "d", "usernames": usernames, "ts": _iso(self.now())}
-                )
-            self._subscribe(author, self._rooms[rid], other)
-            self._subscribe(other, self._rooms[rid], author)
-            return self._rooms[rid]
-        name = channel[1:] if channel.startswith("#") else None
-        for room in self._rooms.values():
-            if (name is not None and room.get("name") == name) or room["_id"] == channel:
-                return room
-        raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
-
-    def _send(self, author: _User, room: dict[str, Any], text: str) -> dict[str, Any]:
-        """Store a message and move the others' counters, simplified from
-        ``updateUsersSubscriptions`` (lib/server/lib/notifyUsersOnMessage.ts): a mention or
-        ``Unread_Count``/``Unread_Count_DM`` = ``all_messages`` adds to ``unread``; every other
-        member gets ``alert``."""
-        stamp = _iso(self.now())
-        message = {
-            "_id": _random(ID_ALPHABET, ID_LENGTH),
-            "rid": room["_id"],
-            "msg": text,
-            "ts": stamp,
-            "u": {
-                "_id": author.doc["_id"],
-                "username": author.doc["username"],
-                "name": author.doc.get("name", ""),
-            },
-            "_updatedAt": stamp,
-        }
-        self._messages[room["_id"]].append(message)
-        room["msgs"] += 1
-        room["lm"] = room["_updatedAt"] = stamp
-        mentioned = set(MENTION_RE.findall(text))
-        to_all = bool(mentioned & {"all", "here"})
-        counting = self.settings.get("Unread_Count_DM" if room["t"] == "d" else "Unread_Count")
-        for (user_id, rid), sub in self._subscriptions.items():
-            if rid != room["_id"] or user_id == author.doc["_id"]:
-                continue
-            named = sub["u"]["username"] in mentioned
-            if named or to_all or counting == "all_messages":
-                sub["unread"] += 1
-            if named:
-                sub["userMentions"] += 1
-            elif to_all:
-                sub["groupMentions"] += 1
-            sub["alert"] = sub["open"] = True
-            sub["_updatedAt"] = stamp
-        return message
-
-    def _subscriptions_get(self, call: _Call) -> FakeResponse:
-        assert call.user is not None
-        return _ok(update=self.subscriptions_of(call.user.doc["_id"]), remove=[])
-
-    def _subscriptions_read(self, call: _Call) -> FakeResponse:
-        """``subscriptions.read``: unread to 0 and alert off (``readMessages``)."""
-        assert call.user is not None
-        rid = str(call.params.get("rid") or call.params.get("roomId") or "")
-        sub = self._subscriptions.get((call.user.doc["_id"], rid))
-        if sub is None:
-            raise _meteor_error(INVALID_SUBSCRIPTION, "Invalid subscription")
-        stamp = _iso(self.now())
-        sub.update(unread=0, alert=False, userMentions=0, groupMentions=0, ls=stamp)
-        sub["_updatedAt"] = stamp
-        return _ok()
-
-    def _chat_post_message(self, call: _Call) -> FakeResponse:
-        """``chat.postMessage`` with ``roomId`` or ``channel`` and ``text``."""
-        assert call.user is not None
-        target = call.params.get("roomId") or call.params.get("channel")
-        if not isinstance(target, str) or not target:
-            raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
-        room = self._room_for(call.user, target)
-        if room["t"] != "c" and (call.user.doc["_id"], room["_id"]) not in self._subscriptions:
-            raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
-        message = self._send(call.user, room, str(call.params.get("text") or ""))
-        ts = int(self.now().timestamp() * 1000)
-        return _ok(ts=ts, channel=target, message=copy.deepcopy(message))
-
-    def _history(self, call: _Call) -> FakeResponse:
-        """``channels.history``/``im.history``: newest first; a DM only for its members."""
-        assert call.user is not None
-        rid = str(call.params.get("roomId") or "")
-        room = self._rooms.get(rid)
-        kind = "d" if call.request.path.endswith("im.history") else "c"
-        if room is None or room["t"] != kind:
-            raise _meteor_error(INVALID_CHANNEL, "invalid-channel")
-        if kind == "d" and (call.user.doc["_id"], rid) not in self._subscriptions:
-            raise self._forbidden()
-        count = int(call.params.get("count") or HISTORY_DEFAULT_COUNT)
-        messages = [copy.deepcopy(m) for m in reversed(self._messages[rid])][:count]
-        return _ok(messages=messages)
-
-    def _rooms_info(self, call: _Call) -> FakeResponse:
-        """``rooms.info`` by ``roomId`` or ``roomName``; a DM only for its members."""
-        assert call.user is not None
-        rid, name = call.params.get("roomId"), call.params.get("roomName")
-        room = next(
-            (
-                r
-                for r in self._rooms.values()
-                if r["_id"] == rid or (name and r.get("name") == name)
-            ),
-            None,
-        )
-        if room is None or (
-            room["t"] != "c" and (call.user.doc["_id"], room["_id"]) not in self._subscriptions
-        ):
-            raise _failure("not-allowed")
-        return _ok(room=copy.deepcopy(room))
+        return ok(settings=found, count=len(found), offset=0, total=len(found))

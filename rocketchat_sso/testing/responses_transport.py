@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -77,15 +77,19 @@ def register(
 
 @contextmanager
 def mock_rocketchat(
-    base_url: str = DEFAULT_BASE_URL, **model_kwargs: Any
+    base_url: str = DEFAULT_BASE_URL,
+    *,
+    model: Callable[..., FakeRocketChat] = FakeRocketChat,
+    **model_kwargs: Any,
 ) -> Iterator[FakeRocketChat]:
     """A fresh :class:`FakeRocketChat` answering at ``base_url`` while the block runs.
 
+    ``model(**model_kwargs)`` makes it: a subclass that plays more of Rocket.Chat goes there.
     Requests to other hosts fail with ``ConnectionError``, as ``responses`` does.
     """
     import responses
 
-    fake = FakeRocketChat(**model_kwargs)
+    fake = model(**model_kwargs)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         register(rsps, fake, base_url)
         yield fake

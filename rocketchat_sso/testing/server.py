@@ -3,11 +3,13 @@
 The second transport of the one in-memory model (the first is ``responses``): it turns each
 HTTP request into a :class:`FakeRequest` and writes the model's answer back, with transport
 faults acted out on the socket. Paths outside ``/api/`` go to an optional ``web_client``
-handler, which plays Rocket.Chat's web client.
+handler (any callable taking a :class:`FakeRequest` and returning ``(status, headers, body)``),
+which may play Rocket.Chat's web client; the example project's does
+(``example_project/example/standin/``).
 
-Run it alone with ``python -m rocketchat_sso.testing.server --port 3000``, with the web client
-(:mod:`rocketchat_sso.testing.webclient`); ``--site http://localhost:8000`` sets it up for iframe
-login and the iframe integration with a Django site there.
+Run it alone with ``python -m rocketchat_sso.testing.server --port 3000`` (the REST API only);
+``--site http://localhost:8000`` sets it up for iframe login and the iframe integration with a
+Django site there (:func:`configure_for_site`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from rocketchat_sso.testing import webclient
+from rocketchat_sso.conf import origin_of
 from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.versions import NEWEST, RELEASES
-from rocketchat_sso.testing.webclient import WebReply
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -32,6 +33,11 @@ PROXY_PAGE = b"<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>"
 # How long a TIMEOUT fault holds the connection: longer than any sane client timeout.
 HANG_SECONDS = 60.0
 
+DEFAULT_TOKEN_PATH = "/rocketchat/token/"
+DEFAULT_LOGIN_PATH = "/rocketchat/login/"
+
+# What a ``web_client`` answers: status, headers, body.
+WebReply = tuple[int, dict[str, str], bytes]
 WebClient = Callable[[FakeRequest], WebReply]
 
 
@@ -147,6 +153,37 @@ class RocketChatServer(ThreadingHTTPServer):
         self.server_close()
 
 
+def configure_for_site(
+    fake: FakeRocketChat,
+    site_url: str,
+    *,
+    token_path: str = DEFAULT_TOKEN_PATH,
+    login_path: str = DEFAULT_LOGIN_PATH,
+    iframe_login: bool = True,
+) -> dict[str, Any]:
+    """Set what an administrator sets for a Django site at ``site_url``; returns the changes.
+
+    Iframe login (flow 1) against the site's token endpoint and loading page, both ways of the
+    iframe integration (flow 2) limited to the site's origin, and framing allowed.
+    """
+    base, origin = site_url.rstrip("/"), origin_of(site_url)
+    changes: dict[str, Any] = {
+        "Accounts_iframe_enabled": iframe_login,
+        "Accounts_iframe_url": base + login_path,
+        "Accounts_Iframe_api_url": base + token_path,
+        "Accounts_Iframe_api_method": "POST",
+        "Iframe_Integration_send_enable": True,
+        "Iframe_Integration_send_target_origin": origin,
+        "Iframe_Integration_receive_enable": True,
+        "Iframe_Integration_receive_origin": origin,
+        # X-Frame-Options cannot name another origin; a proxy may add frame-ancestors instead.
+        "Iframe_Restrict_Access": False,
+    }
+    for setting_id, value in changes.items():
+        fake.set_setting(setting_id, value)
+    return changes
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the Rocket.Chat stand-in over HTTP.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -172,10 +209,8 @@ def main(argv: list[str] | None = None) -> None:
         version=args.rocketchat_version, rate_limiter=args.rate_limiter, latency=args.latency
     )
     if args.site:
-        webclient.configure_for_site(fake, args.site)
-    server = RocketChatServer(
-        fake, (args.host, args.port), web_client=webclient.WebClient(fake), verbose=args.verbose
-    )
+        configure_for_site(fake, args.site)
+    server = RocketChatServer(fake, (args.host, args.port), verbose=args.verbose)
     print(f"Rocket.Chat stand-in on {server.url}", flush=True)
     try:
         server.serve_forever()

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from example.standin.chat import ChatRocketChat
+from example.standin.webclient import WebClient
 
-from rocketchat_sso.testing import FakeRocketChat
-from rocketchat_sso.testing.server import RocketChatServer
-from rocketchat_sso.testing.webclient import WebClient, configure_for_site
+from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -62,7 +62,7 @@ class Deployment:
 
     site: str
     chat: str
-    fake: FakeRocketChat
+    fake: ChatRocketChat
     cross_site: bool
 
     def url(self, path: str) -> str:
@@ -131,7 +131,7 @@ def context_allowing_third_party_cookies(playwright: Any, tmp_path: Any) -> Iter
 
 @pytest.fixture
 def stand_in() -> Iterator[RocketChatServer]:
-    fake = FakeRocketChat()
+    fake = ChatRocketChat()
     server = RocketChatServer(fake, ("127.0.0.1", 0), web_client=WebClient(fake)).start()
     yield server
     server.stop()

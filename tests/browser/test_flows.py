@@ -74,8 +74,8 @@ def test_flow1_rocketchat_signs_in_with_the_site_session(
 def test_rocketchat_calls_the_token_endpoint_on_every_load_even_signed_in(
     context: Any, deployment: Deployment, alice: Any
 ) -> None:
-    # As Rocket.Chat's useIframeLoginListener does (testing/static/webclient.js cites it): the
-    # site's endpoint must stay cheap for a session that already has a token.
+    # As Rocket.Chat's useIframeLoginListener does (example/standin/static/webclient.js cites
+    # it): the site's endpoint must stay cheap for a session that already has a token.
     page = open_rocketchat(context, deployment, alice)
     expect(page.locator("#rc-user")).to_have_text("alice")
     assert page.evaluate(STORED_TOKEN)

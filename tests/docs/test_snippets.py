@@ -149,6 +149,8 @@ def run_tests(block: CodeBlock, request: pytest.FixtureRequest) -> None:
     assert tests, "a test block without a test"
     with override_settings(ROCKETCHAT_SSO_URL="https://chat.example.com"):
         for test in tests.values():
+            for mark in getattr(test, "pytestmark", []):  # as pytest would: the fixtures read them
+                request.node.own_markers.append(mark)
             arguments = inspect.signature(test).parameters
             test(**{name: request.getfixturevalue(name) for name in arguments})
 
@@ -242,6 +244,8 @@ def check_python(arguments: list[str]) -> None:
             check_pip(rest)
             return
         spec = importlib.util.find_spec(module)
+        if spec is not None and spec.submodule_search_locations:  # a package runs its __main__
+            spec = importlib.util.find_spec(f"{module}.__main__")
         assert spec is not None and spec.origin, f"no module {module!r}"
         check_source_options(Path(spec.origin), rest)
     elif arguments[0].endswith("manage.py"):

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from example.standin.__main__ import main as standin_main
+from example.standin.chat import ChatRocketChat
+from example.standin.webclient import CSP, WebClient
 
 from rocketchat_sso.testing import FakeRequest, FakeRocketChat
 from rocketchat_sso.testing import server as server_module
-from rocketchat_sso.testing.server import RocketChatServer
-from rocketchat_sso.testing.webclient import CSP, WebClient, configure_for_site
+from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
 
 
 @pytest.fixture
@@ -75,10 +77,21 @@ def test_configure_for_site(fake: FakeRocketChat) -> None:
 def test_command_line_serves_the_web_client_set_up_for_a_site(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """``python -m example.standin``: the chat and the web client; the package's server alone
+    (``python -m rocketchat_sso.testing.server``) serves the REST API and nothing else."""
     started: list[RocketChatServer] = []
     monkeypatch.setattr(RocketChatServer, "serve_forever", lambda self: started.append(self))
+    standin_main(["--port", "0", "--site", "http://localhost:8000"])
     server_module.main(["--port", "0", "--site", "http://localhost:8000"])
-    server = started[0]
-    assert isinstance(server.web_client, WebClient)
-    assert server.fake.settings["Iframe_Integration_receive_origin"] == "http://localhost:8000"
-    assert "Rocket.Chat stand-in on http://127.0.0.1:" in capsys.readouterr().out
+    with_client, api_only = started
+    assert isinstance(with_client.web_client, WebClient)
+    assert isinstance(with_client.fake, ChatRocketChat)
+    assert api_only.web_client is None
+    assert type(api_only.fake) is FakeRocketChat
+    for server in started:
+        settings = server.fake.settings
+        assert settings["Iframe_Integration_receive_origin"] == "http://localhost:8000"
+        server.server_close()
+    out = capsys.readouterr().out
+    assert "Rocket.Chat stand-in with its web client on http://127.0.0.1:" in out
+    assert "Rocket.Chat stand-in on http://127.0.0.1:" in out

@@ -25,9 +25,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso.testing import NEWEST, RELEASES, FakeRocketChat
-from rocketchat_sso.testing.server import RocketChatServer
-from rocketchat_sso.testing.webclient import WebClient, configure_for_site
+from example.standin.chat import ChatRocketChat
+from example.standin.webclient import WebClient
+from rocketchat_sso.testing import NEWEST, RELEASES
+from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
 
 SITE_PORT, CHAT_PORT = 8000, 3000
 BIND_HOST = "127.0.0.1"  # both servers; the layouts differ in the names browsers use
@@ -106,7 +107,7 @@ class Command(BaseCommand):
         _check_ports_free(options["port"], options["chat_port"], site_host, chat_host)
         call_command("migrate", interactive=False, verbosity=0)
         self._demo_user()
-        fake = FakeRocketChat(version=options["rocketchat_version"])
+        fake = ChatRocketChat(version=options["rocketchat_version"])
         fake.add_user(*COLLEAGUE)
         server = _start_stand_in(fake, options["chat_port"])
         chat_url = f"http://{chat_host}:{server.server_address[1]}"
@@ -142,7 +143,7 @@ class Command(BaseCommand):
         user.save()
 
     def _use_stand_in(
-        self, server_url: str, chat_url: str, site_url: str, fake: FakeRocketChat
+        self, server_url: str, chat_url: str, site_url: str, fake: ChatRocketChat
     ) -> None:
         """Point the app at the stand-in just started, whatever the environment said."""
         configured = getattr(settings, "ROCKETCHAT_SSO_URL", "")
@@ -193,7 +194,7 @@ class Command(BaseCommand):
         self.stdout.write("Check passed: the stand-in answers; not starting the site.")
 
 
-def _chatter(fake: FakeRocketChat, every: float, stop: threading.Event) -> None:
+def _chatter(fake: ChatRocketChat, every: float, stop: threading.Event) -> None:
     """A colleague writes to the demo user now and then, once the user exists in Rocket.Chat."""
     lines = itertools.cycle(CHATTER)
     while not stop.wait(every):
@@ -243,7 +244,7 @@ def _check_ports_free(site_port: int, chat_port: int, site_host: str, chat_host:
         raise _busy_port_error(chat_host, chat_port, STAND_IN)
 
 
-def _start_stand_in(fake: FakeRocketChat, chat_port: int) -> RocketChatServer:
+def _start_stand_in(fake: ChatRocketChat, chat_port: int) -> RocketChatServer:
     try:
         return RocketChatServer(fake, (BIND_HOST, chat_port), web_client=WebClient(fake)).start()
     except OSError as error:

@@ -5,9 +5,10 @@
  * Every comment "<file>:" names the file of RocketChat/Rocket.Chat (under apps/meteor/) whose
  * behaviour the code below it reproduces. Everything a server decides (logins, tokens,
  * settings, unread counters) is asked of this server's REST API, which is the Python model
- * (rocketchat_sso/testing/model.py): no REST logic is repeated here. Where Rocket.Chat's client
- * talks DDP (Meteor's websocket), this client calls the REST route that Rocket.Chat maps to the
- * same server method, and it polls where Rocket.Chat would get a stream update.
+ * (rocketchat_sso/testing/model.py, its rooms and messages in ../chat.py): no REST logic is
+ * repeated here. Where Rocket.Chat's client talks DDP (Meteor's websocket), this client calls
+ * the REST route that Rocket.Chat maps to the same server method, and it polls where
+ * Rocket.Chat would get a stream update.
  */
 (function () {
   'use strict';

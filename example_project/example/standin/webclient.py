@@ -5,7 +5,8 @@ serves every non-API path the way Rocket.Chat serves its single-page app: one HT
 the headers of ``apps/meteor/app/cors/server/cors.ts`` (``X-Frame-Options`` from
 ``Iframe_Restrict_Access``/``Iframe_X_Frame_Options``, the ``Enable_CSP`` policy), and a script
 (``static/webclient.js``) that does what Rocket.Chat's client does, step by step. The script
-talks only to this server's ``/api/v1`` (the one in-memory model), so no REST logic lives here.
+talks only to this server's ``/api/v1`` (the one in-memory model, with the rooms and messages of
+:class:`example.standin.chat.ChatRocketChat`), so no REST logic lives here.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
 
-from rocketchat_sso.conf import origin_of
 from rocketchat_sso.testing.model import FakeRequest, FakeRocketChat
+from rocketchat_sso.testing.server import WebReply
 
 STATIC_PREFIX = "/_standin/"
 ASSETS: Mapping[str, str] = {
@@ -39,10 +39,6 @@ CSP = "; ".join(
         "style-src 'self' 'unsafe-inline'",
     ]
 )
-DEFAULT_TOKEN_PATH = "/rocketchat/token/"
-DEFAULT_LOGIN_PATH = "/rocketchat/login/"
-
-WebReply = tuple[int, dict[str, str], bytes]
 
 
 @cache
@@ -84,34 +80,3 @@ class WebClient:
             {**headers, "Content-Type": HTML_TYPE, "Cache-Control": "no-cache"},
             _asset(INDEX),
         )
-
-
-def configure_for_site(
-    fake: FakeRocketChat,
-    site_url: str,
-    *,
-    token_path: str = DEFAULT_TOKEN_PATH,
-    login_path: str = DEFAULT_LOGIN_PATH,
-    iframe_login: bool = True,
-) -> dict[str, Any]:
-    """Set what an administrator sets for a Django site at ``site_url``; returns the changes.
-
-    Iframe login (flow 1) against the site's token endpoint and loading page, both ways of the
-    iframe integration (flow 2) limited to the site's origin, and framing allowed.
-    """
-    base, origin = site_url.rstrip("/"), origin_of(site_url)
-    changes: dict[str, Any] = {
-        "Accounts_iframe_enabled": iframe_login,
-        "Accounts_iframe_url": base + login_path,
-        "Accounts_Iframe_api_url": base + token_path,
-        "Accounts_Iframe_api_method": "POST",
-        "Iframe_Integration_send_enable": True,
-        "Iframe_Integration_send_target_origin": origin,
-        "Iframe_Integration_receive_enable": True,
-        "Iframe_Integration_receive_origin": origin,
-        # X-Frame-Options cannot name another origin; a proxy may add frame-ancestors instead.
-        "Iframe_Restrict_Access": False,
-    }
-    for setting_id, value in changes.items():
-        fake.set_setting(setting_id, value)
-    return changes

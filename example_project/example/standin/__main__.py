@@ -1,0 +1,47 @@
+"""``python -m example.standin``: the stand-in with its chat and web client, over HTTP.
+
+``--site http://localhost:8000`` sets it up for iframe login and the iframe integration with a
+Django site there; open the stand-in's URL in a browser to be signed in by that site.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from example.standin.chat import ChatRocketChat
+from example.standin.webclient import WebClient
+from rocketchat_sso.testing import NEWEST, RELEASES
+from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the stand-in with its web client.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument(
+        "--site", help="URL of a Django site to set up iframe login and the integration for"
+    )
+    parser.add_argument(
+        "--rocketchat-version",
+        default=NEWEST.short,
+        help=f"the release to play: {', '.join(RELEASES)} (default: the newest, %(default)s)",
+    )
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    fake = ChatRocketChat(version=args.rocketchat_version)
+    if args.site:
+        configure_for_site(fake, args.site)
+    server = RocketChatServer(
+        fake, (args.host, args.port), web_client=WebClient(fake), verbose=args.verbose
+    )
+    print(f"Rocket.Chat stand-in with its web client on {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
