@@ -48,6 +48,9 @@ JSON_TYPE = "application/json"
 KNOWN, NEW = "known", "new"
 PASSWORD, CREATE_TOKEN = "password", "create_token"
 WAIT_STATUSES = (429, 503)
+# With --forward-client-address the site reads the browser's address from the header its
+# proxy (here: the benchmark) sets, and forwards it to Rocket.Chat as X-Real-IP.
+PROXY_HEADER = "HTTP_X_REAL_IP"
 
 
 @dataclass
@@ -139,11 +142,20 @@ def make_users(prefix: str, count: int, *, known: bool) -> list[Any]:
     return users
 
 
-def sign_in(site: str, session_key: str, run: Run, deadline: float) -> str | None:
+def address(index: int) -> str:
+    """The address of the ``index``-th browser, as the site's proxy reports it."""
+    return f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+
+
+def sign_in(
+    site: str, session_key: str, run: Run, deadline: float, client_address: str | None
+) -> str | None:
     """One browser's sign-in: ask, and while told to wait (and time remains), wait and ask
     again. Returns the token, or None."""
     http = requests.Session()
     http.cookies.set("sessionid", session_key)
+    if client_address:  # the benchmark plays the site's proxy, which sets X-Real-IP
+        http.headers["X-Real-IP"] = client_address
     try:
         while True:
             response = http.post(site + TOKEN_PATH, headers={"Origin": RC_ORIGIN}, timeout=60)
@@ -174,11 +186,13 @@ def measure(
 
     from rocketchat_sso.models import RocketChatAccount
 
-    run = Run(stand_in.version, method, kind)
+    forward = args.forward_client_address
+    run = Run(stand_in.version, method + (" + X-Real-IP" if forward else ""), kind)
     stand_in.reset()  # a brand-new Rocket.Chat: every bucket full
     cache.clear()
     settings.ROCKETCHAT_SSO_LOGIN_METHOD = method
     settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = stand_in.create_token_secret
+    settings.ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS = PROXY_HEADER if forward else ""
     prefix = f"v{stand_in.version.replace('.', '_')}{method[0]}{kind[0]}{int(time.time())}u"
     users = make_users(prefix, args.max_signins, known=kind == KNOWN)
     sessions = [new_session(user) for user in users]
@@ -195,7 +209,9 @@ def measure(
                 index = next(next_index, None)
             if index is None:
                 return
-            token = sign_in(site, sessions[index], run, deadline)
+            token = sign_in(
+                site, sessions[index], run, deadline, address(index) if forward else None
+            )
             if token is not None:
                 with lock:
                     tokens.append((users[index], token))
@@ -227,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-signins", type=int, default=300, help="each run's count bound")
     parser.add_argument("--browsers", type=int, default=4, help="browsers signing in at once")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per API call")
+    parser.add_argument(
+        "--forward-client-address",
+        action="store_true",
+        help="ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS on: each browser from its own address",
+    )
     parser.add_argument("--smoke", action="store_true", help="seconds: tiny bounds")
     parser.add_argument("--json", action="store_true", help="print JSON, not a table")
     args = parser.parse_args(argv)
@@ -242,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from benchmarks.token_endpoint import serve_django
+    from rocketchat_sso.checks import CLIENT_ADDRESS_MIDDLEWARE
     from tests.production.harness import StandIn
 
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, CLIENT_ADDRESS_MIDDLEWARE]  # before serving
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode=WAL")
