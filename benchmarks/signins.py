@@ -68,6 +68,7 @@ class Run:
     rocketchat_calls: Counter[str] = field(default_factory=Counter)  # "POST /api/v1/login"
     rocketchat_refused: Counter[str] = field(default_factory=Counter)  # 429s among them
     tokens_held: int = 0
+    late: int = 0  # sign-ins answered just after the window (a waiting browser's retry)
 
     @property
     def per_minute(self) -> float:
@@ -200,6 +201,7 @@ def measure(
     next_index = iter(range(len(sessions)))
     lock = threading.Lock()
     last_signin = [0.0]
+    in_window = [0]
     started = time.monotonic()
     deadline = started + args.seconds
 
@@ -212,14 +214,18 @@ def measure(
             token = sign_in(
                 site, sessions[index], run, deadline, address(index) if forward else None
             )
+            finished = time.monotonic()
             if token is not None:
                 with lock:
                     tokens.append((users[index], token))
-                    last_signin[0] = time.monotonic()
+                    if finished <= deadline:  # one answered after the window is not counted
+                        in_window[0] += 1
+                        last_signin[0] = finished
 
     with tally.into(run), ThreadPoolExecutor(args.browsers) as pool:
         list(pool.map(browser, range(args.browsers)))
-    run.signins = len(tokens)
+    run.signins = in_window[0]
+    run.late = len(tokens) - in_window[0]
     # The rate up to the last sign-in if every user signed in early, else over the whole
     # window: browsers told to wait past its end stop asking, and could get no more in it.
     everyone = run.signins == len(sessions)
@@ -290,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"settings": vars(args), "load": load, "runs": rows}, indent=2))
     else:
         print(table(runs, args, load))
-    bad = any(run.not_json or run.tokens_held != run.signins for run in runs)
+    bad = any(run.not_json or run.tokens_held != run.signins + run.late for run in runs)
     return 1 if bad else 0
 
 
@@ -312,10 +318,11 @@ def table(runs: list[Run], args: argparse.Namespace, load: tuple[float, ...]) ->
         lines.append(
             f"Rocket.Chat {run.version} {run.method:<12} {run.kind:<5}: {run.signins} sign-ins "
             f"in {run.seconds:.1f} s = {run.per_minute:.1f}/min; "
-            f"{calls / max(run.signins, 1):.2f} Rocket.Chat calls per sign-in; "
+            f"{calls / max(run.signins + run.late, 1):.2f} Rocket.Chat calls per sign-in; "
             f"answers: {answers}; {waits}; not JSON: {run.not_json}; "
             f"limiter refused: {refused or 'nothing'}; "
-            f"tokens Rocket.Chat holds: {run.tokens_held}/{run.signins}"
+            f"tokens Rocket.Chat holds: {run.tokens_held}/{run.signins + run.late} "
+            f"({run.late} answered after the window)"
         )
     return "\n".join(lines)
 
