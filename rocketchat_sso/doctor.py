@@ -258,7 +258,10 @@ def login_method(doctor: Doctor) -> Finding:
                 "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'"
             )
         return Finding(
-            OK, f"{method}: users log in over /api/v1/login with derived passwords; {usable}"
+            OK,
+            f"{method}: users log in over /api/v1/login with derived passwords, all of this "
+            "site's sign-ins within Rocket.Chat's rate limit on that route (10 a minute by "
+            f"default); {usable}",
         )
     if refusal:
         return Finding(FAIL, f"{method}: users.createToken is not authorized ({refusal})", fix)
