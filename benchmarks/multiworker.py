@@ -44,6 +44,7 @@ class Result:
     errors: int
     seconds: float
     rocketchat_calls: int
+    refused: int = 0  # of those, refused by Rocket.Chat's rate limiter (429)
 
     @property
     def per_second(self) -> float:
@@ -89,12 +90,14 @@ def measure(
     with SiteWorkers(workers, env, log_dir, threads=args.threads) as site:
 
         def timed(kind: str, sessions: list[str], rounds: int = 1) -> None:
-            before = stand_in.snapshot().api_calls
+            before = stand_in.snapshot()
             requests, errors, seconds = run_round(
                 sessions, site.urls, stand_in.url, args.clients, rounds
             )
-            calls = stand_in.snapshot().api_calls - before
-            results.append(Result(workers, kind, requests, errors, seconds, calls))
+            after = stand_in.snapshot()
+            calls = after.api_calls - before.api_calls
+            refused = sum(after.refused.values()) - sum(before.refused.values())
+            results.append(Result(workers, kind, requests, errors, seconds, calls, refused))
 
         def sessions_of(users: list[Any]) -> list[str]:
             return [logged_in_session(user) for user in users]
@@ -120,6 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=240, help="new users per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="warm openings per session")
     parser.add_argument("--latency", type=float, default=0.020, help="seconds per API call")
+    parser.add_argument(
+        "--login-method",
+        choices=["password", "create_token"],
+        default="create_token",
+        help="the site's ROCKETCHAT_SSO_LOGIN_METHOD (default: create_token, the one that "
+        "scales at Rocket.Chat's defaults)",
+    )
+    parser.add_argument(
+        "--recheck-interval",
+        type=int,
+        default=0,
+        help="ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL in seconds: 0 (default here) checks every "
+        "warm opening with /me; the app's default is 300",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     args.load_before = os.getloadavg()  # the machine is shared: say how busy it was
@@ -144,7 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     try:
         with StandIn(latency=args.latency) as stand_in, tempfile.TemporaryDirectory() as logs:
-            env = worker_env(stand_in.url)
+            env = worker_env(
+                stand_in.url,
+                stand_in=stand_in if args.login_method == "create_token" else None,
+                recheck_interval=args.recheck_interval,
+            )
             for workers in args.workers:
                 results += measure(workers, args, env, stand_in, Path(logs))
     finally:
@@ -168,14 +189,16 @@ def as_table(results: list[Result], args: argparse.Namespace) -> str:
     lines = [
         f"{os.cpu_count()} CPUs (load average before: {load}); gunicorn gthread "
         f"x{args.threads} threads per worker process; {args.clients} concurrent browsers; "
-        f"stand-in latency {args.latency * 1000:g} ms",
+        f"stand-in latency {args.latency * 1000:g} ms, Rocket.Chat's rate limiter at its "
+        f"defaults; login method {args.login_method}, recheck interval "
+        f"{args.recheck_interval} s",
         f"{'workers':>7}  {'request':<12} {'requests':>8} {'errors':>6} {'req/s':>7} "
-        f"{'RC calls/req':>12}",
+        f"{'RC calls/req':>12} {'RC 429s':>7}",
     ]
     for r in results:
         lines.append(
             f"{r.workers:>7}  {r.kind:<12} {r.requests:>8} {r.errors:>6} "
-            f"{r.per_second:>7.1f} {r.calls_per_request:>12.2f}"
+            f"{r.per_second:>7.1f} {r.calls_per_request:>12.2f} {r.refused:>7}"
         )
     return "\n".join(lines)
 

@@ -23,4 +23,5 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.caches)(checks.check_cache)
         register(Tags.compatibility, Tags.security)(checks.check_revocation)
         register(Tags.compatibility)(checks.check_site_url)
+        register(Tags.security)(checks.check_client_address)
         receivers.connect()

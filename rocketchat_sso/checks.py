@@ -28,6 +28,7 @@ from rocketchat_sso.conf import (
 )
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
+CLIENT_ADDRESS_MIDDLEWARE = "rocketchat_sso.middleware.ClientAddressMiddleware"
 COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"
 DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
 LOCMEM_CACHE = "django.core.cache.backends.locmem.LocMemCache"
@@ -540,6 +541,49 @@ def check_revocation(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 "a list of strings.",
                 hint="Like SECRET_KEY and SECRET_KEY_FALLBACKS, which they default to.",
                 id="rocketchat_sso.E053",
+            )
+        )
+    return errors
+
+
+def check_client_address(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS``: its middleware, and whose address it reads."""
+    value = getattr(settings, "ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS", None)
+    if value is None or value == "":
+        return []
+    if not isinstance(value, str):
+        return [
+            Error(
+                "ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS must be a request.META key (a string).",
+                hint="'REMOTE_ADDR' when browsers reach Django directly, or the header the "
+                "site's own proxy sets, e.g. 'HTTP_X_REAL_IP'; leave it unset to forward nothing.",
+                id="rocketchat_sso.E060",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    if CLIENT_ADDRESS_MIDDLEWARE not in list(getattr(settings, "MIDDLEWARE", None) or []):
+        errors.append(
+            Warning(
+                "ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS is set but "
+                f"{CLIENT_ADDRESS_MIDDLEWARE} is not in MIDDLEWARE: nothing is forwarded.",
+                hint=f"Add {CLIENT_ADDRESS_MIDDLEWARE} to MIDDLEWARE.",
+                id="rocketchat_sso.W060",
+            )
+        )
+    if value.startswith("HTTP_"):
+        errors.append(
+            Warning(
+                f"ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS reads {value}, a header any browser "
+                "can send: unless the site's own proxy sets it on every request, a browser "
+                "chooses the address Rocket.Chat's rate limiter counts it under, and can spend "
+                "another address's share.",
+                hint="Make the proxy in front of Django overwrite this header with the "
+                "client's address (nginx: proxy_set_header X-Real-IP $remote_addr;), then "
+                "silence rocketchat_sso.W061; or use 'REMOTE_ADDR' where browsers reach "
+                "Django directly. README, 'Rate limits and the client address'.",
+                id="rocketchat_sso.W061",
             )
         )
     return errors

@@ -38,6 +38,7 @@ from rocketchat_sso.exceptions import (
     RocketChatUnavailable,
     RocketChatUserNotFound,
 )
+from rocketchat_sso.middleware import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ USER_NOT_FOUND_MESSAGE = "User not found."
 # A twoFactorRequired route called with a token that does not bypass 2FA (ApiClass.ts).
 TOTP_REQUIRED = "totp-required"
 RETRY_STATUSES = (502, 503, 504)
+# What Rocket.Chat's getRequestIP reads first for the client's address (api.ts, 7.x;
+# remoteAddressMiddleware.ts, 8.x).
+CLIENT_ADDRESS_HEADER = "X-Real-IP"
 # Rocket.Chat's window ends at ``x-ratelimit-reset``: wait a little past it, a few times at most.
 RATE_LIMIT_MARGIN = 0.05
 RATE_LIMIT_MAX_WAITS = 3
@@ -186,6 +190,10 @@ class RocketChatClient:
         all_headers = {"Accept": "application/json"}
         if authenticated:
             all_headers.update(self._admin_headers())
+        elif path.startswith(API_PREFIX) and (address := client_address()):
+            # A user's own call (login, /me, logout): the browser's address, if forwarded
+            # (rocketchat_sso.middleware), names the client to Rocket.Chat's rate limiter.
+            all_headers[CLIENT_ADDRESS_HEADER] = address
         all_headers.update(headers or {})
         started = time.monotonic()
         self.calls += 1

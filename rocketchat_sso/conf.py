@@ -127,6 +127,14 @@ class Settings:
         return max(0.0, float(getattr(django_settings, "ROCKETCHAT_SSO_RATE_LIMIT_WAIT", 2)))
 
     @property
+    def ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS(self) -> str:
+        """The ``request.META`` key of the browser's address, sent to Rocket.Chat as
+        ``X-Real-IP`` on the calls made with a user's token (``ClientAddressMiddleware``):
+        ``"REMOTE_ADDR"``, or a header the site's own proxy sets; empty (default): off."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS", None)
+        return value if isinstance(value, str) else ""
+
+    @property
     def ROCKETCHAT_SSO_USER_MAPPER(self) -> str:
         return str(getattr(django_settings, "ROCKETCHAT_SSO_USER_MAPPER", DEFAULT_USER_MAPPER))
 

@@ -258,7 +258,10 @@ def login_method(doctor: Doctor) -> Finding:
                 "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'"
             )
         return Finding(
-            OK, f"{method}: users log in over /api/v1/login with derived passwords; {usable}"
+            OK,
+            f"{method}: users log in over /api/v1/login with derived passwords, all of this "
+            "site's sign-ins within Rocket.Chat's rate limit on that route (10 a minute by "
+            f"default); {usable}",
         )
     if refusal:
         return Finding(FAIL, f"{method}: users.createToken is not authorized ({refusal})", fix)
@@ -527,9 +530,15 @@ CHECKS: list[Check] = [
 
 AFTER_SITE = ("site_url",)
 # What ``rocketchat_sso_configure --enable`` requires before Rocket.Chat hands its login page
-# over to this site: a failure here would lock users (and admins) out of Rocket.Chat.
+# over to this site: a failure here would lock users (and admins) out of Rocket.Chat. The login
+# method's check also says whether create_token, the method that scales, is usable, and if not
+# what to set.
 ENABLE_CHECKS: list[Check] = [
-    *(check for check in CHECKS if check.name in ("site_url", "reachable", "admin", "two_factor")),
+    *(
+        check
+        for check in CHECKS
+        if check.name in ("site_url", "reachable", "admin", "two_factor", "login_method")
+    ),
     Check(
         "token_preflight",
         "Token endpoint answers Rocket.Chat's preflight",

@@ -41,3 +41,28 @@ def test_benchmark_smoke_run() -> None:
         assert ours["rocketchat_calls"]["cold"] == 2  # users.create, login
         assert ours["rocketchat_calls"]["warm"] <= obvious["rocketchat_calls"]["warm"]
         assert run["throughput_ratio"] > 0
+
+
+def test_signins_smoke_run_at_rocketchats_defaults() -> None:
+    """``benchmarks/signins.py``: the password method stops at Rocket.Chat's 10 logins a minute
+    and tells the rest to wait, in JSON; ``create_token`` is refused nothing; no dead token."""
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "signins.py"), "--smoke", "--json"]
+        + ["--kinds", "new"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    password, create_token = json.loads(completed.stdout)["runs"]
+    assert (password["method"], create_token["method"]) == ("password", "create_token")
+    assert password["signins"] + password["late"] == 10  # Rocket.Chat's default limit
+    assert password["answers"]["503 rocketchat_rate_limited"] >= 1
+    assert password["rocketchat_refused"]["POST /api/v1/login"] >= 1
+    assert all(1 <= seconds <= 60 for seconds in password["retry_after"])
+    assert create_token["signins"] == 12 and create_token["rocketchat_refused"] == {}
+    for run in (password, create_token):
+        assert run["not_json"] == 0
+        assert run["tokens_held"] == run["signins"] + run["late"]

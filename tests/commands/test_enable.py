@@ -29,6 +29,7 @@ CHECK_TITLES = [
     "Rocket.Chat reachable",
     "Admin credentials",
     "Admin token needs no 2FA code",
+    "Login method",
     "Token endpoint answers Rocket.Chat's preflight",
     "Rocket.Chat may frame the loading page",
     "Session cookie reaches Rocket.Chat's calls",
@@ -133,6 +134,35 @@ def test_dry_run_checks_and_shows_but_changes_and_records_nothing(
     assert "Dry run: 7 setting(s) would change; nothing was changed." in out
     assert settings_posted(rocketchat) == []
     assert SettingsSnapshot.objects.count() == 0
+
+
+@pytest.mark.rocketchat(version="8.8")
+def test_enable_says_create_token_is_not_usable_and_what_to_set(
+    rocketchat: FakeRocketChat,
+) -> None:
+    out = configure("--enable", "--dry-run", "--site-url", SITE)
+    line = next(text for text in out.splitlines() if " Login method" in text)
+    assert line.startswith("OK    Login method: password")
+    assert "create_token is not usable here" in line
+    assert "CREATE_TOKENS_FOR_USERS_SECRET" in line and "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET" in line
+
+
+@pytest.mark.rocketchat(version="7.10", create_tokens_for_users=True)
+def test_enable_says_create_token_would_work(rocketchat: FakeRocketChat) -> None:
+    out = configure("--enable", "--dry-run", "--site-url", SITE)
+    line = next(text for text in out.splitlines() if " Login method" in text)
+    assert "create_token would work here" in line
+    assert "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'" in line
+    assert rocketchat.tokens_of("rcadmin0000000001") == ["admin-personal-access-token"]
+
+
+@pytest.mark.rocketchat(version="8.8")
+@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
+def test_enable_refuses_while_create_token_is_refused(rocketchat: FakeRocketChat) -> None:
+    out, error = failing("--enable", "--site-url", SITE)
+    assert status_of(out, "Login method") == "FAIL"
+    assert "CREATE_TOKENS_FOR_USERS_SECRET=<a long random secret>" in out
+    assert_nothing_changed(rocketchat, error)
 
 
 def assert_nothing_changed(rocketchat: FakeRocketChat, error: str) -> None:

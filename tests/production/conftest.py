@@ -21,13 +21,15 @@ def stand_in() -> Iterator[StandIn]:
 def site_workers(
     django_db_setup: None, stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SiteWorkers]:
-    """Three worker processes of the site on the test database and this run's Redis keys.
+    """Three worker processes of the site on the test database and this run's Redis keys,
+    signing users in with ``create_token`` (the method that scales: README, quick start).
 
     Depends on ``django_db_setup`` so the workers stop (and drop their connections) before
     the test database is destroyed.
     """
     log_dir: Path = tmp_path_factory.mktemp("site-workers")
-    with SiteWorkers(WORKERS, worker_env(stand_in.url), log_dir) as workers:
+    env = worker_env(stand_in.url, stand_in=stand_in)
+    with SiteWorkers(WORKERS, env, log_dir) as workers:
         yield workers
 
 

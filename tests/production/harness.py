@@ -27,9 +27,11 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from rocketchat_sso.conf import origin_of
+from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, origin_of
 from rocketchat_sso.testing import FakeRocketChat, default_version
+from rocketchat_sso.testing.model import FakeRequest, FakeResponse, Fault
 from rocketchat_sso.testing.server import RocketChatServer
+from rocketchat_sso.testing.versions import RocketChatVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SETTINGS = "tests.production.settings"
@@ -40,12 +42,18 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 60.0
 RETRYABLE_STATUS = 503
+TOO_MANY_REQUESTS = 429
 JSON_TYPE = "application/json"
 # Environment of the workers that the harness sets itself; the rest is inherited.
 ENV_DATABASE_URL = "DATABASE_URL"
 ENV_REDIS_URL = "REDIS_URL"
 ENV_CACHE_PREFIX = "TEST_CACHE_KEY_PREFIX"
 ENV_ROCKETCHAT_URL = "ROCKETCHAT_SSO_URL"
+ENV_LOGIN_METHOD = "ROCKETCHAT_SSO_LOGIN_METHOD"
+ENV_CREATE_TOKEN_SECRET = "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET"
+ENV_RECHECK_INTERVAL = "ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL"
+# The stand-in's CREATE_TOKENS_FOR_USERS_SECRET (8.x); 7.x gets CREATE_TOKENS_FOR_USERS=true.
+CREATE_TOKEN_SECRET = "production-tests-create-token-secret"  # noqa: S105
 
 
 # Set by tox for the test process; a deployed site runs without them.
@@ -64,17 +72,30 @@ def database_url(settings_dict: dict[str, Any]) -> str:
     return f"postgres://{user}:{password}@{host}:{port}/{quote(settings_dict['NAME'])}"
 
 
-def worker_env(rocketchat_url: str) -> dict[str, str]:
-    """What the workers need to share this process's database and cache keys, and Rocket.Chat."""
+def worker_env(
+    rocketchat_url: str, *, stand_in: StandIn | None = None, recheck_interval: int | None = None
+) -> dict[str, str]:
+    """What the workers need to share this process's database and cache keys, and Rocket.Chat.
+
+    With ``stand_in`` the workers sign users in with ``create_token`` against it (the secret
+    on 8.x, none on 7.x); without, with the password method. ``recheck_interval``:
+    ``ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL``, the app's default (300 s) unless given.
+    """
     from django.db import connection
 
     cache = settings.CACHES["default"]
-    return {
+    env = {
         ENV_DATABASE_URL: database_url(connection.settings_dict),
         ENV_REDIS_URL: cache["LOCATION"],
         ENV_CACHE_PREFIX: cache["KEY_PREFIX"],
         ENV_ROCKETCHAT_URL: rocketchat_url,
     }
+    if recheck_interval is not None:
+        env[ENV_RECHECK_INTERVAL] = str(recheck_interval)
+    if stand_in is not None:
+        env[ENV_LOGIN_METHOD] = LOGIN_METHOD_CREATE_TOKEN
+        env[ENV_CREATE_TOKEN_SECRET] = stand_in.create_token_secret
+    return env
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class Snapshot:
 
     users: list[RocketChatUser]
     calls: Counter[str]  # "POST /api/v1/login": how many
+    refused: Counter[str]  # of those, refused by the rate limiter (429)
 
     def user(self, username: str) -> RocketChatUser:
         return next(user for user in self.users if user.username == username)
@@ -99,24 +121,53 @@ class Snapshot:
         return sum(self.calls.values())
 
 
+class _CountingRocketChat(FakeRocketChat):
+    """The stand-in, counting what its rate limiter refused (429), by method and path."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.refused: Counter[str] = Counter()
+
+    def handle(self, request: FakeRequest) -> FakeResponse | Fault:
+        result = super().handle(request)
+        if isinstance(result, FakeResponse) and result.status == TOO_MANY_REQUESTS:
+            self.refused[f"{request.method} {request.path}"] += 1
+        return result
+
+
+def _fake(version: str, latency: float) -> _CountingRocketChat:
+    """Rocket.Chat at its defaults (rate limiter on), with users.createToken allowed by the
+    server's environment as an administrator following the doctor's advice would set it."""
+    return _CountingRocketChat(
+        version=version,
+        latency=latency,
+        create_tokens_for_users=True,
+        create_tokens_secret=CREATE_TOKEN_SECRET,
+    )
+
+
 def _serve_stand_in(conn: Connection, latency: float, version: str) -> None:
     """The stand-in's process: serve over HTTP, answer the pipe until told to stop."""
-    server = RocketChatServer(FakeRocketChat(version=version, latency=latency)).start()
+    server = RocketChatServer(_fake(version, latency)).start()
     conn.send(server.url)
     try:
         while True:
             command, *args = conn.recv()
             if command == "reset":
-                server.fake = FakeRocketChat(version=version, latency=args[0])
+                server.fake = _fake(version, args[0])
                 conn.send(None)
+            elif command == "live":  # which of these (user id, token) does Rocket.Chat hold
+                fake = server.fake
+                conn.send([token in fake.tokens_of(user_id) for user_id, token in args[0]])
             elif command == "snapshot":
                 fake = server.fake
+                assert isinstance(fake, _CountingRocketChat)
                 users = [
                     (str(doc["_id"]), str(doc["username"]), len(fake.tokens_of(str(doc["_id"]))))
                     for doc in fake.users()
                 ]
                 calls = Counter(f"{call.method} {call.path}" for call in fake.calls_to())
-                conn.send((users, dict(calls)))
+                conn.send((users, dict(calls), dict(fake.refused)))
             else:
                 break
     finally:
@@ -128,6 +179,8 @@ class StandIn:
 
     It plays ``version`` (default: this process's default, the one the test run chose), at
     Rocket.Chat's defaults (rate limiter on): the child is spawned, so nothing is inherited.
+    Its environment allows ``users.createToken`` (:data:`CREATE_TOKEN_SECRET` on 8.x,
+    ``CREATE_TOKENS_FOR_USERS=true`` on 7.x); the site chooses its login method.
     """
 
     def __init__(self, latency: float = 0.0, version: str | None = None) -> None:
@@ -156,9 +209,18 @@ class StandIn:
         """Forget every user, token and call: a brand-new Rocket.Chat."""
         self._ask("reset", self.latency if latency is None else latency)
 
+    @property
+    def create_token_secret(self) -> str:
+        """What the site sets as ``ROCKETCHAT_SSO_CREATE_TOKEN_SECRET``: empty for 7.x."""
+        return CREATE_TOKEN_SECRET if RocketChatVersion.parse(self.version).since(8, 0) else ""
+
+    def live(self, tokens: list[tuple[str, str]]) -> list[bool]:
+        """For each (Rocket.Chat user id, token): whether Rocket.Chat still holds the token."""
+        return list(self._ask("live", tokens))
+
     def snapshot(self) -> Snapshot:
-        users, calls = self._ask("snapshot")
-        return Snapshot([RocketChatUser(*user) for user in users], Counter(calls))
+        users, calls, refused = self._ask("snapshot")
+        return Snapshot([RocketChatUser(*user) for user in users], Counter(calls), Counter(refused))
 
     def stop(self) -> None:
         if self._process.is_alive():

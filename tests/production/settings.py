@@ -10,6 +10,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from rocketchat_sso.conf import DEFAULT_RECHECK_MIN_INTERVAL, DEFAULT_TOKEN_RECHECK_INTERVAL
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASE_URL, REDIS_URL
 
@@ -17,6 +18,16 @@ if not DATABASE_URL or not REDIS_URL:
     raise ImproperlyConfigured("The site workers need DATABASE_URL and REDIS_URL.")
 
 ROCKETCHAT_SSO_URL = os.environ["ROCKETCHAT_SSO_URL"]
+# The harness's worker_env() chooses the login method (password unless it says create_token).
+ROCKETCHAT_SSO_LOGIN_METHOD = os.environ.get("ROCKETCHAT_SSO_LOGIN_METHOD", "password")
+ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = os.environ.get("ROCKETCHAT_SSO_CREATE_TOKEN_SECRET", "")
+# As deployed: a session's token is checked with /me at most once per the app's default
+# interval (300 s), not on every opening as in the rest of the suite (tests/settings.py sets 0),
+# unless the harness says otherwise (benchmarks/multiworker.py --recheck-interval 0).
+ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL = int(
+    os.environ.get("ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL", DEFAULT_TOKEN_RECHECK_INTERVAL)
+)
+ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL = DEFAULT_RECHECK_MIN_INTERVAL
 
 LOGGING = {
     "version": 1,
