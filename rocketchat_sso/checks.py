@@ -107,7 +107,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 f"ROCKETCHAT_SSO_USER_MAPPER {conf.ROCKETCHAT_SSO_USER_MAPPER!r} cannot be "
                 f"imported: {exc}",
                 hint="Give the dotted path of a function taking a user and returning a "
-                "rocketchat_sso.services.RocketChatProfile.",
+                "rocketchat_sso.profiles.RocketChatProfile.",
                 id="rocketchat_sso.E008",
             )
         )

@@ -19,7 +19,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso import revocation, services, tokens
+from rocketchat_sso import accounts, lifecycle, revocation, signin, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.exceptions import RocketChatError
@@ -77,7 +77,7 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
             account = RocketChatAccount.objects.filter(user_id=user.pk).first()
             if account is not None:
                 try:
-                    services.end_rocketchat_sessions(account, client=client)
+                    lifecycle.end_rocketchat_sessions(account, client=client)
                 except RocketChatError as error:
                     _swallow("logout", user.pk, error)
 
@@ -147,23 +147,23 @@ def user_saved(
     elif (
         instance.is_active
         and conf.ROCKETCHAT_SSO_SYNC_ON_SAVE
-        and services.plan_user(instance, account, full=False) == services.UPDATED
+        and lifecycle.plan_user(instance, account, full=False) == accounts.UPDATED
     ):
         transaction.on_commit(lambda: _sync(instance))
 
 
 def _propagate_active_state(user: Any) -> None:
     try:
-        services.propagate_active_state(user)
+        lifecycle.propagate_active_state(user)
     except RocketChatError as error:
         _swallow("active state", user.pk, error)
 
 
 def _sync(user: Any) -> None:
     try:
-        services.sync_user(user)
+        signin.sync_user(user)
     except RocketChatError as error:
-        services.record_user_error(user, error)
+        accounts.record_user_error(user, error)
         _swallow("profile sync", user.pk, error)
 
 
@@ -180,7 +180,7 @@ def user_deleted(sender: type[Any], instance: Any, **kwargs: Any) -> None:
 def _propagate_deletion(pks: list[int]) -> None:
     for account in RocketChatAccount.objects.filter(pk__in=pks, user__isnull=True):
         try:
-            services.propagate_deletion(account)
+            lifecycle.propagate_deletion(account)
         except RocketChatError as error:
             _swallow(f"{conf.ROCKETCHAT_SSO_ON_USER_DELETE} of a deleted user", None, error)
 

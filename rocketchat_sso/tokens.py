@@ -33,7 +33,7 @@ from django.core.cache import BaseCache, caches
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import budgets, revocation, services
+from rocketchat_sso import accounts, budgets, revocation, signin
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
@@ -225,7 +225,7 @@ def session_login_token(
         exhausted = budgets.take_mint(_cache(), user.pk)
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)
-        login_token = services.issue_login_token(user, client=client)
+        login_token = signin.issue_login_token(user, client=client)
         # Another Rocket.Chat user's token (the account was relinked): revoked later. The
         # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
         revocation.end(row for row in rows if row.rocketchat_user_id != login_token.user_id)
@@ -317,18 +317,18 @@ def _still_valid(
         me = client.user_of_token(cached.token)
     except RocketChatError as error:
         # Rate-limited or down: hand out nothing unchecked, mint nothing.
-        services.record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     if me is None or me.get("_id") != cached.token.user_id:
         return None
     try:
-        services.sync_drift(user, account, me, client=client)
+        signin.sync_drift(user, account, me, client=client)
     except RocketChatError as error:
         # The token is good; a profile that could not be written waits for the next sync.
-        services.record_account_error(account, error)
+        accounts.record_account_error(account, error)
     else:
         if account.last_error:
-            services.clear_account_error(account)
+            accounts.clear_account_error(account)
     return cached.token
 
 
@@ -375,7 +375,7 @@ def revoke_session_token(
         message = errors[0] if errors else "rate-limited"
         account = RocketChatAccount.objects.filter(user_id=user.pk).first()
         if account is not None:
-            services.record_account_error(account, RocketChatError(message))
+            accounts.record_account_error(account, RocketChatError(message))
         logger.warning(
             "Could not revoke the Rocket.Chat token of a logged-out session of Django user %s: %s",
             user.pk,

@@ -1,7 +1,7 @@
 """HTTP endpoints: the token endpoint Rocket.Chat (or our script) calls, and the loading page.
 
 Views stay thin: they read the request and shape the response; the work is in
-:mod:`rocketchat_sso.services`.
+:mod:`rocketchat_sso.signin`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import budgets, csp, services, tokens
+from rocketchat_sso import budgets, csp, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
 from rocketchat_sso.exceptions import (
@@ -39,6 +39,7 @@ from rocketchat_sso.exceptions import (
     RocketChatUnavailable,
 )
 from rocketchat_sso.locks import CacheUnavailable
+from rocketchat_sso.signin import RocketChatAccountConflict, RocketChatUserInactive
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +186,9 @@ def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
         return error_response(
             502, "rocketchat_bad_response", "Rocket.Chat's answer could not be understood."
         )
-    if isinstance(error, services.RocketChatUserInactive):
+    if isinstance(error, RocketChatUserInactive):
         return error_response(403, "rocketchat_user_inactive", error.message)
-    if isinstance(error, services.RocketChatAccountConflict):
+    if isinstance(error, RocketChatAccountConflict):
         return error_response(409, "rocketchat_account_conflict", error.message)
     if isinstance(error, (RocketChatAuthenticationFailed, RocketChatPermissionDenied)):
         return error_response(

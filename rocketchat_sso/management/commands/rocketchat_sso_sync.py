@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from rocketchat_sso import revocation, services
+from rocketchat_sso import accounts, lifecycle, revocation, signin
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
@@ -22,14 +22,14 @@ DEFAULT_BATCH_SIZE = 500
 PROGRESS_EVERY = 100
 FAILED = "failed"
 SUMMARY = (
-    services.CREATED,
-    services.UPDATED,
-    services.UNCHANGED,
-    services.DEACTIVATED,
-    services.REACTIVATED,
-    services.DELETED,
-    services.SKIPPED,
-    services.LINKED,
+    accounts.CREATED,
+    accounts.UPDATED,
+    accounts.UNCHANGED,
+    accounts.DEACTIVATED,
+    accounts.REACTIVATED,
+    accounts.DELETED,
+    accounts.SKIPPED,
+    accounts.LINKED,
     FAILED,
 )
 INTERRUPTED_EXIT = 130  # what shells report for Ctrl-C
@@ -150,7 +150,7 @@ class Command(BaseCommand):
         with RocketChatClient() as client:
             for user in users:
                 try:
-                    plan = services.plan_link(user, client=client)
+                    plan = signin.plan_link(user, client=client)
                 except RocketChatError as error:
                     failed += 1
                     self.stderr.write(f"{user}: cannot link: {error.message}")
@@ -162,7 +162,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"{user}: not linked.")
                     continue
                 try:
-                    result = services.link_existing(plan, client=client)
+                    result = signin.link_existing(plan, client=client)
                 except RocketChatError as error:
                     failed += 1
                     self.stderr.write(f"{user}: failed: {error.message}")
@@ -197,14 +197,14 @@ class Command(BaseCommand):
 
     def _user(self, user: Any, account: RocketChatAccount | None) -> Outcome:
         if self.dry_run:
-            return services.plan_user(user, account, full=self.full), ""
-        result = services.reconcile_user(user, account, client=self.client, full=self.full)
+            return lifecycle.plan_user(user, account, full=self.full), ""
+        result = lifecycle.reconcile_user(user, account, client=self.client, full=self.full)
         return result.outcome, f" ({', '.join(result.changes)})" if result.changes else ""
 
     def _orphan(self, account: RocketChatAccount) -> Outcome:
         if self.dry_run:
-            return services.DEACTIVATED, ""
-        return services.propagate_deletion(account, client=self.client).outcome, ""
+            return accounts.DEACTIVATED, ""
+        return lifecycle.propagate_deletion(account, client=self.client).outcome, ""
 
     def _one(self, label: str, work: Callable[[], Outcome]) -> None:
         """Count one user's outcome; a failure is reported and counted, never fatal."""
@@ -216,7 +216,7 @@ class Command(BaseCommand):
             self.stderr.write(f"{label}: failed: {error.message}")
             return
         self.counts[outcome] += 1
-        if self.verbosity >= 2 and outcome != services.UNCHANGED:
+        if self.verbosity >= 2 and outcome != accounts.UNCHANGED:
             would = "would be " if self.dry_run else ""
             self.stdout.write(f"{label}: {would}{outcome}{detail}")
 
