@@ -29,6 +29,8 @@ from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatPermissionDenied,
     RocketChatTwoFactorRequired,
+    SiteUnreachable,
+    SiteURLMissing,
 )
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
@@ -58,10 +60,6 @@ class SiteResponse:
 
     status: int
     headers: Mapping[str, str]
-
-
-class SiteUnreachable(Exception):
-    """This server could not reach the site at its public URL."""
 
 
 # (method, url, headers) -> SiteResponse. Injectable, so tests can answer with the test client.
@@ -156,7 +154,7 @@ def _hint_for(error: RocketChatError) -> str:
 def site_url(doctor: Doctor) -> Finding:
     try:
         urls = doctor.urls()
-    except rc.SiteURLMissing as exc:
+    except SiteURLMissing as exc:
         return Finding(FAIL, "unknown", str(exc))
     return Finding(OK, urls.origin)
 

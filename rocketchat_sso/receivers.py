@@ -22,8 +22,10 @@ from django.urls import NoReverseMatch, reverse
 from rocketchat_sso import accounts, lifecycle, revocation, signin, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
-from rocketchat_sso.exceptions import RocketChatError
-from rocketchat_sso.locks import CacheUnavailable
+from rocketchat_sso.exceptions import (
+    CacheUnavailable,
+    RocketChatError,
+)
 from rocketchat_sso.models import RocketChatAccount
 
 logger = logging.getLogger(__name__)

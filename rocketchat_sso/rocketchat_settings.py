@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import conf, origin_of
+from rocketchat_sso.exceptions import SiteURLMissing
 from rocketchat_sso.models import SettingsSnapshot
 
 # Iframe login (Administration > Settings > Accounts > Iframe).
@@ -52,10 +53,6 @@ CONFIGURED = (
     RECEIVE_ENABLE,
     RECEIVE_ORIGIN,
 )
-
-
-class SiteURLMissing(ValueError):
-    """Neither ``ROCKETCHAT_SSO_SITE_URL`` nor ``--site-url`` says where this site is."""
 
 
 @dataclass(frozen=True)

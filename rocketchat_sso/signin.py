@@ -43,12 +43,15 @@ from rocketchat_sso.conf import (
     conf,
 )
 from rocketchat_sso.exceptions import (
+    RocketChatAccountConflict,
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
+    RocketChatCreateTokenRefused,
     RocketChatError,
     RocketChatFieldUnavailable,
     RocketChatPermissionDenied,
     RocketChatTwoFactorRequired,
+    RocketChatUserInactive,
     RocketChatUserNotFound,
 )
 from rocketchat_sso.models import RocketChatAccount
@@ -65,14 +68,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
-
-
-class RocketChatAccountConflict(RocketChatFieldUnavailable):
-    """The Rocket.Chat user we would use belongs to someone else, or may not be linked."""
-
-
-class RocketChatUserInactive(RocketChatError):
-    """The Rocket.Chat user was deactivated in Rocket.Chat: we do not overrule that."""
 
 
 def _has_verified_email(rc_user: dict[str, Any], email: str) -> bool:
@@ -588,10 +583,6 @@ def _login(
     # Adopted, linked by an administrator, or a rotated key: set the derived password, once.
     client.update_user(account.rocketchat_user_id, {"password": password})
     return client.login(username=username, password=password)
-
-
-class RocketChatCreateTokenRefused(RocketChatPermissionDenied):
-    """``users.createToken`` refused: the message names what to set on this version."""
 
 
 def _create_token(client: RocketChatClient, account: RocketChatAccount) -> LoginToken:

@@ -37,11 +37,13 @@ from rocketchat_sso import accounts, budgets, revocation, signin
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
+    CacheUnavailable,
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatRateLimited,
+    TokenPending,
 )
-from rocketchat_sso.locks import CacheLock, CacheUnavailable, GuardedCache, poll
+from rocketchat_sso.locks import CacheLock, GuardedCache, poll
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
 
 if TYPE_CHECKING:
@@ -55,10 +57,6 @@ LOCK_KEY_PREFIX = "rocketchat_sso:lock:"
 # A lock whose holder died expires after this many ROCKETCHAT_SSO_TIMEOUTs: longer than a
 # holder's few Rocket.Chat calls normally take, short enough not to stall the session for long.
 LOCK_TIMEOUTS = 3
-
-
-class TokenPending(Exception):
-    """Another request of the session is still getting its token: ask again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,8 @@ def cache_key(session_key: str) -> str:
 
 
 def _cache() -> BaseCache:
-    """The token cache; whatever its backend raises arrives as ``locks.CacheUnavailable``."""
+    """The token cache; whatever its backend raises arrives as
+    :class:`~rocketchat_sso.exceptions.CacheUnavailable`."""
     return GuardedCache(caches[conf.ROCKETCHAT_SSO_CACHE])
 
 
@@ -191,7 +190,7 @@ def session_login_token(
     have died since, Rocket.Chat refuses it and shows the loading page, whose ``recheck``
     replaces it. A ``recheck`` is never answered with an unchecked token.
 
-    Raises :class:`~rocketchat_sso.budgets.BudgetExhausted` when the session's check or the
+    Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
     user's mints are spent.
     """
     client = client or RocketChatClient()
@@ -342,7 +341,8 @@ def revoke_session_token(
     (:mod:`rocketchat_sso.revocation`). Returns whether a token was revoked. A token Rocket.Chat
     already refuses counts as revoked; other failures are recorded on the account and the
     stored token stays pending, retried by ``rocketchat_sso_revoke`` and the next logout.
-    Raises :class:`~rocketchat_sso.locks.CacheUnavailable` after revoking when the cache is down.
+    Raises :class:`~rocketchat_sso.exceptions.CacheUnavailable` after revoking when the cache
+    is down.
     """
     client = client or RocketChatClient()
     cache_error: CacheUnavailable | None = None

@@ -30,6 +30,9 @@ from rocketchat_sso import budgets, csp, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
 from rocketchat_sso.exceptions import (
+    BudgetExhausted,
+    CacheUnavailable,
+    RocketChatAccountConflict,
     RocketChatAuthenticationFailed,
     RocketChatBadResponse,
     RocketChatError,
@@ -37,9 +40,9 @@ from rocketchat_sso.exceptions import (
     RocketChatRateLimited,
     RocketChatTimeout,
     RocketChatUnavailable,
+    RocketChatUserInactive,
+    TokenPending,
 )
-from rocketchat_sso.locks import CacheUnavailable
-from rocketchat_sso.signin import RocketChatAccountConflict, RocketChatUserInactive
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +236,9 @@ def token(request: HttpRequest) -> HttpResponse:
     except CacheUnavailable as error:
         logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error)
         return cache_unavailable_response()
-    except budgets.BudgetExhausted as error:
+    except BudgetExhausted as error:
         return error_response(429, error.code, error.message, retry_after=error.retry_after)
-    except tokens.TokenPending:
+    except TokenPending:
         return error_response(
             503,
             "token_pending",

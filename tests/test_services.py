@@ -5,10 +5,14 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from rocketchat_sso import signin
 from rocketchat_sso.checks import check_settings
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatUnavailable
+from rocketchat_sso.exceptions import (
+    RocketChatAccountConflict,
+    RocketChatCreateTokenRefused,
+    RocketChatUnavailable,
+    RocketChatUserInactive,
+)
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.profiles import (
     RocketChatProfile,
@@ -17,12 +21,7 @@ from rocketchat_sso.profiles import (
     default_profile,
     rocketchat_password,
 )
-from rocketchat_sso.signin import (
-    RocketChatAccountConflict,
-    RocketChatUserInactive,
-    issue_login_token,
-    sync_user,
-)
+from rocketchat_sso.signin import issue_login_token, sync_user
 from rocketchat_sso.testing import FakeRocketChat, Fault, mock_rocketchat
 from tests.conftest import paths
 
@@ -233,7 +232,7 @@ def test_a_create_token_refusal_names_the_fix_for_the_release(
 ) -> None:
     with (
         mock_rocketchat("https://chat.example.com", version=version),
-        pytest.raises(signin.RocketChatCreateTokenRefused) as refused,
+        pytest.raises(RocketChatCreateTokenRefused) as refused,
     ):
         issue_login_token(user)
     message = refused.value.message

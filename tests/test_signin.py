@@ -20,9 +20,10 @@ from django.views.debug import ExceptionReporter
 
 from rocketchat_sso import capabilities, signin
 from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.exceptions import RocketChatAccountConflict
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.profiles import rocketchat_password
-from rocketchat_sso.signin import RocketChatAccountConflict, issue_login_token
+from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from tests.conftest import paths
 

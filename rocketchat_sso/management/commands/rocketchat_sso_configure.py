@@ -11,7 +11,11 @@ from django.utils import timezone
 from rocketchat_sso import doctor
 from rocketchat_sso import rocketchat_settings as rc_settings
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatError, RocketChatTwoFactorRequired
+from rocketchat_sso.exceptions import (
+    RocketChatError,
+    RocketChatTwoFactorRequired,
+    SiteURLMissing,
+)
 from rocketchat_sso.management.commands.rocketchat_sso_doctor import write_findings
 from rocketchat_sso.models import SettingsSnapshot
 
@@ -85,7 +89,7 @@ class Command(BaseCommand):
     def urls(self, site_url: str | None) -> rc_settings.SiteURLs:
         try:
             return rc_settings.site_urls(site_url)
-        except rc_settings.SiteURLMissing as exc:
+        except SiteURLMissing as exc:
             raise CommandError(str(exc)) from None
 
     def configure_only(self, client: RocketChatClient, site_url: str | None) -> None:
