@@ -14,13 +14,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.cache import caches
 from django.utils.crypto import get_random_string
 
 from rocketchat_sso import capabilities
 from rocketchat_sso import rocketchat_settings as rc
-from rocketchat_sso.checks import _site_key
 from rocketchat_sso.client import INVALID_PARAMS, LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
@@ -31,6 +29,13 @@ from rocketchat_sso.exceptions import (
     RocketChatTwoFactorRequired,
     SiteUnreachable,
     SiteURLMissing,
+)
+from rocketchat_sso.rules import (
+    cookie_dropped_by_browsers,
+    same_site,
+    samesite_none,
+    session_cookie_samesite,
+    valid_http_url,
 )
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
@@ -64,7 +69,6 @@ class SiteResponse:
 
 # (method, url, headers) -> SiteResponse. Injectable, so tests can answer with the test client.
 SiteFetch = Callable[[str, str, Mapping[str, str]], SiteResponse]
-SCHEMES = ("http", "https")
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -84,7 +88,7 @@ def _headers(message: Any) -> dict[str, str]:
 
 def fetch_site(method: str, url: str, headers: Mapping[str, str]) -> SiteResponse:
     """Request ``url`` over the network as a browser would reach it (stdlib, no redirects)."""
-    if urlsplit(url).scheme not in SCHEMES:
+    if not valid_http_url(url):
         raise SiteUnreachable(f"{url} is not an http(s) URL")
     opener = urllib.request.build_opener(_NoRedirects)
     request = urllib.request.Request(url, method=method, headers=dict(headers))
@@ -472,20 +476,16 @@ def session_cookie(doctor: Doctor) -> Finding:
     """Whether browsers send the session cookie with Rocket.Chat's calls, for this topology."""
     site = urlsplit(doctor.urls().origin)
     chat = urlsplit(conf.public_origin)
-    samesite = str(getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax") or "unset")
-    secure = bool(getattr(settings, "SESSION_COOKIE_SECURE", False))
-    if samesite.lower() == "none" and not secure:
+    samesite = session_cookie_samesite()
+    if cookie_dropped_by_browsers():
         return Finding(
             FAIL,
             "SESSION_COOKIE_SAMESITE is 'None' without SESSION_COOKIE_SECURE",
             "Browsers drop such a cookie: set SESSION_COOKIE_SECURE = True (HTTPS).",
         )
-    same_site = site.scheme == chat.scheme and _site_key(site.hostname or "") == _site_key(
-        chat.hostname or ""
-    )
-    if same_site:
+    if same_site(doctor.urls().origin, conf.public_origin):
         return Finding(OK, f"same site as Rocket.Chat: SameSite={samesite} reaches its calls")
-    if samesite.lower() != "none":
+    if not samesite_none():
         return Finding(
             FAIL,
             f"{site.hostname} and {chat.hostname} are different sites and "
