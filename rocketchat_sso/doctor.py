@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
@@ -37,6 +37,9 @@ from rocketchat_sso.rules import (
     session_cookie_samesite,
     valid_http_url,
 )
+
+if TYPE_CHECKING:
+    from django.core.management.base import BaseCommand
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
 # A user id Rocket.Chat can never have (Random.id() is 17 characters): users.update on it is
@@ -544,3 +547,24 @@ ENABLE_CHECKS: list[Check] = [
         "session_cookie", "Session cookie reaches Rocket.Chat's calls", session_cookie, AFTER_SITE
     ),
 ]
+
+
+# -- what the commands print ---------------------------------------------------------------
+
+STATUS_WIDTH = 5
+
+
+def write_findings(command: BaseCommand, findings: Iterable[Finding]) -> int:
+    """Print each finding as ``OK|FAIL|SKIP title: detail`` (and a hint under a FAIL); returns
+    how many failed."""
+    styles = {OK: command.style.SUCCESS, FAIL: command.style.ERROR}
+    failed = 0
+    for finding in findings:
+        style = styles.get(finding.status, command.style.WARNING)
+        status = style(finding.status.ljust(STATUS_WIDTH))
+        detail = f": {finding.detail}" if finding.detail else ""
+        command.stdout.write(f"{status} {finding.title}{detail}")
+        if finding.status == FAIL:
+            failed += 1
+            command.stdout.write(f"{' ' * STATUS_WIDTH} hint: {finding.hint}")
+    return failed

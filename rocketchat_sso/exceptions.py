@@ -119,5 +119,9 @@ class SiteURLMissing(ValueError):
     """Neither ``ROCKETCHAT_SSO_SITE_URL`` nor ``--site-url`` says where this site is."""
 
 
+class SnapshotMissing(LookupError):
+    """No recorded Rocket.Chat settings to restore (``rocketchat_sso_configure --disable``)."""
+
+
 class SiteUnreachable(Exception):
     """This server could not reach the site at its public URL."""

@@ -6,8 +6,11 @@ is kept on the account and re-raised.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from rocketchat_sso.accounts import (
@@ -193,3 +196,53 @@ def reconcile_user(
         if planned == REACTIVATED
         else (result)
     )
+
+
+# -- the sync command's selection and unit -------------------------------------------------
+
+
+def users_to_sync(
+    *, usernames: Sequence[str] = (), failed: bool = False, since_pk: Any = None
+) -> QuerySet[Any]:
+    """The Django users to reconcile, by primary key, their accounts joined: only ``usernames``
+    (if any), only those whose last sync failed, only those after ``since_pk``."""
+    user_model = get_user_model()
+    users = user_model._default_manager.select_related("rocketchat_account")
+    if usernames:
+        users = users.filter(**{f"{user_model.USERNAME_FIELD}__in": usernames})
+    if failed:
+        users = users.filter(rocketchat_account__isnull=False).exclude(
+            rocketchat_account__last_error=""
+        )
+    if since_pk is not None:
+        users = users.filter(pk__gt=since_pk)
+    return users.order_by("pk")
+
+
+def orphan_accounts(*, failed: bool = False) -> QuerySet[RocketChatAccount]:
+    """Accounts whose Django user was deleted before Rocket.Chat could be told."""
+    orphans = RocketChatAccount.objects.filter(user__isnull=True).order_by("pk")
+    return orphans.exclude(last_error="") if failed else orphans
+
+
+def sync_one(
+    user: AbstractBaseUser,
+    account: RocketChatAccount | None,
+    *,
+    client: RocketChatClient,
+    full: bool = False,
+    dry_run: bool = False,
+) -> SyncResult:
+    """:func:`reconcile_user`, or with ``dry_run`` what it would do (:func:`plan_user`)."""
+    if dry_run:
+        return SyncResult(plan_user(user, account, full=full), account)
+    return reconcile_user(user, account, client=client, full=full)
+
+
+def sync_orphan(
+    account: RocketChatAccount, *, client: RocketChatClient, dry_run: bool = False
+) -> SyncResult:
+    """:func:`propagate_deletion` for an orphaned account, or with ``dry_run`` what it would do."""
+    if dry_run:
+        return SyncResult(DEACTIVATED, account)
+    return propagate_deletion(account, client=client)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from rocketchat_sso import doctor
 from rocketchat_sso import rocketchat_settings as rc_settings
@@ -15,9 +14,8 @@ from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatTwoFactorRequired,
     SiteURLMissing,
+    SnapshotMissing,
 )
-from rocketchat_sso.management.commands.rocketchat_sso_doctor import write_findings
-from rocketchat_sso.models import SettingsSnapshot
 
 TWO_FACTOR_HINT = (
     "Rocket.Chat asks the admin for a 2FA code: create the personal access token with "
@@ -103,7 +101,7 @@ class Command(BaseCommand):
     def enable(self, client: RocketChatClient, site_url: str | None, *, force: bool) -> None:
         urls = self.urls(site_url)
         checkup = doctor.Doctor(client, site_url=site_url, fetch=self.site_fetch)
-        failed = write_findings(self, checkup.run(doctor.ENABLE_CHECKS))
+        failed = doctor.write_findings(self, checkup.run(doctor.ENABLE_CHECKS))
         if failed and not force:
             raise CommandError(
                 f"{failed} check(s) failed: nothing was changed. Fix them, or pass --force to "
@@ -119,8 +117,7 @@ class Command(BaseCommand):
         if self.dry_run:
             self.summary(changes)
             return
-        snapshot = rc_settings.record(changes, urls)  # before any change, so it can be undone
-        rc_settings.apply(client, changes)
+        snapshot = rc_settings.enable(client, changes, urls)
         self.summary(changes)
         self.stdout.write(
             f"Previous values recorded (snapshot {snapshot.pk}). To restore them:\n"
@@ -128,24 +125,14 @@ class Command(BaseCommand):
         )
 
     def disable(self, client: RocketChatClient, snapshot_pk: int | None) -> None:
-        snapshots = SettingsSnapshot.objects.all()
-        if snapshot_pk is None:
-            snapshot = snapshots.filter(restored_at__isnull=True).first()
-            if snapshot is None:
-                raise CommandError(
-                    "No recorded settings to restore: --enable records them. Turn iframe login "
-                    "off in Rocket.Chat (Administration > Settings > Accounts > Iframe) instead."
-                )
-        else:
-            snapshot = snapshots.filter(pk=snapshot_pk).first()
-            if snapshot is None:
-                raise CommandError(f"No snapshot {snapshot_pk}.")
+        try:
+            snapshot = rc_settings.snapshot_to_restore(snapshot_pk)
+        except SnapshotMissing as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(f"Restoring snapshot {snapshot.pk}, recorded {snapshot.created_at}.")
         changes = self.show(rc_settings.restore_plan(client, snapshot))
         if not self.dry_run:
-            rc_settings.apply(client, changes)
-            snapshot.restored_at = timezone.now()
-            snapshot.save(update_fields=["restored_at"])
+            rc_settings.restore(client, snapshot, changes)
         self.summary(changes)
 
     def show(self, changes: list[rc_settings.SettingChange]) -> list[rc_settings.SettingChange]:

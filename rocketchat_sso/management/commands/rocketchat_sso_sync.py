@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
@@ -123,7 +122,7 @@ class Command(BaseCommand):
                 self.stdout.flush()
         self._end_progress_line()
         if not options["usernames"]:
-            for orphan in self._orphans(options):
+            for orphan in lifecycle.orphan_accounts(failed=options["failed"]):
                 label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
                 self._one(label, partial(self._orphan, orphan))
             if not self.dry_run:
@@ -178,33 +177,18 @@ class Command(BaseCommand):
         return input("Link? [y/N] ").strip().lower() in ("y", "yes")
 
     def _users(self, options: dict[str, Any]) -> QuerySet[Any]:
-        user_model = get_user_model()
-        users = user_model._default_manager.select_related("rocketchat_account")
-        if options["usernames"]:
-            users = users.filter(**{f"{user_model.USERNAME_FIELD}__in": options["usernames"]})
-        if options["failed"]:
-            users = users.filter(rocketchat_account__isnull=False).exclude(
-                rocketchat_account__last_error=""
-            )
-        if options["since_pk"] is not None:
-            users = users.filter(pk__gt=options["since_pk"])
-        return users.order_by("pk")
-
-    def _orphans(self, options: dict[str, Any]) -> QuerySet[RocketChatAccount]:
-        """Accounts whose Django user was deleted before Rocket.Chat could be told."""
-        orphans = RocketChatAccount.objects.filter(user__isnull=True).order_by("pk")
-        return orphans.exclude(last_error="") if options["failed"] else orphans
+        return lifecycle.users_to_sync(
+            usernames=options["usernames"], failed=options["failed"], since_pk=options["since_pk"]
+        )
 
     def _user(self, user: Any, account: RocketChatAccount | None) -> Outcome:
-        if self.dry_run:
-            return lifecycle.plan_user(user, account, full=self.full), ""
-        result = lifecycle.reconcile_user(user, account, client=self.client, full=self.full)
+        result = lifecycle.sync_one(
+            user, account, client=self.client, full=self.full, dry_run=self.dry_run
+        )
         return result.outcome, f" ({', '.join(result.changes)})" if result.changes else ""
 
     def _orphan(self, account: RocketChatAccount) -> Outcome:
-        if self.dry_run:
-            return accounts.DEACTIVATED, ""
-        return lifecycle.propagate_deletion(account, client=self.client).outcome, ""
+        return lifecycle.sync_orphan(account, client=self.client, dry_run=self.dry_run).outcome, ""
 
     def _one(self, label: str, work: Callable[[], Outcome]) -> None:
         """Count one user's outcome; a failure is reported and counted, never fatal."""
