@@ -18,7 +18,7 @@ from django.core.cache import caches
 from django.utils.crypto import get_random_string
 
 from rocketchat_sso import capabilities
-from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import INVALID_PARAMS, LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
@@ -118,9 +118,9 @@ class Doctor:
     def setting(self, setting_id: str) -> Any:
         return self.client.get_setting(setting_id)
 
-    def urls(self) -> rc.SiteURLs:
+    def urls(self) -> remote.SiteURLs:
         """This site's URLs; the checks using them need :func:`site_url` to have passed."""
-        return rc.site_urls(self.site_url)
+        return remote.site_urls(self.site_url)
 
     def run(self, checks: list[Check] | None = None) -> Iterator[Finding]:
         """Run ``checks`` (default: all) in order, skipping those whose prerequisite failed."""
@@ -273,24 +273,24 @@ def login_method(doctor: Doctor) -> Finding:
 def iframe_login(doctor: Doctor) -> Finding:
     urls = doctor.urls()
     wrong = []
-    if doctor.setting(rc.IFRAME_ENABLED) is not True:
-        wrong.append(f"{rc.IFRAME_ENABLED} is off")
+    if doctor.setting(remote.IFRAME_ENABLED) is not True:
+        wrong.append(f"{remote.IFRAME_ENABLED} is off")
     for setting_id, expected in (
-        (rc.IFRAME_URL, urls.login_url),
-        (rc.IFRAME_API_URL, urls.token_url),
+        (remote.IFRAME_URL, urls.login_url),
+        (remote.IFRAME_API_URL, urls.token_url),
     ):
         value = doctor.setting(setting_id)
         if value != expected:
             wrong.append(f"{setting_id} is {value!r}, expected {expected!r}")
-    method = doctor.setting(rc.IFRAME_API_METHOD)
+    method = doctor.setting(remote.IFRAME_API_METHOD)
     if str(method).upper() not in ("GET", "POST"):
-        wrong.append(f"{rc.IFRAME_API_METHOD} is {method!r}, expected 'POST'")
+        wrong.append(f"{remote.IFRAME_API_METHOD} is {method!r}, expected 'POST'")
     if wrong:
         return Finding(
             FAIL,
             "; ".join(wrong),
             "Run `python manage.py rocketchat_sso_configure`, then turn on "
-            f"{rc.IFRAME_ENABLED} (Administration > Settings > Accounts > Iframe).",
+            f"{remote.IFRAME_ENABLED} (Administration > Settings > Accounts > Iframe).",
         )
     return Finding(OK, f"{urls.token_url}, {urls.login_url}")
 
@@ -298,15 +298,15 @@ def iframe_login(doctor: Doctor) -> Finding:
 def iframe_integration(doctor: Doctor) -> Finding:
     urls = doctor.urls()
     wrong = []
-    for setting_id in (rc.SEND_ENABLE, rc.RECEIVE_ENABLE):
+    for setting_id in (remote.SEND_ENABLE, remote.RECEIVE_ENABLE):
         if doctor.setting(setting_id) is not True:
             wrong.append(f"{setting_id} is off")
-    target = doctor.setting(rc.SEND_TARGET_ORIGIN)
+    target = doctor.setting(remote.SEND_TARGET_ORIGIN)
     if target != urls.origin:
-        wrong.append(f"{rc.SEND_TARGET_ORIGIN} is {target!r}, expected {urls.origin!r}")
-    receive = doctor.setting(rc.RECEIVE_ORIGIN)
-    if receive == rc.ANY_ORIGIN or urls.origin not in rc.origins_of(receive):
-        wrong.append(f"{rc.RECEIVE_ORIGIN} is {receive!r}, must list {urls.origin!r}")
+        wrong.append(f"{remote.SEND_TARGET_ORIGIN} is {target!r}, expected {urls.origin!r}")
+    receive = doctor.setting(remote.RECEIVE_ORIGIN)
+    if receive == remote.ANY_ORIGIN or urls.origin not in remote.origins_of(receive):
+        wrong.append(f"{remote.RECEIVE_ORIGIN} is {receive!r}, must list {urls.origin!r}")
     if wrong:
         return Finding(
             FAIL,
@@ -319,13 +319,13 @@ def iframe_integration(doctor: Doctor) -> Finding:
 
 def framing(doctor: Doctor) -> Finding:
     urls = doctor.urls()
-    if urls.origin == conf.public_origin or doctor.setting(rc.RESTRICT_ACCESS) is not True:
+    if urls.origin == conf.public_origin or doctor.setting(remote.RESTRICT_ACCESS) is not True:
         return Finding(OK, "no X-Frame-Options forbids it")
     return Finding(
         FAIL,
-        f"{rc.RESTRICT_ACCESS} is on: Rocket.Chat sends X-Frame-Options: "
-        f"{doctor.setting(rc.X_FRAME_OPTIONS)}",
-        f"To embed Rocket.Chat in this site's pages turn off {rc.RESTRICT_ACCESS} "
+        f"{remote.RESTRICT_ACCESS} is on: Rocket.Chat sends X-Frame-Options: "
+        f"{doctor.setting(remote.X_FRAME_OPTIONS)}",
+        f"To embed Rocket.Chat in this site's pages turn off {remote.RESTRICT_ACCESS} "
         f"(Administration > Settings > General) and send 'Content-Security-Policy: "
         f"frame-ancestors {urls.origin}' from Rocket.Chat's proxy instead.",
     )
@@ -334,10 +334,10 @@ def framing(doctor: Doctor) -> Finding:
 def rate_limiter(doctor: Doctor) -> Finding:
     """Every route is limited per client address unless the caller bypasses it (the admin
     does): the users' own calls from this server, /login and /me, share one bucket each."""
-    if doctor.setting(rc.RATE_LIMITER) is not True:
-        return Finding(OK, f"{rc.RATE_LIMITER} is off")
-    calls = int(doctor.setting(rc.RATE_LIMIT_CALLS) or 0)
-    window_ms = int(doctor.setting(rc.RATE_LIMIT_MS) or 0)
+    if doctor.setting(remote.RATE_LIMITER) is not True:
+        return Finding(OK, f"{remote.RATE_LIMITER} is off")
+    calls = int(doctor.setting(remote.RATE_LIMIT_CALLS) or 0)
+    window_ms = int(doctor.setting(remote.RATE_LIMIT_MS) or 0)
     if not calls or not window_ms:
         return Finding(OK, "no default limit set")
     per_minute = calls * 60_000 / window_ms
@@ -352,9 +352,9 @@ def rate_limiter(doctor: Doctor) -> Finding:
         return Finding(
             FAIL,
             detail,
-            f"Raise {rc.RATE_LIMIT_CALLS} (Administration > Settings > Rate Limiter) to at "
+            f"Raise {remote.RATE_LIMIT_CALLS} (Administration > Settings > Rate Limiter) to at "
             f"least {doctor.min_calls_per_minute * window_ms // 60_000} for this window, or turn "
-            f"off {rc.RATE_LIMITER}; beyond it users see 'Rocket.Chat is busy' (503).",
+            f"off {remote.RATE_LIMITER}; beyond it users see 'Rocket.Chat is busy' (503).",
         )
     return Finding(OK, detail)
 
@@ -379,7 +379,7 @@ def token_reuse(doctor: Doctor) -> Finding:
             f"the cache {conf.ROCKETCHAT_SSO_CACHE!r} does not keep values",
             "Point ROCKETCHAT_SSO_CACHE at a working shared cache (Redis, Memcached, database).",
         )
-    days = doctor.setting(rc.LOGIN_EXPIRATION_DAYS)
+    days = doctor.setting(remote.LOGIN_EXPIRATION_DAYS)
     if not isinstance(days, (int, float)) or days <= 0:
         days = DEFAULT_LOGIN_EXPIRATION_DAYS  # Rocket.Chat's fallback for non-positive values
     reuse = f"tokens reused for {timeout / SECONDS_PER_DAY:g} day(s) per session"
@@ -388,7 +388,7 @@ def token_reuse(doctor: Doctor) -> Finding:
         return Finding(
             FAIL,
             f"{reuse}; {expiry}",
-            f"Lower ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT well below {rc.LOGIN_EXPIRATION_DAYS}.",
+            f"Lower ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT well below {remote.LOGIN_EXPIRATION_DAYS}.",
         )
     return Finding(OK, f"{reuse}; {expiry}")
 
@@ -408,7 +408,7 @@ def token_preflight(doctor: Doctor) -> Finding:
     origin = conf.public_origin
     request = {
         "Origin": origin,
-        "Access-Control-Request-Method": rc.API_METHOD,
+        "Access-Control-Request-Method": remote.API_METHOD,
         "Access-Control-Request-Headers": PREFLIGHT_HEADERS,
     }
     try:

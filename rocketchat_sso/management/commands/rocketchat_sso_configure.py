@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rocketchat_sso import doctor
-from rocketchat_sso import rocketchat_settings as rc_settings
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import (
     RocketChatError,
@@ -84,17 +84,17 @@ class Command(BaseCommand):
             except RocketChatError as error:
                 raise CommandError(error.message) from None
 
-    def urls(self, site_url: str | None) -> rc_settings.SiteURLs:
+    def urls(self, site_url: str | None) -> remote.SiteURLs:
         try:
-            return rc_settings.site_urls(site_url)
+            return remote.site_urls(site_url)
         except SiteURLMissing as exc:
             raise CommandError(str(exc)) from None
 
     def configure_only(self, client: RocketChatClient, site_url: str | None) -> None:
         urls = self.urls(site_url)
-        changes = self.show(rc_settings.plan(client, urls))
+        changes = self.show(remote.plan(client, urls))
         if not self.dry_run:
-            rc_settings.apply(client, changes)
+            remote.apply(client, changes)
         self.report_iframe_login(client)
         self.summary(changes)
 
@@ -113,11 +113,11 @@ class Command(BaseCommand):
                     f"--force: changing Rocket.Chat's settings although {failed} check(s) failed."
                 )
             )
-        changes = self.show(rc_settings.enable_plan(client, urls))
+        changes = self.show(remote.enable_plan(client, urls))
         if self.dry_run:
             self.summary(changes)
             return
-        snapshot = rc_settings.enable(client, changes, urls)
+        snapshot = remote.enable(client, changes, urls)
         self.summary(changes)
         self.stdout.write(
             f"Previous values recorded (snapshot {snapshot.pk}). To restore them:\n"
@@ -126,16 +126,16 @@ class Command(BaseCommand):
 
     def disable(self, client: RocketChatClient, snapshot_pk: int | None) -> None:
         try:
-            snapshot = rc_settings.snapshot_to_restore(snapshot_pk)
+            snapshot = remote.snapshot_to_restore(snapshot_pk)
         except SnapshotMissing as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Restoring snapshot {snapshot.pk}, recorded {snapshot.created_at}.")
-        changes = self.show(rc_settings.restore_plan(client, snapshot))
+        changes = self.show(remote.restore_plan(client, snapshot))
         if not self.dry_run:
-            rc_settings.restore(client, snapshot, changes)
+            remote.restore(client, snapshot, changes)
         self.summary(changes)
 
-    def show(self, changes: list[rc_settings.SettingChange]) -> list[rc_settings.SettingChange]:
+    def show(self, changes: list[remote.SettingChange]) -> list[remote.SettingChange]:
         """Print each setting's change (unchanged ones too at -v 2)."""
         for change in changes:
             if change.changed:
@@ -144,7 +144,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{change.setting_id}: {change.old!r} (unchanged)")
         return changes
 
-    def summary(self, changes: list[rc_settings.SettingChange]) -> None:
+    def summary(self, changes: list[remote.SettingChange]) -> None:
         count = sum(change.changed for change in changes)
         if self.dry_run:
             self.stdout.write(f"Dry run: {count} setting(s) would change; nothing was changed.")
@@ -152,9 +152,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{count} setting(s) changed."))
 
     def report_iframe_login(self, client: RocketChatClient) -> None:
-        if client.get_setting(rc_settings.IFRAME_ENABLED) is not True:
+        if client.get_setting(remote.IFRAME_ENABLED) is not True:
             self.stdout.write(
-                f"{rc_settings.IFRAME_ENABLED} is off: Rocket.Chat keeps its own login form. "
+                f"{remote.IFRAME_ENABLED} is off: Rocket.Chat keeps its own login form. "
                 "Turn it on with `manage.py rocketchat_sso_configure --enable`, which checks "
                 "first and records what it changes."
             )
