@@ -47,6 +47,21 @@ SHARED_CACHES_HINT = (
 MAX_TOKEN_CACHE_TIMEOUT = 30 * 24 * 60 * 60
 
 
+def _unknown_choice(
+    name: str, value: object, choices: Sequence[str], code: str
+) -> list[CheckMessage]:
+    """The error ``rocketchat_sso.<code>`` when setting ``name`` is none of ``choices``."""
+    if value in choices:
+        return []
+    return [
+        Error(
+            f"{name} {value!r} is unknown.",
+            hint=f"Use one of: {', '.join(repr(choice) for choice in choices)}.",
+            id=f"rocketchat_sso.{code}",
+        )
+    ]
+
+
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """The app's own settings: URLs, credentials, login method, user mapper, timeout."""
     errors: list[CheckMessage] = []
@@ -87,14 +102,9 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id="rocketchat_sso.E004",
             )
         )
-    if conf.ROCKETCHAT_SSO_LOGIN_METHOD not in LOGIN_METHODS:
-        errors.append(
-            Error(
-                f"ROCKETCHAT_SSO_LOGIN_METHOD {conf.ROCKETCHAT_SSO_LOGIN_METHOD!r} is unknown.",
-                hint=f"Use one of: {', '.join(repr(m) for m in LOGIN_METHODS)}.",
-                id="rocketchat_sso.E005",
-            )
-        )
+    errors += _unknown_choice(
+        "ROCKETCHAT_SSO_LOGIN_METHOD", conf.ROCKETCHAT_SSO_LOGIN_METHOD, LOGIN_METHODS, "E005"
+    )
     try:
         conf.user_mapper  # noqa: B018 - importing is the check
     except ImportError as exc:
@@ -398,14 +408,12 @@ def check_lifecycle(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
                 id="rocketchat_sso.W031",
             )
         )
-    if conf.ROCKETCHAT_SSO_ON_USER_DELETE not in ON_USER_DELETE_CHOICES:
-        errors.append(
-            Error(
-                f"ROCKETCHAT_SSO_ON_USER_DELETE {conf.ROCKETCHAT_SSO_ON_USER_DELETE!r} is unknown.",
-                hint=f"Use one of: {', '.join(repr(c) for c in ON_USER_DELETE_CHOICES)}.",
-                id="rocketchat_sso.E032",
-            )
-        )
+    errors += _unknown_choice(
+        "ROCKETCHAT_SSO_ON_USER_DELETE",
+        conf.ROCKETCHAT_SSO_ON_USER_DELETE,
+        ON_USER_DELETE_CHOICES,
+        "E032",
+    )
     site_url = conf.ROCKETCHAT_SSO_SITE_URL
     if site_url and not valid_http_url(site_url):
         errors.append(

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from rocketchat_sso import accounts
 from rocketchat_sso.accounts import (
     CREATED,
     DEACTIVATED,
@@ -22,9 +23,6 @@ from rocketchat_sso.accounts import (
     UNCHANGED,
     UPDATED,
     SyncResult,
-    account_of,
-    record_account_error,
-    record_user_error,
 )
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import ON_USER_DELETE_DELETE, conf
@@ -53,7 +51,7 @@ def propagate_active_state(
     reactivates only a Rocket.Chat user this site deactivated: one that Rocket.Chat's own
     moderators deactivated stays so. Failures are recorded on the account and re-raised.
     """
-    account = account_of(user)
+    account = accounts.account_of(user)
     if account is None:
         return SyncResult(SKIPPED)
     client = client or RocketChatClient()
@@ -74,7 +72,7 @@ def propagate_active_state(
         _mark(account, deactivated_at=None)
         return SyncResult(UNCHANGED, account)
     except RocketChatError as error:
-        record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     return SyncResult(UNCHANGED, account)
 
@@ -99,7 +97,7 @@ def set_active_in_rocketchat(
     try:
         client.set_active_status(account.rocketchat_user_id, active)
     except RocketChatError as error:
-        record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     _mark(account, deactivated_at=None)
 
@@ -118,10 +116,10 @@ def end_rocketchat_sessions(
     except RocketChatAPIError as error:
         if error.error_type == NO_TOKENS_LEFT:
             return False
-        record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     except RocketChatError as error:
-        record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     return True
 
@@ -145,7 +143,7 @@ def propagate_deletion(
     except RocketChatUserNotFound:
         pass  # already gone from Rocket.Chat
     except RocketChatError as error:
-        record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     account.delete()
     return SyncResult(DELETED if delete else DEACTIVATED)
@@ -189,7 +187,7 @@ def reconcile_user(
             propagate_active_state(user, client=client)
         _, _, result = sync_user_outcome(user, client)
     except RocketChatError as error:
-        record_user_error(user, error)
+        accounts.record_user_error(user, error)
         raise
     return (
         SyncResult(REACTIVATED, result.account, result.changes)

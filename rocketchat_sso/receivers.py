@@ -84,27 +84,6 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
                     _swallow("logout", user.pk, error)
 
 
-def password_saved(
-    sender: type[Any],
-    instance: Any,
-    created: bool,
-    raw: bool = False,
-    update_fields: frozenset[str] | None = None,
-    **kwargs: Any,
-) -> None:
-    """A new password ends the user's other Django sessions: revoke their Rocket.Chat tokens.
-
-    The session Django keeps (``update_session_auth_hash``) keeps its token. One indexed query
-    per save of a user with issued tokens; nothing more unless the password changed.
-    """
-    if raw or created or (update_fields is not None and "password" not in update_fields):
-        return
-    try:
-        revocation.user_saved(instance)
-    except RocketChatError as error:
-        _swallow("token revocation", instance.pk, error)
-
-
 def started(sender: object, environ: dict[str, Any] | None = None, **kwargs: Any) -> None:
     revocation.request_started(environ)
 
@@ -133,10 +112,17 @@ def user_saved(
     update_fields: frozenset[str] | None = None,
     **kwargs: Any,
 ) -> None:
-    """After the commit: (de)activate in Rocket.Chat when ``is_active`` changed, and push a
-    changed profile when ``ROCKETCHAT_SSO_SYNC_ON_SAVE`` is on."""
+    """A new password revokes the Rocket.Chat tokens of the user's other sessions (at once); after
+    the commit, (de)activate in Rocket.Chat when ``is_active`` changed, and push a changed profile
+    when ``ROCKETCHAT_SSO_SYNC_ON_SAVE`` is on."""
     if raw or created:
         return
+    _schedule_sync(instance, update_fields)
+    if update_fields is None or "password" in update_fields:
+        _password_saved(instance)
+
+
+def _schedule_sync(instance: Any, update_fields: frozenset[str] | None) -> None:
     if update_fields is not None and set(update_fields) <= IGNORED_UPDATE_FIELDS:
         return
     account = RocketChatAccount.objects.filter(user_id=instance.pk).first()
@@ -152,6 +138,18 @@ def user_saved(
         and lifecycle.plan_user(instance, account, full=False) == accounts.UPDATED
     ):
         transaction.on_commit(lambda: _sync(instance))
+
+
+def _password_saved(user: Any) -> None:
+    """A new password ends the user's other Django sessions: revoke their Rocket.Chat tokens.
+
+    The session Django keeps (``update_session_auth_hash``) keeps its token. One indexed query
+    per save of a user with issued tokens; nothing more unless the password changed.
+    """
+    try:
+        revocation.user_saved(user)
+    except RocketChatError as error:
+        _swallow("token revocation", user.pk, error)
 
 
 def _propagate_active_state(user: Any) -> None:
@@ -192,9 +190,6 @@ def connect() -> None:
     user_logged_out.connect(logged_out, dispatch_uid="rocketchat_sso.logout")
     user_logged_in.connect(logged_in, dispatch_uid="rocketchat_sso.login")
     post_save.connect(user_saved, sender=user_model, dispatch_uid="rocketchat_sso.user_saved")
-    post_save.connect(
-        password_saved, sender=user_model, dispatch_uid="rocketchat_sso.password_saved"
-    )
     request_started.connect(started, dispatch_uid="rocketchat_sso.request_started")
     request_finished.connect(finished, dispatch_uid="rocketchat_sso.request_finished")
     pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="rocketchat_sso.user_deleted")

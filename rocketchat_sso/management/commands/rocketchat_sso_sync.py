@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
@@ -17,6 +17,7 @@ from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
 
+T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 500
 PROGRESS_EVERY = 100
 FAILED = "failed"
@@ -148,11 +149,11 @@ class Command(BaseCommand):
         failed = 0
         with RocketChatClient() as client:
             for user in users:
-                try:
-                    plan = signin.plan_link(user, client=client)
-                except RocketChatError as error:
+                plan = self._attempt(
+                    user, "cannot link", partial(signin.plan_link, user, client=client)
+                )
+                if plan is None:
                     failed += 1
-                    self.stderr.write(f"{user}: cannot link: {error.message}")
                     continue
                 self.stdout.write(f"{user}: will {plan.describe()}.")
                 if options["dry_run"]:
@@ -160,16 +161,24 @@ class Command(BaseCommand):
                 if not options["yes"] and not self._confirmed(options):  # pragma: no cover
                     self.stdout.write(f"{user}: not linked.")
                     continue
-                try:
-                    result = signin.link_existing(plan, client=client)
-                except RocketChatError as error:
+                result = self._attempt(
+                    user, "failed", partial(signin.link_existing, plan, client=client)
+                )
+                if result is None:
                     failed += 1
-                    self.stderr.write(f"{user}: failed: {error.message}")
                     continue
                 detail = f" ({', '.join(result.changes)})" if result.changes else ""
                 self.stdout.write(f"{user}: linked{detail}.")
         if failed:
             raise CommandError(f"{failed} could not be linked; see above.")
+
+    def _attempt(self, user: Any, failure: str, work: Callable[[], T]) -> T | None:
+        """``work()``, or ``None`` after saying why Rocket.Chat refused it."""
+        try:
+            return work()
+        except RocketChatError as error:
+            self.stderr.write(f"{user}: {failure}: {error.message}")
+            return None
 
     def _confirmed(self, options: dict[str, Any]) -> bool:
         if not sys.stdin.isatty():
