@@ -21,7 +21,8 @@ from rocketchat_sso.conf import conf
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-# Rocket.Chat's default UTF8_User_Names_Validation is [0-9a-zA-Z-_.]+ (facts file).
+# Rocket.Chat's default UTF8_User_Names_Validation is [0-9a-zA-Z-_.]+
+# (apps/meteor/server/settings/general.ts, section UTF8).
 _INVALID_USERNAME_CHARS = re.compile(r"[^0-9a-zA-Z._-]+")
 # validateNameChars refuses these; '%' because it also decodeURI()s the name.
 _INVALID_NAME_CHARS = re.compile(r"[<>\\/%]+")
