@@ -15,7 +15,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP = shutil.ignore_patterns(
-    ".git", ".tox", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", "*.sqlite3"
+    ".git",
+    ".tox",
+    ".venv",
+    "node_modules",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    "*.sqlite3",
 )
 
 

@@ -178,14 +178,30 @@ def ms(values: Iterable[float]) -> dict[str, float]:
 
 
 def measure(
-    site: str, path: str, prefix: str, users: int, rounds: int, total: int, threads: int
+    site: str,
+    path: str,
+    prefix: str,
+    users: int,
+    rounds: int,
+    total: int,
+    threads: int,
+    floor: list[requests.Session],
 ) -> dict[str, Any]:
-    """Cold, warm and loaded figures of one implementation against a fresh Rocket.Chat."""
+    """Cold, warm and loaded figures of one implementation against a fresh Rocket.Chat.
+
+    Each warm request is followed by one of the floor (``BASELINE``) from ``floor``'s browsers,
+    so both see the same load on the machine: their ratio is what the other processes on a
+    shared machine change least.
+    """
     browsers = [browser(key) for key in make_sessions(prefix, users)]
     url = site + path
 
     cold = [ask(http, url) for http in browsers]
-    warm = [ask(http, url) for _ in range(rounds) for http in browsers]
+    warm, beside = [], []
+    for n in range(rounds):
+        for index, http in enumerate(browsers):
+            warm.append(ask(http, url))
+            beside.append(ask(floor[(n * len(browsers) + index) % len(floor)], site + BASELINE))
 
     def worker(index: int) -> list[Sample]:
         mine = browsers[index::threads] or [browsers[index % users]]
@@ -208,6 +224,12 @@ def measure(
         "warm_rocketchat_ms": ms(s.rocketchat for s in warm),
         "django_overhead_ms": ms(s.latency - s.rocketchat for s in warm),
         "django_overhead_in_app_ms": ms(s.app - s.rocketchat for s in warm),
+        "floor_in_app_ms": ms(s.app for s in beside),  # interleaved with the warm requests
+        "warm_to_floor_in_app": round(
+            statistics.median(s.app - s.rocketchat for s in warm)
+            / statistics.median(s.app for s in beside),
+            2,
+        ),
         "throughput_rps": round(len(loaded) / wall, 1),
         "loaded_latency_ms": ms(s.latency for s in loaded),
         "errors": sum(s.status != 200 for s in everything),
@@ -246,6 +268,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "loaded_requests": args.requests,
             "concurrency": args.concurrency,
             "sqlite_synchronous": args.sqlite_synchronous,
+            "load_average": [round(load, 2) for load in os.getloadavg()],
         },
         "runs": {},
     }
@@ -269,6 +292,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     args.rounds,
                     args.requests,
                     args.concurrency,
+                    floor,
                 )
                 for n, (name, path) in enumerate(IMPLEMENTATIONS.items())
             }
@@ -295,6 +319,8 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("of which Rocket.Chat, median", lambda r: f"{r['warm_rocketchat_ms']['median']} ms"),
     ("Django-side overhead median / p95", lambda r: _pair(r["django_overhead_ms"])),
     ("  of which inside Django", lambda r: _pair(r["django_overhead_in_app_ms"])),
+    ("floor inside Django, interleaved", lambda r: _pair(r["floor_in_app_ms"])),
+    ("inside Django: warm / floor", lambda r: f"{r['warm_to_floor_in_app']}x"),
     ("cold latency median / p95", lambda r: _pair(r["cold_latency_ms"])),
     ("throughput", lambda r: f"{r['throughput_rps']} req/s"),
     ("latency under that load median / p95", lambda r: _pair(r["loaded_latency_ms"])),
@@ -308,13 +334,14 @@ def table(results: dict[str, Any]) -> str:
     floor = results["baseline"]
     out = [
         "A signed-in JSON view that calls nothing, the site's floor: latency "
-        f"{_pair(floor['latency_ms'])},\nof which inside Django {_pair(floor['in_app_ms'])}.",
+        f"{_pair(floor['latency_ms'])},\nof which inside Django {_pair(floor['in_app_ms'])}. "
+        f"Load average at the start: {' '.join(map(str, results['setup']['load_average']))}.",
         "",
     ]
     for latency, run_results in results["runs"].items():
         header = [f"Rocket.Chat latency {latency}", *names]
         cells = [[label, *(fmt(run_results[name]) for name in names)] for label, fmt in ROWS]
-        cells[6][0] = f"throughput at concurrency {results['setup']['concurrency']}"
+        cells[8][0] = f"throughput at concurrency {results['setup']['concurrency']}"
         cells.append(["throughput ratio", f"{run_results['throughput_ratio']}x", "1x"])
         widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
         rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"

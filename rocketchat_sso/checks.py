@@ -48,16 +48,16 @@ MAX_TOKEN_CACHE_TIMEOUT = 30 * 24 * 60 * 60
 
 
 def _unknown_choice(
-    name: str, value: object, choices: Sequence[str], code: str
+    name: str, value: object, choices: Sequence[str], check_id: str
 ) -> list[CheckMessage]:
-    """The error ``rocketchat_sso.<code>`` when setting ``name`` is none of ``choices``."""
+    """The error ``check_id`` when setting ``name`` is none of ``choices``."""
     if value in choices:
         return []
     return [
         Error(
             f"{name} {value!r} is unknown.",
             hint=f"Use one of: {', '.join(repr(choice) for choice in choices)}.",
-            id=f"rocketchat_sso.{code}",
+            id=check_id,
         )
     ]
 
@@ -103,7 +103,10 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             )
         )
     errors += _unknown_choice(
-        "ROCKETCHAT_SSO_LOGIN_METHOD", conf.ROCKETCHAT_SSO_LOGIN_METHOD, LOGIN_METHODS, "E005"
+        "ROCKETCHAT_SSO_LOGIN_METHOD",
+        conf.ROCKETCHAT_SSO_LOGIN_METHOD,
+        LOGIN_METHODS,
+        "rocketchat_sso.E005",
     )
     try:
         conf.user_mapper  # noqa: B018 - importing is the check
@@ -412,7 +415,7 @@ def check_lifecycle(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
         "ROCKETCHAT_SSO_ON_USER_DELETE",
         conf.ROCKETCHAT_SSO_ON_USER_DELETE,
         ON_USER_DELETE_CHOICES,
-        "E032",
+        "rocketchat_sso.E032",
     )
     site_url = conf.ROCKETCHAT_SSO_SITE_URL
     if site_url and not valid_http_url(site_url):

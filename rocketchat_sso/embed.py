@@ -22,6 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from rocketchat_sso.conf import LOGOUT_URL_NAME, TOKEN_URL_NAME, conf
 
 SCRIPT = "rocketchat_sso/rocketchat-sso.js"
+# The fetch helper both scripts share, loaded right before SCRIPT (classic scripts run in order).
+FETCH_SCRIPT = "rocketchat_sso/sso-fetch.js"
 DEFAULT_TITLE = "Rocket.Chat"
 # What Rocket.Chat's calls, screen sharing and uploads ask of the browser inside a frame.
 DEFAULT_ALLOW = "camera; microphone; display-capture; clipboard-write; fullscreen; autoplay"
@@ -95,7 +97,11 @@ def script_html(
     timeout: int = DEFAULT_TIMEOUT_MS,
     notice: bool = True,
 ) -> SafeString:
-    """The ``<script>`` of ``rocketchat-sso.js`` with its configuration (deferred; idempotent)."""
+    """The ``<script>`` of ``rocketchat-sso.js`` with its configuration (deferred; idempotent).
+
+    Preceded by the ``<script>`` of its fetch helper, ``sso-fetch.js`` (deferred too, so it runs
+    first); the configuration stays on ``rocketchat-sso.js``'s own tag.
+    """
     config = json.dumps(
         script_config(
             authenticated=authenticated, csrf_token=csrf_token, timeout=timeout, notice=notice
@@ -104,7 +110,10 @@ def script_html(
     )
     nonce_attribute = format_html(' nonce="{}"', nonce) if nonce is not None else ""
     return format_html(
+        '<script src="{}" defer{}></script>'
         '<script src="{}" defer{} data-rocketchat-sso-config="{}"></script>',
+        static(FETCH_SCRIPT),
+        nonce_attribute,
         static(SCRIPT),
         nonce_attribute,
         config,

@@ -1,7 +1,9 @@
 """HTTP endpoints: the token endpoint Rocket.Chat (or our script) calls, and the loading page.
 
 Views stay thin: they read the request and shape the response; the work is in
-:mod:`rocketchat_sso.signin`.
+:mod:`rocketchat_sso.tokens` and :mod:`rocketchat_sso.signin`, the guards (method, origin,
+fetch metadata, CSRF, signed-in user) and the JSON answer of each failure in
+:mod:`rocketchat_sso.decorators`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
-from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -28,26 +28,20 @@ from django.views.decorators.http import require_http_methods
 
 from rocketchat_sso import budgets, csp, tokens
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.conf import TOKEN_URL_NAME, conf, origin_of
-from rocketchat_sso.exceptions import (
-    BudgetExhausted,
-    CacheUnavailable,
-    RocketChatAccountConflict,
-    RocketChatAuthenticationFailed,
-    RocketChatBadResponse,
-    RocketChatError,
-    RocketChatPermissionDenied,
-    RocketChatRateLimited,
-    RocketChatTimeout,
-    RocketChatUnavailable,
-    RocketChatUserInactive,
-    TokenPending,
+from rocketchat_sso.conf import TOKEN_URL_NAME, conf
+from rocketchat_sso.decorators import (
+    answer_errors,
+    csrf_protect_json,
+    own_origin,
+    refuse_foreign_fetch,
+    require_active_user,
+    require_methods,
+    require_origin,
+    rocketchat_origin,
 )
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RETRY_AFTER = 10
-DATABASE_RETRY_AFTER = 1
 TOKEN_METHODS = ("GET", "POST")
 LOGOUT_METHODS = ("POST",)
 # ``?recheck=1``: ask Rocket.Chat whether the cached token still works before handing it out
@@ -55,9 +49,6 @@ LOGOUT_METHODS = ("POST",)
 RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 HANDOFF_PARAMETER = "handoff"  # the loading page as a top-level window that hands a token back
-TOKEN_PENDING_RETRY_AFTER = 1  # the other request is nearly done
-# Fetch metadata (Sec-Fetch-Site) of requests another site made: an <img>, a link, a form.
-FOREIGN_FETCH_SITES = ("cross-site", "same-site")
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
 # own: ``network``, ``login_refused`` when Rocket.Chat refused the token, ``default``). Plain
@@ -100,115 +91,17 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
 }
 
 
-def error_response(
-    status: int, code: str, message: str, *, retry_after: float | None = None
-) -> JsonResponse:
-    """The JSON error every failure of this app answers with: a stable ``error`` code."""
-    response = JsonResponse({"error": code, "message": message}, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(max(1, round(retry_after)))
-    return response
-
-
-def cache_unavailable_response() -> JsonResponse:
-    """The token cache (``ROCKETCHAT_SSO_CACHE``) did not answer: Redis or Memcached down."""
-    return error_response(
-        503,
-        "token_cache_unavailable",
-        "The site's cache is not reachable right now.",
-        retry_after=DEFAULT_RETRY_AFTER,
-    )
-
-
-def allowed_origin(request: HttpRequest) -> bool:
-    """No ``Origin`` (a same-origin GET), this site's own origin, or Rocket.Chat's."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    own = origin_of(request.build_absolute_uri("/"))
-    return origin in (own, conf.public_origin)
-
-
-def foreign_fetch(request: HttpRequest) -> bool:
-    """A request without ``Origin`` that the browser says another site made.
-
-    Browsers send ``Origin`` with every cross-origin ``fetch`` (Rocket.Chat's call carries it),
-    but not with an ``<img>``, a link or a top-level navigation: those are refused when their
-    fetch metadata says they came from another origin. Browsers without fetch metadata send
-    none, and an address typed by the user says ``none``.
-    """
-    if "Origin" in request.headers:
-        return False
-    return request.headers.get("Sec-Fetch-Site", "").lower() in FOREIGN_FETCH_SITES
-
-
-def method_not_allowed(allowed: tuple[str, ...]) -> JsonResponse:
-    """A JSON 405 with ``Allow`` (``require_http_methods`` would answer in HTML)."""
-    refused = error_response(405, "method_not_allowed", f"Use {' or '.join(allowed)}.")
-    refused["Allow"] = ", ".join(allowed)
-    return refused
-
-
-def _no_response(request: HttpRequest) -> HttpResponse:
-    return HttpResponse()
-
-
-def csrf_refused(request: HttpRequest) -> bool:
-    """Django's CSRF check, answered by the caller in JSON rather than the HTML failure view."""
-    middleware = CsrfViewMiddleware(_no_response)
-    middleware.process_request(request)
-    return middleware.process_view(request, _no_response, (), {}) is not None
-
-
-def rocketchat_error_response(error: RocketChatError) -> JsonResponse:
-    """Map a Rocket.Chat failure to a 4xx/5xx JSON answer with a reason a person can act on."""
-    if isinstance(error, RocketChatTimeout):
-        return error_response(
-            504,
-            "rocketchat_timeout",
-            "Rocket.Chat did not answer in time.",
-            retry_after=DEFAULT_RETRY_AFTER,
-        )
-    if isinstance(error, RocketChatRateLimited):
-        return error_response(
-            503,
-            "rocketchat_rate_limited",
-            "Rocket.Chat is busy; try again shortly.",
-            retry_after=error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER,
-        )
-    if isinstance(error, RocketChatUnavailable):
-        if error.status is None or error.status == 503:
-            return error_response(
-                503,
-                "rocketchat_unavailable",
-                "Rocket.Chat is not reachable right now.",
-                retry_after=error.retry_after or DEFAULT_RETRY_AFTER,
-            )
-        return error_response(502, "rocketchat_error", "Rocket.Chat answered with an error.")
-    if isinstance(error, RocketChatBadResponse):
-        return error_response(
-            502, "rocketchat_bad_response", "Rocket.Chat's answer could not be understood."
-        )
-    if isinstance(error, RocketChatUserInactive):
-        return error_response(403, "rocketchat_user_inactive", error.message)
-    if isinstance(error, RocketChatAccountConflict):
-        return error_response(409, "rocketchat_account_conflict", error.message)
-    if isinstance(error, (RocketChatAuthenticationFailed, RocketChatPermissionDenied)):
-        return error_response(
-            502,
-            "rocketchat_misconfigured",
-            "Rocket.Chat refused this site's credentials; an administrator must check the "
-            "settings (python manage.py rocketchat_sso_doctor).",
-        )
-    return error_response(502, "rocketchat_error", "Rocket.Chat refused the request.")
-
-
 # Rocket.Chat's cross-origin fetch carries no CSRF token. The endpoint does change state (it
 # may create the Rocket.Chat user, set their password, mint a token), so it answers only
-# Rocket.Chat's origin and the site's own (CORS and ``allowed_origin``), and refuses what
-# another site's page made the browser send without ``Origin`` (``foreign_fetch``).
+# Rocket.Chat's origin and the site's own (CORS and ``require_origin``), and refuses what
+# another site's page made the browser send without ``Origin`` (``refuse_foreign_fetch``).
 @csrf_exempt
 @never_cache
+@require_methods(*TOKEN_METHODS)
+@require_origin(rocketchat_origin, own_origin, message="This origin may not request tokens.")
+@refuse_foreign_fetch("Another site's page may not request tokens.")
+@require_active_user
+@answer_errors(logger, "No Rocket.Chat token for user %s: %s")
 @sensitive_variables("login_token")
 def token(request: HttpRequest) -> HttpResponse:
     """Answer ``{"loginToken": ...}`` for the session's own user, as Rocket.Chat expects.
@@ -216,46 +109,9 @@ def token(request: HttpRequest) -> HttpResponse:
     The session keeps reusing its token while Rocket.Chat accepts it (:mod:`rocketchat_sso.tokens`).
     The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
     """
-    if request.method not in TOKEN_METHODS:
-        return method_not_allowed(TOKEN_METHODS)
-    if not allowed_origin(request):
-        return error_response(403, "origin_not_allowed", "This origin may not request tokens.")
-    if foreign_fetch(request):
-        return error_response(
-            403, "cross_site_request", "Another site's page may not request tokens."
-        )
     user: Any = request.user
-    if not user.is_authenticated:
-        return error_response(401, "not_authenticated", "Log in to the site first.")
-    if not user.is_active:
-        return error_response(403, "user_inactive", "This account is disabled.")
-    try:
-        login_token = tokens.session_login_token(
-            request.session, user, recheck=request.GET.get(RECHECK_PARAMETER) == "1"
-        )
-    except CacheUnavailable as error:
-        logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error)
-        return cache_unavailable_response()
-    except BudgetExhausted as error:
-        return error_response(429, error.code, error.message, retry_after=error.retry_after)
-    except TokenPending:
-        return error_response(
-            503,
-            "token_pending",
-            "Another request of this session is getting the token; try again.",
-            retry_after=TOKEN_PENDING_RETRY_AFTER,
-        )
-    except RocketChatError as error:
-        logger.warning("No Rocket.Chat token for user %s: %s", user.pk, error.message)
-        return rocketchat_error_response(error)
-    except OperationalError as error:  # e.g. SQLite's "database is locked": worth a retry
-        logger.warning("No Rocket.Chat token for user %s: database: %s", user.pk, error)
-        return error_response(
-            503,
-            "database_unavailable",
-            "The site's database is busy; try again shortly.",
-            retry_after=DATABASE_RETRY_AFTER,
-        )
+    recheck = request.GET.get(RECHECK_PARAMETER) == "1"
+    login_token = tokens.session_login_token(request.session, user, recheck=recheck)
     return JsonResponse({"loginToken": login_token.auth_token})
 
 
@@ -299,29 +155,22 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@csrf_exempt  # checked below, to answer a failure in JSON
+@csrf_exempt  # checked by csrf_protect_json, which answers in JSON
 @never_cache
+@require_methods(*LOGOUT_METHODS)
+@require_origin(own_origin, message="Only this site's pages may log out.")
+@csrf_protect_json
+@answer_errors(logger, "Could not revoke the Rocket.Chat token of user %s: %s")
 def logout(request: HttpRequest) -> HttpResponse:
     """Revoke the session's Rocket.Chat token, for the embed script's ``logout()``.
 
     The user stays logged in to the site; the next token request mints a new token. Only this
     site's own pages may call it (same origin, CSRF token): Rocket.Chat's origin may not.
     """
-    if request.method not in LOGOUT_METHODS:
-        return method_not_allowed(LOGOUT_METHODS)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != origin_of(request.build_absolute_uri("/")):
-        return error_response(403, "origin_not_allowed", "Only this site's pages may log out.")
-    if csrf_refused(request):
-        return error_response(403, "csrf_failed", "The CSRF token is missing or wrong.")
     user: Any = request.user
     session_key = request.session.session_key
     if not user.is_authenticated or not session_key:
         return JsonResponse({"revoked": False})
-    try:
-        with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
-            revoked = tokens.revoke_session_token(session_key, user, client=client)
-    except CacheUnavailable as error:
-        logger.warning("Could not revoke the Rocket.Chat token of user %s: %s", user.pk, error)
-        return cache_unavailable_response()
+    with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
+        revoked = tokens.revoke_session_token(session_key, user, client=client)
     return JsonResponse({"revoked": revoked})

@@ -14,14 +14,15 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from rocketchat_sso import views
+from rocketchat_sso import decorators, views
 
 pytestmark = pytest.mark.django_db
 
 FRAME_ANCESTORS = "frame-ancestors 'self' https://chat.example.com"
 DJANGO_CSP = "django.middleware.csp.ContentSecurityPolicyMiddleware"
 PACKAGE_CSP = "csp.middleware.CSPMiddleware"
-VIEWS_SOURCE = Path(views.__file__).read_text()
+# The views and their guards and error answers (rocketchat_sso.decorators).
+VIEWS_SOURCE = Path(views.__file__).read_text() + Path(decorators.__file__).read_text()
 
 
 @pytest.fixture
@@ -183,7 +184,8 @@ def test_every_failure_of_the_token_endpoint_has_a_reason_in_plain_words(
     client: Client, url: str
 ) -> None:
     reasons = reasons_in(client.get(url).content.decode())
-    codes = set(re.findall(r'error_response\(\s*\d+,\s*"(\w+)"', VIEWS_SOURCE))
+    codes = set(re.findall(r'(?:error_response|ErrorAnswer)\(\s*\d+,\s*"(\w+)"', VIEWS_SOURCE))
+    assert {"origin_not_allowed", "rocketchat_timeout", "token_cache_unavailable"} <= codes
     # Never met by the loading page: a wrong method, the logout endpoint's CSRF refusal; and a
     # 401 is the "please log in" state, not a failure.
     codes -= {"method_not_allowed", "csrf_failed", "not_authenticated"}

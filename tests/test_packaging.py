@@ -29,6 +29,7 @@ REQUIRED = (
     "rocketchat_sso/static/rocketchat_sso/login.js",
     "rocketchat_sso/static/rocketchat_sso/login.css",
     "rocketchat_sso/static/rocketchat_sso/rocketchat-sso.js",
+    "rocketchat_sso/static/rocketchat_sso/sso-fetch.js",
     "rocketchat_sso/locale/de/LC_MESSAGES/django.po",
     "rocketchat_sso/locale/de/LC_MESSAGES/django.mo",
     "rocketchat_sso/testing/rest_schemas.json",

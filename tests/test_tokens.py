@@ -7,7 +7,9 @@ import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import caches
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from rocketchat_sso import signals, tokens
 from rocketchat_sso.client import LoginToken, RocketChatClient
@@ -161,6 +163,38 @@ def test_a_relinked_account_does_not_reuse_the_old_users_token(
     other = rocketchat.add_user("alice2", "a2@example.com", name="A")
     RocketChatAccount.objects.filter(user=user).update(rocketchat_user_id=other["_id"])
     assert open_chat(browser) != old
+
+
+@override_settings(ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL=300)
+def test_a_relinked_account_is_noticed_within_the_recheck_interval(
+    rocketchat: FakeRocketChat, browser: Client, user: Any
+) -> None:
+    """The warm path asks the database for the link on every request: relinking through
+    ``QuerySet.update()`` (as sign-in does) sends no signal a remembered link could be
+    dropped on."""
+    old = open_chat(browser)
+    assert open_chat(browser) == old
+    other = rocketchat.add_user("alice2", "a2@example.com", name="A")
+    RocketChatAccount.objects.filter(user=user).update(rocketchat_user_id=other["_id"])
+    assert open_chat(browser) != old
+
+
+@override_settings(ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL=300)
+def test_a_warm_opening_reads_the_session_the_user_and_the_link_only(
+    rocketchat: FakeRocketChat, browser: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No write, no Rocket.Chat client built: what the site's floor pays, plus one lookup."""
+    first = open_chat(browser)
+    built: list[object] = []
+    monkeypatch.setattr(tokens, "RocketChatClient", lambda *args, **kwargs: built.append(args))
+    rocketchat.reset_calls()
+    with CaptureQueriesContext(connection) as queries:
+        assert open_chat(browser) == first
+    assert built == [] and rocketchat.calls == []
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 3, statements  # the session, the user, the link
+    assert all(sql.startswith("SELECT") for sql in statements), statements
+    assert RocketChatAccount._meta.db_table in statements[-1]
 
 
 def test_the_cache_holds_no_session_key(rocketchat: FakeRocketChat, browser: Client) -> None:

@@ -92,7 +92,11 @@ def test_rocketchat_refusing_the_token_is_explained_and_retry_gets_a_checked_one
     # Rocket.Chat may have said 'startup' before the deferred script listened (two busy cores):
     # start the chat again so the script surely hears from it.
     page.evaluate("document.getElementById('chat').src += ''")
-    page.wait_for_function("() => RocketChatSSO.get('chat').heard")
+    # Heard from, and the token posted: the refusal's 10 s run from the post (a token still on
+    # its way on two busy cores re-arms the timer after the clock has run).
+    page.wait_for_function(
+        "() => RocketChatSSO.get('chat').heard && RocketChatSSO.get('chat').posted"
+    )
     page.clock.run_for(TIMEOUT_MS + 500)
     notice = page.locator(NOTICE)
     expect(notice).to_have_attribute("data-kind", "refused")

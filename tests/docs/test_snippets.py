@@ -90,7 +90,10 @@ def run(code: str, namespace: dict[str, Any], filename: str) -> dict[str, Any]:
 
 def environment_for(code: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Values for the environment variables a snippet reads, as a deployment sets them."""
-    for name in re.findall(r"os\.environ\[\"(\w+)\"\]", code):
+    # os.environ["X"], and os.environ.get("X", "") whose empty default the checks refuse; a
+    # .get() with a usable default runs with it.
+    for groups in re.findall(r"os\.environ(?:\[\"(\w+)\"\]|\.get\(\"(\w+)\", \"\"\))", code):
+        name = "".join(groups)
         monkeypatch.setenv(name, f"{name.lower()}-from-the-environment")
 
 
@@ -225,6 +228,7 @@ def check_pip(arguments: list[str]) -> None:
     for requirement in arguments[1:]:
         if requirement.startswith("-"):
             continue
+        requirement = requirement.split(" @ ", 1)[0]  # a direct reference: name @ URL
         name, _, extras = requirement.partition("[")
         assert Path(name).name == PROJECT_NAME, f"installs {requirement!r}, not this project"
         for extra in filter(None, extras.rstrip("]").split(",")):

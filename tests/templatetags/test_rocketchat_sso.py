@@ -14,8 +14,8 @@ from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory, override_settings
 from django.utils.html import escape
 
+from rocketchat_sso.decorators import csrf_refused
 from rocketchat_sso.embed import NOTICE_TEXTS, chat_url
-from rocketchat_sso.views import csrf_refused
 
 ALLOW = "camera; microphone; display-capture; clipboard-write; fullscreen; autoplay"
 
@@ -55,6 +55,8 @@ def script(
     }
     nonce_attr = f' nonce="{nonce}"' if nonce else ""
     return (
+        # The shared fetch helper first (deferred scripts run in order), with the same nonce.
+        f'<script src="/static/rocketchat_sso/sso-fetch.js" defer{nonce_attr}></script>'
         f'<script src="/static/rocketchat_sso/rocketchat-sso.js" defer{nonce_attr}'
         f' data-rocketchat-sso-config="{escape(json.dumps(config, separators=(",", ":")))}">'
         "</script>"

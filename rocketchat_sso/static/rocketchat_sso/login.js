@@ -19,12 +19,19 @@
  * Top-level with ?handoff (the window 'Sign in in a new window' opens): log in if need be, then
  * fetch a token, post it to the opener at this page's own origin and close.
  * Top-level otherwise (the site's login came back here): go on to Rocket.Chat.
+ * The calls to the token endpoint and the rules of waiting in line are sso-fetch.js's (loaded
+ * before this script by the template).
  */
 (() => {
   'use strict';
 
   const root = document.getElementById('rocketchat-sso-login');
+  const sso = window.RocketChatSSOFetch;
   if (!root) {
+    return;
+  }
+  if (typeof sso?.requestToken !== 'function') {
+    console.error('login.js: load rocketchat_sso/sso-fetch.js before it (see login.html).');
     return;
   }
   const { rocketchatOrigin: origin, rocketchatUrl: chatUrl, tokenUrl, loginUrl } = root.dataset;
@@ -35,12 +42,6 @@
   const HANDOFF = 'handoff';
   const handoff = !framed && new URLSearchParams(window.location.search).has(HANDOFF);
   const TOKEN_EVENT = 'rocketchat-sso-token'; // from the handoff window to this page
-  // Waiting in line: Retry-After (s) kept within bounds, plus up to a second of jitter so that
-  // the pages waiting do not all come back at once; after so many turns, offer a retry instead.
-  const MIN_WAIT = 1;
-  const MAX_WAIT = 120;
-  const MAX_QUEUED_TURNS = 30;
-  const QUEUED = new Set(['rocketchat_rate_limited', 'token_pending', 'database_unavailable']);
 
   let reasons = {};
   try {
@@ -70,11 +71,11 @@
     for (const node of all('[data-message]')) {
       node.textContent = reason ? reasonText(reason) : '';
     }
-    const announce = current && current.querySelector('[data-announce]');
+    const announce = current?.querySelector('[data-announce]');
     if (live && announce) {
       live.textContent = announce.textContent.replace(/\s+/g, ' ').trim();
     }
-    const control = current && current.querySelector('a[href], button');
+    const control = current?.querySelector('a[href], button');
     if (control && document.hasFocus()) {
       control.focus();
     }
@@ -95,8 +96,7 @@
     if (!next) {
       return;
     }
-    const separator = loginUrl.includes('?') ? '&' : '?';
-    const href = `${loginUrl}${separator}${encodeURIComponent(redirectField)}=${encodeURIComponent(next)}`;
+    const href = sso.withParam(loginUrl, redirectField, next);
     for (const link of all('[data-login-link]')) {
       link.setAttribute('href', href);
     }
@@ -106,32 +106,9 @@
     window.parent.postMessage(message, origin); // Rocket.Chat's origin, never '*'
   }
 
-  // The page's one request: a token for the session's user. Rocket.Chat shows this page only
-  // when it is not signed in, so whatever token the session had may be dead: ask the server to
-  // check it with Rocket.Chat before handing it out (?recheck=1).
-  async function requestToken() {
-    const url = tokenUrl + (tokenUrl.includes('?') ? '&' : '?') + 'recheck=1';
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        credentials: 'include', // same origin; 'include' also carries cookies storage access let in
-        headers: { Accept: 'application/json' }
-      });
-      const body = await response.json().catch(() => ({}));
-      const retryAfter = Number.parseInt(response.headers.get('Retry-After'), 10) || 0;
-      return { status: response.status, body, retryAfter };
-    } catch {
-      return { status: 0, body: { error: 'network' }, retryAfter: 0 };
-    }
-  }
-
-  const queued = ({ status, body, retryAfter }) =>
-    retryAfter > 0 && (status === 429 || (status === 503 && QUEUED.has(body.error)));
-
-  // Show 'queued' with a countdown, and resolve when it is our turn again.
-  function waitInLine(seconds) {
-    const wait = Math.min(MAX_WAIT, Math.max(MIN_WAIT, seconds)) * 1000 + Math.random() * 1000;
-    const until = Date.now() + wait;
+  // Show 'queued' with a countdown, and resolve when it is our turn again (after `ms`).
+  function waitInLine(ms) {
+    const until = Date.now() + ms;
     show('queued');
     return new Promise((resolve) => {
       const tick = () => {
@@ -149,25 +126,28 @@
     });
   }
 
-  // A token, or null once the page shows why not (401: 'anonymous' is returned instead).
+  // The page's one request: a token for the session's user, or null once the page shows why
+  // not (401: 'anonymous' is returned instead). Rocket.Chat shows this page only when it is not
+  // signed in, so whatever token the session had may be dead: ask the server to check it with
+  // Rocket.Chat before handing it out (?recheck=1). Same origin; credentials 'include' also
+  // carries the cookies that storage access let in.
   async function fetchToken() {
-    for (let turn = 0; ; turn += 1) {
-      const answer = await requestToken();
-      if (answer.status === 200 && typeof answer.body.loginToken === 'string') {
-        return answer.body.loginToken;
-      }
-      if (answer.status === 401) {
-        authenticated = false;
-        return 'anonymous';
-      }
-      if (queued(answer) && turn < MAX_QUEUED_TURNS) {
-        await waitInLine(answer.retryAfter);
+    const { token, answer } = await sso.requestToken(sso.withQuery(tokenUrl, 'recheck=1'), {
+      credentials: 'include',
+      onQueued: async (_answer, ms) => {
+        await waitInLine(ms);
         show('signing-in');
-        continue;
       }
-      show('error', answer.body.error || 'default');
-      return null;
+    });
+    if (token) {
+      return token;
     }
+    if (answer.status === 401) {
+      authenticated = false;
+      return 'anonymous';
+    }
+    show('error', answer.body.error || 'default');
+    return null;
   }
 
   async function signIn() {
@@ -310,7 +290,7 @@
   async function handOff() {
     if (!authenticated) {
       const login = root.querySelector('[data-login-link]');
-      window.location.replace(login ? login.href : loginUrl); // comes back here, logged in
+      window.location.replace(login?.href ?? loginUrl); // comes back here, logged in
       return;
     }
     if (!window.opener) {

@@ -24,13 +24,16 @@
  *
  * API: window.RocketChatSSO.get(iframeOrId) -> chat; chat.command(name, payload),
  * chat.go(path), chat.setStatus(status), chat.on(eventName, handler) -> off();
- * chat.signedIn({timeout}, callback?) -> Promise: resolves when Rocket.Chat reports the user
+ * chat.signedIn({timeout}) -> Promise: resolves when Rocket.Chat reports the user
  * signed in ('Custom_Script_Logged_In', sent when Iframe_Integration_send_enable is on), rejects
  * with an Error whose .reason says why not (see REASONS); it waits while the sign-in is queued.
  * chat.logout() -> Promise: posts Rocket.Chat's 'logout' command and revokes the session's token
  * through the site's logout endpoint. RocketChatSSO.on/command/go/setStatus/logout/signedIn do
  * the same for every chat on the page. Every event is also dispatched on the iframe as a DOM
- * event 'rocketchat:<eventName>' (bubbling, detail = data).
+ * event 'rocketchat:<eventName>' (bubbling, detail = data). signedIn(callback) and
+ * signedIn(options, callback), the older form, are a thin wrapper of the Promise (README).
+ * The calls to the site's endpoints and the rules of waiting in line are sso-fetch.js's (the
+ * tag loads it right before this script).
  */
 (() => {
   'use strict';
@@ -46,9 +49,19 @@
   } catch {
     config = null;
   }
+  const sso = window.RocketChatSSOFetch;
+  if (typeof sso?.requestToken !== 'function') {
+    console.error(
+      'rocketchat-sso.js: load rocketchat_sso/sso-fetch.js before it. Include it with ' +
+        '{% rocketchat_iframe %} or {% rocketchat_sso_script %}.'
+    );
+    return;
+  }
   if (!config || typeof config.origin !== 'string') {
-    console.error('rocketchat-sso.js: no configuration on its <script> tag. Include it with ' +
-      '{% rocketchat_iframe %} or {% rocketchat_sso_script %}.');
+    console.error(
+      'rocketchat-sso.js: no configuration on its <script> tag. Include it with ' +
+        '{% rocketchat_iframe %} or {% rocketchat_sso_script %}.'
+    );
     return;
   }
   const texts = config.texts || {};
@@ -64,26 +77,24 @@
   // Delays between re-posts of the token to a Rocket.Chat not heard from yet (about 4 s in all).
   const REPOST_DELAYS = [250, 1000, 2500];
   const CSRF_HEADER = 'X-CSRFToken';
-  // Waiting in line: Retry-After (s) kept within bounds, plus up to a second of jitter so that
-  // waiting pages do not all come back at once; after so many turns, offer a retry instead.
-  const MIN_WAIT = 1;
-  const MAX_WAIT = 120;
-  const MAX_QUEUED_TURNS = 30;
-  const QUEUED = new Set(['rocketchat_rate_limited', 'token_pending', 'database_unavailable']);
   const ACCOUNT = new Set(['user_inactive', 'rocketchat_user_inactive', 'rocketchat_account_conflict']);
   // Why signedIn() rejected: error.reason, and a message naming what to check.
   const REASONS = {
-    not_authenticated: () => 'The page\'s user is not logged in to the site.',
+    not_authenticated: () => "The page's user is not logged in to the site.",
     token_refused: (chat) => {
-      const failure = chat.failure || {};
-      return `The site's token endpoint refused a token (${failure.status || 'network'} ` +
-        `${failure.error || ''}): ${failure.message || 'see the site\'s log'}.`;
+      const failure = chat.failure ?? {};
+      return (
+        `The site's token endpoint refused a token (${failure.status || 'network'} ` +
+        `${failure.error || ''}): ${failure.message || "see the site's log"}.`
+      );
     },
-    send_disabled: () => 'Rocket.Chat sent this page no events: turn on ' +
+    send_disabled: () =>
+      'Rocket.Chat sent this page no events: turn on ' +
       'Iframe_Integration_send_enable and set Iframe_Integration_send_target_origin to ' +
       `${window.location.origin} (or *). (Or Rocket.Chat had started before this script ran: ` +
       'include it in the page, not later.)',
-    not_confirmed: () => 'Rocket.Chat started but did not report a sign-in: check that ' +
+    not_confirmed: () =>
+      'Rocket.Chat started but did not report a sign-in: check that ' +
       'Iframe_Integration_receive_enable is on, that Iframe_Integration_receive_origin lists ' +
       `${window.location.origin}, and that Rocket.Chat accepts the token (its log).`
   };
@@ -113,7 +124,6 @@
   };
 
   const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
-  const waitFor = (seconds) => Math.min(MAX_WAIT, Math.max(MIN_WAIT, seconds)) * 1000 + Math.random() * 1000;
   const originOf = (url) => {
     try {
       return new URL(url, window.location.href).origin;
@@ -121,31 +131,28 @@
       return null;
     }
   };
-  const queued = ({ status, body, retryAfter }) =>
-    retryAfter > 0 && (status === 429 || (status === 503 && QUEUED.has(body.error)));
 
-  // The one helper for the site's endpoints: a same-origin POST answered in JSON.
-  async function call(url, headers = {}) {
-    try {
-      const response = await window.fetch(url, {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: { Accept: 'application/json', ...headers }
-      });
-      const body = await response.json().catch(() => ({}));
-      const retryAfter = Number.parseInt(response.headers.get('Retry-After'), 10) || 0;
-      return { ok: response.ok, status: response.status, body, retryAfter };
-    } catch {
-      return { ok: false, status: 0, body: { error: 'network' }, retryAfter: 0 };
+  // signedIn()'s older form: signedIn(callback) or signedIn(options, callback) calls
+  // callback(error, result) as well. The API is the Promise; this is its only adapter.
+  function signedInForm(options, callback, promised) {
+    const [opts, done] = typeof options === 'function' ? [{}, options] : [options ?? {}, callback];
+    const promise = promised(opts);
+    if (typeof done === 'function') {
+      promise.then(
+        (result) => done(null, result),
+        (error) => done(error)
+      );
     }
+    return promise;
   }
 
   const globalHandlers = {};
 
   function addHandler(table, eventName, handler) {
-    (table[eventName] = table[eventName] || []).push(handler);
+    table[eventName] ??= [];
+    table[eventName].push(handler);
     return function off() {
-      const list = table[eventName] || [];
+      const list = table[eventName] ?? [];
       const index = list.indexOf(handler);
       if (index > -1) {
         list.splice(index, 1);
@@ -154,11 +161,13 @@
   }
 
   function callAll(list, context, args) {
-    for (const handler of (list || []).slice()) {
+    for (const handler of list?.slice() ?? []) {
       try {
         handler.apply(context, args);
       } catch (error) {
-        window.setTimeout(() => { throw error; }, 0); // report, keep the others running
+        window.setTimeout(() => {
+          throw error;
+        }, 0); // report, keep the others running
       }
     }
   }
@@ -209,12 +218,18 @@
     }
 
     command(name, payload) {
-      return this.post({ ...(payload || {}), externalCommand: name });
+      return this.post({ ...payload, externalCommand: name });
     }
 
-    go(path) { return this.command('go', { path }); }
-    setStatus(status) { return this.command('set-user-status', { status }); }
-    on(eventName, handler) { return addHandler(this.handlers, eventName, handler); }
+    go(path) {
+      return this.command('go', { path });
+    }
+    setStatus(status) {
+      return this.command('set-user-status', { status });
+    }
+    on(eventName, handler) {
+      return addHandler(this.handlers, eventName, handler);
+    }
 
     emit(eventName, data, event) {
       callAll(this.handlers[eventName], this, [data, event]);
@@ -233,29 +248,26 @@
     }
 
     async requestToken(recheck) {
-      const url = recheck ? config.tokenUrl + (config.tokenUrl.includes('?') ? '&' : '?') + 'recheck=1' : config.tokenUrl;
-      for (let turn = 0; ; turn += 1) {
-        const answer = await call(url);
-        if (answer.ok && typeof answer.body.loginToken === 'string') {
-          this.queued = false;
-          return answer.body.loginToken;
-        }
-        const detail = { status: answer.status, error: answer.body.error || '', message: answer.body.message || '' };
-        if (queued(answer) && turn < MAX_QUEUED_TURNS) {
+      const url = recheck ? sso.withQuery(config.tokenUrl, 'recheck=1') : config.tokenUrl;
+      const { token, answer } = await sso.requestToken(url, {
+        onQueued: async (queuedAnswer, ms) => {
+          const detail = sso.detailOf(queuedAnswer);
           this.queued = true;
           this.showNotice('queued', detail.error);
-          this.emit(QUEUED_EVENT, { ...detail, retryAfter: answer.retryAfter });
-          await sleep(waitFor(answer.retryAfter));
-          continue;
+          this.emit(QUEUED_EVENT, { ...detail, retryAfter: queuedAnswer.retryAfter });
+          await sleep(ms);
         }
-        this.queued = false;
-        this.fail(detail);
-        if (answer.status === 401) {
-          this.authenticated = false; // the session ended since the page was rendered
-          this.sync();
-        }
-        return null;
+      });
+      this.queued = false;
+      if (token) {
+        return token;
       }
+      this.fail(sso.detailOf(answer));
+      if (answer.status === 401) {
+        this.authenticated = false; // the session ended since the page was rendered
+        this.sync();
+      }
+      return null;
     }
 
     sync() {
@@ -371,9 +383,8 @@
       const actions = [];
       if (kind === 'login') {
         const link = document.createElement('a');
-        const next = window.location.pathname + window.location.search + window.location.hash;
-        const separator = config.loginUrl.includes('?') ? '&' : '?';
-        link.href = `${config.loginUrl}${separator}${encodeURIComponent(config.redirectField || 'next')}=${encodeURIComponent(next)}`;
+        const { pathname, search, hash } = window.location;
+        link.href = sso.withParam(config.loginUrl, config.redirectField || 'next', pathname + search + hash);
         link.textContent = texts.log_in || 'Log in';
         actions.push(link);
       } else if (kind !== 'queued') {
@@ -427,13 +438,14 @@
       }
     }
 
+    // The Promise of a sign-in confirmed by Rocket.Chat (see the API above).
     signedIn(options, callback) {
-      if (typeof options === 'function') {
-        callback = options;
-        options = {};
-      }
-      const timeout = (options && options.timeout) || DEFAULT_TIMEOUT_MS;
-      const promise = new Promise((resolve, reject) => {
+      return signedInForm(options, callback, (opts) => this.#waitForSignIn(opts));
+    }
+
+    #waitForSignIn(options) {
+      const timeout = options.timeout || DEFAULT_TIMEOUT_MS;
+      return new Promise((resolve, reject) => {
         let timer = null;
         const done = (reason) => {
           window.clearTimeout(timer);
@@ -468,10 +480,6 @@
           timer = window.setTimeout(expire, timeout);
         }
       });
-      if (callback) {
-        promise.then((result) => callback(null, result), (error) => callback(error));
-      }
-      return promise;
     }
 
     // Rocket.Chat's 'logout' command, and the server-side revocation of the session's token, so
@@ -483,9 +491,10 @@
       if (!config.logoutUrl) {
         return { revoked: false };
       }
-      const answer = await call(config.logoutUrl, config.csrfToken ? { [CSRF_HEADER]: config.csrfToken } : {});
+      const headers = config.csrfToken ? { [CSRF_HEADER]: config.csrfToken } : {};
+      const answer = await sso.call(config.logoutUrl, { headers });
       if (!answer.ok) {
-        this.emit(ERROR_EVENT, { status: answer.status, error: answer.body.error || '', message: answer.body.message || '' });
+        this.emit(ERROR_EVENT, sso.detailOf(answer));
       }
       return { revoked: Boolean(answer.body.revoked) };
     }
@@ -546,7 +555,9 @@
   }
 
   // For every chat on the page: a Promise of all their results.
-  const all = (method) => (...args) => Promise.all(chats.map((chat) => chat[method](...args)));
+  function all(method) {
+    return (...args) => Promise.all(chats.map((chat) => chat[method](...args)));
+  }
 
   const api = {
     scan,
@@ -559,17 +570,7 @@
     command: each('command'),
     go: each('go'),
     logout: all('logout'),
-    signedIn(options, callback) {
-      if (typeof options === 'function') {
-        callback = options;
-        options = {};
-      }
-      const promise = all('signedIn')(options);
-      if (callback) {
-        promise.then((result) => callback(null, result), (error) => callback(error));
-      }
-      return promise;
-    },
+    signedIn: (options, callback) => signedInForm(options, callback, all('signedIn')),
     setStatus: each('setStatus')
   };
   window.RocketChatSSO = api;
