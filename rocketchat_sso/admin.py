@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from rocketchat_sso import revocation, services
+from rocketchat_sso import accounts, lifecycle, revocation
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import IssuedToken, RocketChatAccount, SettingsSnapshot
@@ -49,14 +49,14 @@ ACCOUNT_FIELDS = (
     "last_error_at",
 )
 OUTCOME_MESSAGES = {
-    services.CREATED: _("created in Rocket.Chat"),
-    services.UPDATED: _("updated in Rocket.Chat"),
-    services.UNCHANGED: _("already in step with Rocket.Chat"),
-    services.DEACTIVATED: _("deactivated in Rocket.Chat"),
-    services.REACTIVATED: _("reactivated in Rocket.Chat"),
-    services.DELETED: _("deleted in Rocket.Chat"),
-    services.SKIPPED: _("not in Rocket.Chat (inactive user)"),
-    services.LINKED: _("linked to the existing Rocket.Chat account"),
+    accounts.CREATED: _("created in Rocket.Chat"),
+    accounts.UPDATED: _("updated in Rocket.Chat"),
+    accounts.UNCHANGED: _("already in step with Rocket.Chat"),
+    accounts.DEACTIVATED: _("deactivated in Rocket.Chat"),
+    accounts.REACTIVATED: _("reactivated in Rocket.Chat"),
+    accounts.DELETED: _("deleted in Rocket.Chat"),
+    accounts.SKIPPED: _("not in Rocket.Chat (inactive user)"),
+    accounts.LINKED: _("linked to the existing Rocket.Chat account"),
 }
 
 
@@ -177,9 +177,9 @@ class RocketChatAccountAdmin(AccountAdminBase):
     def sync_now(self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]) -> None:
         def sync(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
             if account.user is None:
-                result = services.propagate_deletion(account, client=client)
+                result = lifecycle.propagate_deletion(account, client=client)
             else:
-                result = services.reconcile_user(account.user, account, client=client, full=True)
+                result = lifecycle.reconcile_user(account.user, account, client=client, full=True)
             text = str(OUTCOME_MESSAGES[result.outcome])
             if result.changes:
                 text += f" ({', '.join(result.changes)})"
@@ -192,7 +192,7 @@ class RocketChatAccountAdmin(AccountAdminBase):
         self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
     ) -> None:
         def log_out(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
-            if services.end_rocketchat_sessions(account, client=client):
+            if lifecycle.end_rocketchat_sessions(account, client=client):
                 return gettext("logged out of every Rocket.Chat session"), messages.SUCCESS
             return gettext("had no Rocket.Chat session"), messages.INFO
 
@@ -201,7 +201,7 @@ class RocketChatAccountAdmin(AccountAdminBase):
     @admin.action(description=_("Deactivate in Rocket.Chat"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]) -> None:
         def off(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
-            services.set_active_in_rocketchat(account, False, client=client)
+            lifecycle.set_active_in_rocketchat(account, False, client=client)
             return gettext("deactivated in Rocket.Chat"), messages.SUCCESS
 
         self._each(request, queryset, off)
@@ -209,7 +209,7 @@ class RocketChatAccountAdmin(AccountAdminBase):
     @admin.action(description=_("Reactivate in Rocket.Chat"), permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]) -> None:
         def on(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
-            services.set_active_in_rocketchat(account, True, client=client)
+            lifecycle.set_active_in_rocketchat(account, True, client=client)
             if account.user is not None and not account.user.is_active:
                 return gettext(
                     "reactivated in Rocket.Chat, but the Django user is inactive: the next "

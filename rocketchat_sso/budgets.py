@@ -16,27 +16,17 @@ so they hold across worker processes and machines.
 
 from __future__ import annotations
 
-import math
 import time
 
 from django.core.cache import BaseCache
 
 from rocketchat_sso.conf import conf
+from rocketchat_sso.exceptions import BudgetExhausted
 
 CHECK_KEY_PREFIX = "rocketchat_sso:check:"
 MINT_KEY_PREFIX = "rocketchat_sso:mints:"
 RECHECK_BUDGET = "token_recheck_budget"
 MINT_BUDGET = "token_mint_budget"
-
-
-class BudgetExhausted(Exception):
-    """The session or user spent their budget of Rocket.Chat calls: ask again later."""
-
-    def __init__(self, code: str, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retry_after = max(1, math.ceil(retry_after))
 
 
 def take_check(cache: BaseCache, session_hash: str) -> float | None:

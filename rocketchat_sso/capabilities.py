@@ -43,7 +43,9 @@ LOOKUP_USERS_LIST_QUERY = "users.list?query="  # before 7.0: parseJsonQuery.ts h
 LOOKUP_USERS_LIST_PAGES = "users.list pages"  # 7.0-8.5: query silently ignored, no email param
 LOOKUP_PROBE = "users.info?email=, then users.list pages if refused"  # version unknown
 
-# Released lines where the behaviour changes (facts file; parseJsonQuery.ts, createToken.ts).
+# Released lines where the behaviour changes (docs/rocketchat.rst; Rocket.Chat's
+# apps/meteor/server/api/lib/parseJsonQuery.ts and, per line, app/lib/server/methods/createToken.ts
+# (7.x) or server/meteor-methods/auth/createToken.ts (8.x), both under apps/meteor/).
 EMAIL_PARAM_SINCE = (8, 6)
 QUERY_IGNORED_SINCE = (7, 0)
 CREATE_TOKEN_SECRET_SINCE = (8, 0)

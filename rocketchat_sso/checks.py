@@ -5,7 +5,6 @@ Every id is listed in docs/checks.rst (tests/docs/ compares them).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +25,12 @@ from rocketchat_sso.conf import (
     TOKEN_URL_NAME,
     conf,
 )
+from rocketchat_sso.rules import (
+    cookie_dropped_by_browsers,
+    samesite_none,
+    surely_cross_site,
+    valid_http_url,
+)
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
 CLIENT_ADDRESS_MIDDLEWARE = "rocketchat_sso.middleware.ClientAddressMiddleware"
@@ -43,13 +48,19 @@ SHARED_CACHES_HINT = (
 MAX_TOKEN_CACHE_TIMEOUT = 30 * 24 * 60 * 60
 
 
-def _valid_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+def _unknown_choice(
+    name: str, value: object, choices: Sequence[str], check_id: str
+) -> list[CheckMessage]:
+    """The error ``check_id`` when setting ``name`` is none of ``choices``."""
+    if value in choices:
+        return []
+    return [
+        Error(
+            f"{name} {value!r} is unknown.",
+            hint=f"Use one of: {', '.join(repr(choice) for choice in choices)}.",
+            id=check_id,
+        )
+    ]
 
 
 def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -65,7 +76,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id="rocketchat_sso.E001",
             )
         )
-    elif not _valid_http_url(url):
+    elif not valid_http_url(url):
         errors.append(
             Error(
                 f"ROCKETCHAT_SSO_URL {url!r} is not an http(s) URL.",
@@ -74,7 +85,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             )
         )
     public = getattr(settings, "ROCKETCHAT_SSO_PUBLIC_URL", None)
-    if public and not _valid_http_url(str(public)):
+    if public and not valid_http_url(str(public)):
         errors.append(
             Error(
                 f"ROCKETCHAT_SSO_PUBLIC_URL {public!r} is not an http(s) URL.",
@@ -92,14 +103,12 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id="rocketchat_sso.E004",
             )
         )
-    if conf.ROCKETCHAT_SSO_LOGIN_METHOD not in LOGIN_METHODS:
-        errors.append(
-            Error(
-                f"ROCKETCHAT_SSO_LOGIN_METHOD {conf.ROCKETCHAT_SSO_LOGIN_METHOD!r} is unknown.",
-                hint=f"Use one of: {', '.join(repr(m) for m in LOGIN_METHODS)}.",
-                id="rocketchat_sso.E005",
-            )
-        )
+    errors += _unknown_choice(
+        "ROCKETCHAT_SSO_LOGIN_METHOD",
+        conf.ROCKETCHAT_SSO_LOGIN_METHOD,
+        LOGIN_METHODS,
+        "rocketchat_sso.E005",
+    )
     try:
         conf.user_mapper  # noqa: B018 - importing is the check
     except ImportError as exc:
@@ -108,7 +117,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 f"ROCKETCHAT_SSO_USER_MAPPER {conf.ROCKETCHAT_SSO_USER_MAPPER!r} cannot be "
                 f"imported: {exc}",
                 hint="Give the dotted path of a function taking a user and returning a "
-                "rocketchat_sso.services.RocketChatProfile.",
+                "rocketchat_sso.profiles.RocketChatProfile.",
                 id="rocketchat_sso.E008",
             )
         )
@@ -240,35 +249,10 @@ WHICH_FLOW = (
 )
 
 
-def _site_key(host: str) -> str:
-    """The part of ``host`` two hosts must share to be one site, as far as we can tell offline.
-
-    A registrable domain has at least two labels, so hosts whose last two labels differ are
-    surely different sites; an IP address or a single label is a site of its own.
-    """
-    host = host.strip("[]").rstrip(".").lower()
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return ".".join(host.split(".")[-2:])
-    return host
-
-
-def _surely_cross_site(chat_host: str) -> bool:
-    """Whether every host this site answers to (ALLOWED_HOSTS) is another site than Rocket.Chat."""
-    hosts = [
-        host.lstrip(".")
-        for host in getattr(settings, "ALLOWED_HOSTS", None) or []
-        if host and "*" not in host
-    ]
-    return bool(hosts) and all(_site_key(host) != _site_key(chat_host) for host in hosts)
-
-
 def check_browser(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """What browsers need for both flows: the session cookie's SameSite/Secure, and HTTPS."""
     errors: list[CheckMessage] = []
-    samesite = str(getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax")).lower()
-    if samesite == "none" and not getattr(settings, "SESSION_COOKIE_SECURE", False):
+    if cookie_dropped_by_browsers():
         errors.append(
             Error(
                 "SESSION_COOKIE_SAMESITE is 'None' but SESSION_COOKIE_SECURE is not True.",
@@ -278,11 +262,11 @@ def check_browser(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
             )
         )
     public_url = conf.ROCKETCHAT_SSO_PUBLIC_URL
-    if not _valid_http_url(public_url):  # reported by E001-E003
+    if not valid_http_url(public_url):  # reported by E001-E003
         return errors
     parts = urlsplit(public_url)
     chat_host = parts.hostname or ""
-    if samesite != "none" and _surely_cross_site(chat_host):
+    if not samesite_none() and surely_cross_site(chat_host):
         errors.append(
             Warning(
                 f"Rocket.Chat ({chat_host}) is on another site than every host in ALLOWED_HOSTS, "
@@ -428,16 +412,14 @@ def check_lifecycle(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
                 id="rocketchat_sso.W031",
             )
         )
-    if conf.ROCKETCHAT_SSO_ON_USER_DELETE not in ON_USER_DELETE_CHOICES:
-        errors.append(
-            Error(
-                f"ROCKETCHAT_SSO_ON_USER_DELETE {conf.ROCKETCHAT_SSO_ON_USER_DELETE!r} is unknown.",
-                hint=f"Use one of: {', '.join(repr(c) for c in ON_USER_DELETE_CHOICES)}.",
-                id="rocketchat_sso.E032",
-            )
-        )
+    errors += _unknown_choice(
+        "ROCKETCHAT_SSO_ON_USER_DELETE",
+        conf.ROCKETCHAT_SSO_ON_USER_DELETE,
+        ON_USER_DELETE_CHOICES,
+        "rocketchat_sso.E032",
+    )
     site_url = conf.ROCKETCHAT_SSO_SITE_URL
-    if site_url and not _valid_http_url(site_url):
+    if site_url and not valid_http_url(site_url):
         errors.append(
             Error(
                 f"ROCKETCHAT_SSO_SITE_URL {site_url!r} is not an http(s) URL.",

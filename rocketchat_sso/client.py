@@ -59,7 +59,8 @@ LIST_MAX_PAGES = 100
 INVALID_USER = "error-invalid-user"
 # A non-admin asking to create or edit users gets a 400 with this type, not a 403.
 ACTION_NOT_ALLOWED = "error-action-not-allowed"
-# Recent releases answer an unknown user with this message and no errorType (facts file).
+# Recent releases answer an unknown user with this message and no errorType: users.info's
+# ``API.v1.failure('User not found.')`` (apps/meteor/app/api/server/v1/users.ts).
 USER_NOT_FOUND_MESSAGE = "User not found."
 # A twoFactorRequired route called with a token that does not bypass 2FA (ApiClass.ts).
 TOTP_REQUIRED = "totp-required"

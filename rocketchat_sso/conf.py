@@ -16,13 +16,15 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from rocketchat_sso.services import RocketChatProfile
+    from rocketchat_sso.profiles import RocketChatProfile
 
 LOGIN_METHOD_PASSWORD = "password"
 LOGIN_METHOD_CREATE_TOKEN = "create_token"
 LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 
-DEFAULT_USER_MAPPER = "rocketchat_sso.services.default_profile"
+DEFAULT_USER_MAPPER = "rocketchat_sso.profiles.default_profile"
+# Where the default mapper lived before services.py was split (0.x settings may still name it).
+FORMER_USER_MAPPERS = {"rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER}
 
 # URL names of rocketchat_sso.urls.
 TOKEN_URL_NAME = "rocketchat_sso:token"
@@ -140,8 +142,9 @@ class Settings:
 
     @property
     def user_mapper(self) -> Callable[[AbstractBaseUser], RocketChatProfile]:
+        path = self.ROCKETCHAT_SSO_USER_MAPPER
         mapper: Callable[[AbstractBaseUser], RocketChatProfile] = import_string(
-            self.ROCKETCHAT_SSO_USER_MAPPER
+            FORMER_USER_MAPPERS.get(path, path)
         )
         return mapper
 

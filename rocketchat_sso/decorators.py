@@ -27,9 +27,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import decorator_from_middleware
 
-from rocketchat_sso import budgets, services, tokens
 from rocketchat_sso.conf import conf, origin_of
 from rocketchat_sso.exceptions import (
+    BudgetExhausted,
+    CacheUnavailable,
+    RocketChatAccountConflict,
     RocketChatAuthenticationFailed,
     RocketChatBadResponse,
     RocketChatError,
@@ -37,8 +39,9 @@ from rocketchat_sso.exceptions import (
     RocketChatRateLimited,
     RocketChatTimeout,
     RocketChatUnavailable,
+    RocketChatUserInactive,
+    TokenPending,
 )
-from rocketchat_sso.locks import CacheUnavailable
 
 View = Callable[..., HttpResponse]
 V = TypeVar("V", bound=View)
@@ -270,10 +273,10 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         "The site's cache is not reachable right now.",
         retry_after=DEFAULT_RETRY_AFTER,
     ),
-    budgets.BudgetExhausted: ErrorAnswer(
+    BudgetExhausted: ErrorAnswer(
         429, _own_code, _own_message, retry_after=_own_retry_after, log=None
     ),
-    tokens.TokenPending: ErrorAnswer(
+    TokenPending: ErrorAnswer(
         503,
         "token_pending",
         "Another request of this session is getting the token; try again.",
@@ -304,10 +307,8 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
     RocketChatBadResponse: ErrorAnswer(
         502, "rocketchat_bad_response", "Rocket.Chat's answer could not be understood."
     ),
-    services.RocketChatUserInactive: ErrorAnswer(403, "rocketchat_user_inactive", _own_message),
-    services.RocketChatAccountConflict: ErrorAnswer(
-        409, "rocketchat_account_conflict", _own_message
-    ),
+    RocketChatUserInactive: ErrorAnswer(403, "rocketchat_user_inactive", _own_message),
+    RocketChatAccountConflict: ErrorAnswer(409, "rocketchat_account_conflict", _own_message),
     RocketChatAuthenticationFailed: ROCKETCHAT_MISCONFIGURED,
     RocketChatPermissionDenied: ROCKETCHAT_MISCONFIGURED,
     RocketChatError: ErrorAnswer(502, "rocketchat_error", "Rocket.Chat refused the request."),

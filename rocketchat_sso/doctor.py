@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.cache import caches
 from django.utils.crypto import get_random_string
 
 from rocketchat_sso import capabilities
-from rocketchat_sso import rocketchat_settings as rc
-from rocketchat_sso.checks import _site_key
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import INVALID_PARAMS, LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
@@ -29,7 +27,19 @@ from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatPermissionDenied,
     RocketChatTwoFactorRequired,
+    SiteUnreachable,
+    SiteURLMissing,
 )
+from rocketchat_sso.rules import (
+    cookie_dropped_by_browsers,
+    same_site,
+    samesite_none,
+    session_cookie_samesite,
+    valid_http_url,
+)
+
+if TYPE_CHECKING:
+    from django.core.management.base import BaseCommand
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
 # A user id Rocket.Chat can never have (Random.id() is 17 characters): users.update on it is
@@ -60,13 +70,8 @@ class SiteResponse:
     headers: Mapping[str, str]
 
 
-class SiteUnreachable(Exception):
-    """This server could not reach the site at its public URL."""
-
-
 # (method, url, headers) -> SiteResponse. Injectable, so tests can answer with the test client.
 SiteFetch = Callable[[str, str, Mapping[str, str]], SiteResponse]
-SCHEMES = ("http", "https")
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -86,7 +91,7 @@ def _headers(message: Any) -> dict[str, str]:
 
 def fetch_site(method: str, url: str, headers: Mapping[str, str]) -> SiteResponse:
     """Request ``url`` over the network as a browser would reach it (stdlib, no redirects)."""
-    if urlsplit(url).scheme not in SCHEMES:
+    if not valid_http_url(url):
         raise SiteUnreachable(f"{url} is not an http(s) URL")
     opener = urllib.request.build_opener(_NoRedirects)
     request = urllib.request.Request(url, method=method, headers=dict(headers))
@@ -113,9 +118,9 @@ class Doctor:
     def setting(self, setting_id: str) -> Any:
         return self.client.get_setting(setting_id)
 
-    def urls(self) -> rc.SiteURLs:
+    def urls(self) -> remote.SiteURLs:
         """This site's URLs; the checks using them need :func:`site_url` to have passed."""
-        return rc.site_urls(self.site_url)
+        return remote.site_urls(self.site_url)
 
     def run(self, checks: list[Check] | None = None) -> Iterator[Finding]:
         """Run ``checks`` (default: all) in order, skipping those whose prerequisite failed."""
@@ -156,7 +161,7 @@ def _hint_for(error: RocketChatError) -> str:
 def site_url(doctor: Doctor) -> Finding:
     try:
         urls = doctor.urls()
-    except rc.SiteURLMissing as exc:
+    except SiteURLMissing as exc:
         return Finding(FAIL, "unknown", str(exc))
     return Finding(OK, urls.origin)
 
@@ -271,24 +276,24 @@ def login_method(doctor: Doctor) -> Finding:
 def iframe_login(doctor: Doctor) -> Finding:
     urls = doctor.urls()
     wrong = []
-    if doctor.setting(rc.IFRAME_ENABLED) is not True:
-        wrong.append(f"{rc.IFRAME_ENABLED} is off")
+    if doctor.setting(remote.IFRAME_ENABLED) is not True:
+        wrong.append(f"{remote.IFRAME_ENABLED} is off")
     for setting_id, expected in (
-        (rc.IFRAME_URL, urls.login_url),
-        (rc.IFRAME_API_URL, urls.token_url),
+        (remote.IFRAME_URL, urls.login_url),
+        (remote.IFRAME_API_URL, urls.token_url),
     ):
         value = doctor.setting(setting_id)
         if value != expected:
             wrong.append(f"{setting_id} is {value!r}, expected {expected!r}")
-    method = doctor.setting(rc.IFRAME_API_METHOD)
+    method = doctor.setting(remote.IFRAME_API_METHOD)
     if str(method).upper() not in ("GET", "POST"):
-        wrong.append(f"{rc.IFRAME_API_METHOD} is {method!r}, expected 'POST'")
+        wrong.append(f"{remote.IFRAME_API_METHOD} is {method!r}, expected 'POST'")
     if wrong:
         return Finding(
             FAIL,
             "; ".join(wrong),
             "Run `python manage.py rocketchat_sso_configure`, then turn on "
-            f"{rc.IFRAME_ENABLED} (Administration > Settings > Accounts > Iframe).",
+            f"{remote.IFRAME_ENABLED} (Administration > Settings > Accounts > Iframe).",
         )
     return Finding(OK, f"{urls.token_url}, {urls.login_url}")
 
@@ -296,15 +301,15 @@ def iframe_login(doctor: Doctor) -> Finding:
 def iframe_integration(doctor: Doctor) -> Finding:
     urls = doctor.urls()
     wrong = []
-    for setting_id in (rc.SEND_ENABLE, rc.RECEIVE_ENABLE):
+    for setting_id in (remote.SEND_ENABLE, remote.RECEIVE_ENABLE):
         if doctor.setting(setting_id) is not True:
             wrong.append(f"{setting_id} is off")
-    target = doctor.setting(rc.SEND_TARGET_ORIGIN)
+    target = doctor.setting(remote.SEND_TARGET_ORIGIN)
     if target != urls.origin:
-        wrong.append(f"{rc.SEND_TARGET_ORIGIN} is {target!r}, expected {urls.origin!r}")
-    receive = doctor.setting(rc.RECEIVE_ORIGIN)
-    if receive == rc.ANY_ORIGIN or urls.origin not in rc.origins_of(receive):
-        wrong.append(f"{rc.RECEIVE_ORIGIN} is {receive!r}, must list {urls.origin!r}")
+        wrong.append(f"{remote.SEND_TARGET_ORIGIN} is {target!r}, expected {urls.origin!r}")
+    receive = doctor.setting(remote.RECEIVE_ORIGIN)
+    if receive == remote.ANY_ORIGIN or urls.origin not in remote.origins_of(receive):
+        wrong.append(f"{remote.RECEIVE_ORIGIN} is {receive!r}, must list {urls.origin!r}")
     if wrong:
         return Finding(
             FAIL,
@@ -317,13 +322,13 @@ def iframe_integration(doctor: Doctor) -> Finding:
 
 def framing(doctor: Doctor) -> Finding:
     urls = doctor.urls()
-    if urls.origin == conf.public_origin or doctor.setting(rc.RESTRICT_ACCESS) is not True:
+    if urls.origin == conf.public_origin or doctor.setting(remote.RESTRICT_ACCESS) is not True:
         return Finding(OK, "no X-Frame-Options forbids it")
     return Finding(
         FAIL,
-        f"{rc.RESTRICT_ACCESS} is on: Rocket.Chat sends X-Frame-Options: "
-        f"{doctor.setting(rc.X_FRAME_OPTIONS)}",
-        f"To embed Rocket.Chat in this site's pages turn off {rc.RESTRICT_ACCESS} "
+        f"{remote.RESTRICT_ACCESS} is on: Rocket.Chat sends X-Frame-Options: "
+        f"{doctor.setting(remote.X_FRAME_OPTIONS)}",
+        f"To embed Rocket.Chat in this site's pages turn off {remote.RESTRICT_ACCESS} "
         f"(Administration > Settings > General) and send 'Content-Security-Policy: "
         f"frame-ancestors {urls.origin}' from Rocket.Chat's proxy instead.",
     )
@@ -332,10 +337,10 @@ def framing(doctor: Doctor) -> Finding:
 def rate_limiter(doctor: Doctor) -> Finding:
     """Every route is limited per client address unless the caller bypasses it (the admin
     does): the users' own calls from this server, /login and /me, share one bucket each."""
-    if doctor.setting(rc.RATE_LIMITER) is not True:
-        return Finding(OK, f"{rc.RATE_LIMITER} is off")
-    calls = int(doctor.setting(rc.RATE_LIMIT_CALLS) or 0)
-    window_ms = int(doctor.setting(rc.RATE_LIMIT_MS) or 0)
+    if doctor.setting(remote.RATE_LIMITER) is not True:
+        return Finding(OK, f"{remote.RATE_LIMITER} is off")
+    calls = int(doctor.setting(remote.RATE_LIMIT_CALLS) or 0)
+    window_ms = int(doctor.setting(remote.RATE_LIMIT_MS) or 0)
     if not calls or not window_ms:
         return Finding(OK, "no default limit set")
     per_minute = calls * 60_000 / window_ms
@@ -350,9 +355,9 @@ def rate_limiter(doctor: Doctor) -> Finding:
         return Finding(
             FAIL,
             detail,
-            f"Raise {rc.RATE_LIMIT_CALLS} (Administration > Settings > Rate Limiter) to at "
+            f"Raise {remote.RATE_LIMIT_CALLS} (Administration > Settings > Rate Limiter) to at "
             f"least {doctor.min_calls_per_minute * window_ms // 60_000} for this window, or turn "
-            f"off {rc.RATE_LIMITER}; beyond it users see 'Rocket.Chat is busy' (503).",
+            f"off {remote.RATE_LIMITER}; beyond it users see 'Rocket.Chat is busy' (503).",
         )
     return Finding(OK, detail)
 
@@ -377,7 +382,7 @@ def token_reuse(doctor: Doctor) -> Finding:
             f"the cache {conf.ROCKETCHAT_SSO_CACHE!r} does not keep values",
             "Point ROCKETCHAT_SSO_CACHE at a working shared cache (Redis, Memcached, database).",
         )
-    days = doctor.setting(rc.LOGIN_EXPIRATION_DAYS)
+    days = doctor.setting(remote.LOGIN_EXPIRATION_DAYS)
     if not isinstance(days, (int, float)) or days <= 0:
         days = DEFAULT_LOGIN_EXPIRATION_DAYS  # Rocket.Chat's fallback for non-positive values
     reuse = f"tokens reused for {timeout / SECONDS_PER_DAY:g} day(s) per session"
@@ -386,7 +391,7 @@ def token_reuse(doctor: Doctor) -> Finding:
         return Finding(
             FAIL,
             f"{reuse}; {expiry}",
-            f"Lower ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT well below {rc.LOGIN_EXPIRATION_DAYS}.",
+            f"Lower ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT well below {remote.LOGIN_EXPIRATION_DAYS}.",
         )
     return Finding(OK, f"{reuse}; {expiry}")
 
@@ -406,7 +411,7 @@ def token_preflight(doctor: Doctor) -> Finding:
     origin = conf.public_origin
     request = {
         "Origin": origin,
-        "Access-Control-Request-Method": rc.API_METHOD,
+        "Access-Control-Request-Method": remote.API_METHOD,
         "Access-Control-Request-Headers": PREFLIGHT_HEADERS,
     }
     try:
@@ -477,20 +482,16 @@ def session_cookie(doctor: Doctor) -> Finding:
     """Whether browsers send the session cookie with Rocket.Chat's calls, for this topology."""
     site = urlsplit(doctor.urls().origin)
     chat = urlsplit(conf.public_origin)
-    samesite = str(getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax") or "unset")
-    secure = bool(getattr(settings, "SESSION_COOKIE_SECURE", False))
-    if samesite.lower() == "none" and not secure:
+    samesite = session_cookie_samesite()
+    if cookie_dropped_by_browsers():
         return Finding(
             FAIL,
             "SESSION_COOKIE_SAMESITE is 'None' without SESSION_COOKIE_SECURE",
             "Browsers drop such a cookie: set SESSION_COOKIE_SECURE = True (HTTPS).",
         )
-    same_site = site.scheme == chat.scheme and _site_key(site.hostname or "") == _site_key(
-        chat.hostname or ""
-    )
-    if same_site:
+    if same_site(doctor.urls().origin, conf.public_origin):
         return Finding(OK, f"same site as Rocket.Chat: SameSite={samesite} reaches its calls")
-    if samesite.lower() != "none":
+    if not samesite_none():
         return Finding(
             FAIL,
             f"{site.hostname} and {chat.hostname} are different sites and "
@@ -555,3 +556,24 @@ ENABLE_CHECKS: list[Check] = [
         "session_cookie", "Session cookie reaches Rocket.Chat's calls", session_cookie, AFTER_SITE
     ),
 ]
+
+
+# -- what the commands print ---------------------------------------------------------------
+
+STATUS_WIDTH = 5
+
+
+def write_findings(command: BaseCommand, findings: Iterable[Finding]) -> int:
+    """Print each finding as ``OK|FAIL|SKIP title: detail`` (and a hint under a FAIL); returns
+    how many failed."""
+    styles = {OK: command.style.SUCCESS, FAIL: command.style.ERROR}
+    failed = 0
+    for finding in findings:
+        style = styles.get(finding.status, command.style.WARNING)
+        status = style(finding.status.ljust(STATUS_WIDTH))
+        detail = f": {finding.detail}" if finding.detail else ""
+        command.stdout.write(f"{status} {finding.title}{detail}")
+        if finding.status == FAIL:
+            failed += 1
+            command.stdout.write(f"{' ' * STATUS_WIDTH} hint: {finding.hint}")
+    return failed

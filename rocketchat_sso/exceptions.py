@@ -1,9 +1,14 @@
-"""Typed errors for everything that can go wrong talking to Rocket.Chat.
+"""Every exception the app raises, in one place.
 
-Messages never contain a token or a password: they are safe to log and to show to operators.
+Typed errors for everything that can go wrong talking to Rocket.Chat (:class:`RocketChatError`
+and its subclasses), signing a user in, this site's own cache and budgets, and the commands'
+live checks. Messages never contain a token or a password: they are safe to log and to show to
+operators.
 """
 
 from __future__ import annotations
+
+import math
 
 
 class RocketChatError(Exception):
@@ -69,3 +74,54 @@ class RocketChatUserNotFound(RocketChatAPIError):
 
 class RocketChatFieldUnavailable(RocketChatAPIError):
     """A username or email is already taken in Rocket.Chat (``error-field-unavailable``)."""
+
+
+# -- linking and signing in (rocketchat_sso.signin) ----------------------------------------
+
+
+class RocketChatAccountConflict(RocketChatFieldUnavailable):
+    """The Rocket.Chat user we would use belongs to someone else, or may not be linked."""
+
+
+class RocketChatUserInactive(RocketChatError):
+    """The Rocket.Chat user was deactivated in Rocket.Chat: we do not overrule that."""
+
+
+class RocketChatCreateTokenRefused(RocketChatPermissionDenied):
+    """``users.createToken`` refused: the message names what to set on this version."""
+
+
+# -- this site's token machinery: cache, lock, budgets -------------------------------------
+
+
+class CacheUnavailable(Exception):
+    """The shared cache did not answer (Redis or Memcached down, the cache table missing...)."""
+
+
+class TokenPending(Exception):
+    """Another request of the session is still getting its token: ask again in a moment."""
+
+
+class BudgetExhausted(Exception):
+    """The session or user spent their budget of Rocket.Chat calls: ask again later."""
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
+# -- the commands' live checks -------------------------------------------------------------
+
+
+class SiteURLMissing(ValueError):
+    """Neither ``ROCKETCHAT_SSO_SITE_URL`` nor ``--site-url`` says where this site is."""
+
+
+class SnapshotMissing(LookupError):
+    """No recorded Rocket.Chat settings to restore (``rocketchat_sso_configure --disable``)."""
+
+
+class SiteUnreachable(Exception):
+    """This server could not reach the site at its public URL."""

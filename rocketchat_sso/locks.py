@@ -19,16 +19,14 @@ from typing import Any, TypeVar
 from django.core.cache import BaseCache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
+from rocketchat_sso.exceptions import CacheUnavailable
+
 T = TypeVar("T")
 
 # Polling a shared cache: first look soon (the holder is usually done within a few Rocket.Chat
 # round trips), then back off so a crowd of waiters does not hammer the cache.
 FIRST_POLL_SECONDS = 0.01
 MAX_POLL_SECONDS = 0.1
-
-
-class CacheUnavailable(Exception):
-    """The shared cache did not answer (Redis or Memcached down, the cache table missing...)."""
 
 
 @contextmanager

@@ -19,11 +19,13 @@ from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso import revocation, services, tokens
+from rocketchat_sso import accounts, lifecycle, revocation, signin, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
-from rocketchat_sso.exceptions import RocketChatError
-from rocketchat_sso.locks import CacheUnavailable
+from rocketchat_sso.exceptions import (
+    CacheUnavailable,
+    RocketChatError,
+)
 from rocketchat_sso.models import RocketChatAccount
 
 logger = logging.getLogger(__name__)
@@ -77,30 +79,9 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
             account = RocketChatAccount.objects.filter(user_id=user.pk).first()
             if account is not None:
                 try:
-                    services.end_rocketchat_sessions(account, client=client)
+                    lifecycle.end_rocketchat_sessions(account, client=client)
                 except RocketChatError as error:
                     _swallow("logout", user.pk, error)
-
-
-def password_saved(
-    sender: type[Any],
-    instance: Any,
-    created: bool,
-    raw: bool = False,
-    update_fields: frozenset[str] | None = None,
-    **kwargs: Any,
-) -> None:
-    """A new password ends the user's other Django sessions: revoke their Rocket.Chat tokens.
-
-    The session Django keeps (``update_session_auth_hash``) keeps its token. One indexed query
-    per save of a user with issued tokens; nothing more unless the password changed.
-    """
-    if raw or created or (update_fields is not None and "password" not in update_fields):
-        return
-    try:
-        revocation.user_saved(instance)
-    except RocketChatError as error:
-        _swallow("token revocation", instance.pk, error)
 
 
 def started(sender: object, environ: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -131,10 +112,17 @@ def user_saved(
     update_fields: frozenset[str] | None = None,
     **kwargs: Any,
 ) -> None:
-    """After the commit: (de)activate in Rocket.Chat when ``is_active`` changed, and push a
-    changed profile when ``ROCKETCHAT_SSO_SYNC_ON_SAVE`` is on."""
+    """A new password revokes the Rocket.Chat tokens of the user's other sessions (at once); after
+    the commit, (de)activate in Rocket.Chat when ``is_active`` changed, and push a changed profile
+    when ``ROCKETCHAT_SSO_SYNC_ON_SAVE`` is on."""
     if raw or created:
         return
+    _schedule_sync(instance, update_fields)
+    if update_fields is None or "password" in update_fields:
+        _password_saved(instance)
+
+
+def _schedule_sync(instance: Any, update_fields: frozenset[str] | None) -> None:
     if update_fields is not None and set(update_fields) <= IGNORED_UPDATE_FIELDS:
         return
     account = RocketChatAccount.objects.filter(user_id=instance.pk).first()
@@ -147,23 +135,35 @@ def user_saved(
     elif (
         instance.is_active
         and conf.ROCKETCHAT_SSO_SYNC_ON_SAVE
-        and services.plan_user(instance, account, full=False) == services.UPDATED
+        and lifecycle.plan_user(instance, account, full=False) == accounts.UPDATED
     ):
         transaction.on_commit(lambda: _sync(instance))
 
 
+def _password_saved(user: Any) -> None:
+    """A new password ends the user's other Django sessions: revoke their Rocket.Chat tokens.
+
+    The session Django keeps (``update_session_auth_hash``) keeps its token. One indexed query
+    per save of a user with issued tokens; nothing more unless the password changed.
+    """
+    try:
+        revocation.user_saved(user)
+    except RocketChatError as error:
+        _swallow("token revocation", user.pk, error)
+
+
 def _propagate_active_state(user: Any) -> None:
     try:
-        services.propagate_active_state(user)
+        lifecycle.propagate_active_state(user)
     except RocketChatError as error:
         _swallow("active state", user.pk, error)
 
 
 def _sync(user: Any) -> None:
     try:
-        services.sync_user(user)
+        signin.sync_user(user)
     except RocketChatError as error:
-        services.record_user_error(user, error)
+        accounts.record_user_error(user, error)
         _swallow("profile sync", user.pk, error)
 
 
@@ -180,7 +180,7 @@ def user_deleted(sender: type[Any], instance: Any, **kwargs: Any) -> None:
 def _propagate_deletion(pks: list[int]) -> None:
     for account in RocketChatAccount.objects.filter(pk__in=pks, user__isnull=True):
         try:
-            services.propagate_deletion(account)
+            lifecycle.propagate_deletion(account)
         except RocketChatError as error:
             _swallow(f"{conf.ROCKETCHAT_SSO_ON_USER_DELETE} of a deleted user", None, error)
 
@@ -190,9 +190,6 @@ def connect() -> None:
     user_logged_out.connect(logged_out, dispatch_uid="rocketchat_sso.logout")
     user_logged_in.connect(logged_in, dispatch_uid="rocketchat_sso.login")
     post_save.connect(user_saved, sender=user_model, dispatch_uid="rocketchat_sso.user_saved")
-    post_save.connect(
-        password_saved, sender=user_model, dispatch_uid="rocketchat_sso.password_saved"
-    )
     request_started.connect(started, dispatch_uid="rocketchat_sso.request_started")
     request_finished.connect(finished, dispatch_uid="rocketchat_sso.request_finished")
     pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="rocketchat_sso.user_deleted")

@@ -121,6 +121,11 @@ def rotate(row: IssuedToken) -> bool:
     return bool(changed)
 
 
+def rotate_all() -> int:
+    """Re-encrypt every stored token under ``ROCKETCHAT_SSO_TOKEN_KEY``; how many changed."""
+    return sum(rotate(row) for row in IssuedToken.objects.iterator())
+
+
 # -- sessions --------------------------------------------------------------------------------
 
 

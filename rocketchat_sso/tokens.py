@@ -35,15 +35,17 @@ from django.db import connections, router
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import budgets, revocation, services
+from rocketchat_sso import accounts, budgets, revocation, signin
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
+    CacheUnavailable,
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatRateLimited,
+    TokenPending,
 )
-from rocketchat_sso.locks import CacheLock, CacheUnavailable, GuardedCache, poll
+from rocketchat_sso.locks import CacheLock, GuardedCache, poll
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
 
 if TYPE_CHECKING:
@@ -57,10 +59,6 @@ LOCK_KEY_PREFIX = "rocketchat_sso:lock:"
 # A lock whose holder died expires after this many ROCKETCHAT_SSO_TIMEOUTs: longer than a
 # holder's few Rocket.Chat calls normally take, short enough not to stall the session for long.
 LOCK_TIMEOUTS = 3
-
-
-class TokenPending(Exception):
-    """Another request of the session is still getting its token: ask again in a moment."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,8 @@ def cache_key(session_key: str) -> str:
 
 
 def _cache() -> BaseCache:
-    """The token cache; whatever its backend raises arrives as ``locks.CacheUnavailable``."""
+    """The token cache; whatever its backend raises arrives as
+    :class:`~rocketchat_sso.exceptions.CacheUnavailable`."""
     return GuardedCache(caches[conf.ROCKETCHAT_SSO_CACHE])
 
 
@@ -193,7 +192,7 @@ def session_login_token(
     have died since, Rocket.Chat refuses it and shows the loading page, whose ``recheck``
     replaces it. A ``recheck`` is never answered with an unchecked token.
 
-    Raises :class:`~rocketchat_sso.budgets.BudgetExhausted` when the session's check or the
+    Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
     user's mints are spent.
     """
     session_key = ensure_session_key(session)
@@ -227,7 +226,7 @@ def session_login_token(
         exhausted = budgets.take_mint(_cache(), user.pk)
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)
-        login_token = services.issue_login_token(user, client=client)
+        login_token = signin.issue_login_token(user, client=client)
         # Another Rocket.Chat user's token (the account was relinked): revoked later. The
         # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
         revocation.end(row for row in rows if row.rocketchat_user_id != login_token.user_id)
@@ -342,18 +341,18 @@ def _still_valid(
         me = client.user_of_token(cached.token)
     except RocketChatError as error:
         # Rate-limited or down: hand out nothing unchecked, mint nothing.
-        services.record_account_error(account, error)
+        accounts.record_account_error(account, error)
         raise
     if me is None or me.get("_id") != cached.token.user_id:
         return None
     try:
-        services.sync_drift(user, account, me, client=client)
+        signin.sync_drift(user, account, me, client=client)
     except RocketChatError as error:
         # The token is good; a profile that could not be written waits for the next sync.
-        services.record_account_error(account, error)
+        accounts.record_account_error(account, error)
     else:
         if account.last_error:
-            services.clear_account_error(account)
+            accounts.clear_account_error(account)
     return cached.token
 
 
@@ -367,7 +366,8 @@ def revoke_session_token(
     (:mod:`rocketchat_sso.revocation`). Returns whether a token was revoked. A token Rocket.Chat
     already refuses counts as revoked; other failures are recorded on the account and the
     stored token stays pending, retried by ``rocketchat_sso_revoke`` and the next logout.
-    Raises :class:`~rocketchat_sso.locks.CacheUnavailable` after revoking when the cache is down.
+    Raises :class:`~rocketchat_sso.exceptions.CacheUnavailable` after revoking when the cache
+    is down.
     """
     client = client or RocketChatClient()
     cache_error: CacheUnavailable | None = None
@@ -400,7 +400,7 @@ def revoke_session_token(
         message = errors[0] if errors else "rate-limited"
         account = RocketChatAccount.objects.filter(user_id=user.pk).first()
         if account is not None:
-            services.record_account_error(account, RocketChatError(message))
+            accounts.record_account_error(account, RocketChatError(message))
         logger.warning(
             "Could not revoke the Rocket.Chat token of a logged-out session of Django user %s: %s",
             user.pk,

@@ -1,7 +1,7 @@
 """HTTP endpoints: the token endpoint Rocket.Chat (or our script) calls, and the loading page.
 
 Views stay thin: they read the request and shape the response; the work is in
-:mod:`rocketchat_sso.tokens` and :mod:`rocketchat_sso.services`, the guards (method, origin,
+:mod:`rocketchat_sso.tokens` and :mod:`rocketchat_sso.signin`, the guards (method, origin,
 fetch metadata, CSRF, signed-in user) and the JSON answer of each failure in
 :mod:`rocketchat_sso.decorators`.
 """

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from rocketchat_sso.models import RocketChatAccount, SettingsSnapshot
-from rocketchat_sso.services import issue_login_token
+from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 
 pytestmark = pytest.mark.django_db

@@ -164,6 +164,13 @@ def test_checks_are_registered() -> None:
         # Browsers drop SameSite=None cookies that are not Secure.
         ({"SESSION_COOKIE_SAMESITE": "None"}, ["rocketchat_sso.E020"]),
         ({"SESSION_COOKIE_SAMESITE": "None", "SESSION_COOKIE_SECURE": True}, []),
+        # Python's None sends no SameSite attribute (browsers treat it as Lax), as the doctor
+        # says: not SameSite=None, so neither E020 nor the cross-site pass of W020.
+        ({"SESSION_COOKIE_SAMESITE": None}, []),
+        (
+            {"SESSION_COOKIE_SAMESITE": None, "ALLOWED_HOSTS": ["www.example.org"]},
+            ["rocketchat_sso.W020"],
+        ),
         # Every host of the site is surely another site than Rocket.Chat's: Lax cannot work.
         ({"ALLOWED_HOSTS": ["www.example.org"]}, ["rocketchat_sso.W020"]),
         ({"ALLOWED_HOSTS": ["www.example.org", ".example.net"]}, ["rocketchat_sso.W020"]),

@@ -20,10 +20,10 @@ from django.db import OperationalError, connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from rocketchat_sso import services
+from rocketchat_sso import signin
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.services import issue_login_token
+from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat
 from rocketchat_sso.testing.server import RocketChatServer
 
@@ -159,7 +159,7 @@ def test_a_locked_database_is_a_retryable_json_error(
     def locked(user: Any, **kwargs: Any) -> Any:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "issue_login_token", locked)
+    monkeypatch.setattr(signin, "issue_login_token", locked)
     response = session_of(user).post(reverse("rocketchat_sso:token"))
     assert response.status_code == 503
     assert response.json()["error"] == "database_unavailable"

@@ -15,13 +15,13 @@ from django.urls import reverse
 from rocketchat_sso import tokens
 from rocketchat_sso.decorators import ERROR_ANSWERS, answer_of
 from rocketchat_sso.exceptions import (
+    RocketChatCreateTokenRefused,
     RocketChatError,
     RocketChatRateLimited,
     RocketChatTimeout,
     RocketChatTwoFactorRequired,
     RocketChatUnavailable,
 )
-from rocketchat_sso.services import RocketChatCreateTokenRefused
 
 
 def answer(error: BaseException) -> tuple[int, dict[str, Any], str | None]:

@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 from rocketchat_sso import signals, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.services import issue_login_token
+from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat, Fault
 from tests.conftest import paths
 

@@ -5,21 +5,23 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from rocketchat_sso import services
+from rocketchat_sso.checks import check_settings
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatUnavailable
-from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.services import (
+from rocketchat_sso.exceptions import (
     RocketChatAccountConflict,
-    RocketChatProfile,
+    RocketChatCreateTokenRefused,
+    RocketChatUnavailable,
     RocketChatUserInactive,
+)
+from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.profiles import (
+    RocketChatProfile,
     clean_name,
     clean_username,
     default_profile,
-    issue_login_token,
     rocketchat_password,
-    sync_user,
 )
+from rocketchat_sso.signin import issue_login_token, sync_user
 from rocketchat_sso.testing import FakeRocketChat, Fault, mock_rocketchat
 from tests.conftest import paths
 
@@ -152,6 +154,14 @@ def test_default_profile_without_email(django_user_model: Any) -> None:
     )
 
 
+@override_settings(ROCKETCHAT_SSO_USER_MAPPER="rocketchat_sso.services.default_profile")
+def test_the_default_mappers_former_path_still_works(rocketchat: FakeRocketChat, user: Any) -> None:
+    # Settings written before services.py was split name the default mapper there.
+    assert "rocketchat_sso.E008" not in [message.id for message in check_settings()]
+    issue_login_token(user)
+    assert rocketchat.user_by_username(user.get_username()) is not None
+
+
 def custom_mapper(user: Any) -> RocketChatProfile:
     return RocketChatProfile(username=f"staff-{user.pk}", email=user.email, name="Staff")
 
@@ -222,7 +232,7 @@ def test_a_create_token_refusal_names_the_fix_for_the_release(
 ) -> None:
     with (
         mock_rocketchat("https://chat.example.com", version=version),
-        pytest.raises(services.RocketChatCreateTokenRefused) as refused,
+        pytest.raises(RocketChatCreateTokenRefused) as refused,
     ):
         issue_login_token(user)
     message = refused.value.message
@@ -255,4 +265,4 @@ def test_failures_are_recorded_on_the_account(rocketchat: FakeRocketChat, user: 
 def test_sync_user_returns_rocketchat_record(rocketchat: FakeRocketChat, user: Any) -> None:
     account, rc_user = sync_user(user)
     assert account.rocketchat_user_id == rc_user["_id"]
-    assert services.RocketChatAccount.objects.count() == 1
+    assert RocketChatAccount.objects.count() == 1

@@ -18,10 +18,12 @@ from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory, override_settings
 from django.views.debug import ExceptionReporter
 
-from rocketchat_sso import capabilities, services
+from rocketchat_sso import capabilities, signin
 from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.exceptions import RocketChatAccountConflict
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.services import RocketChatAccountConflict, issue_login_token
+from rocketchat_sso.profiles import rocketchat_password
+from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from tests.conftest import paths
 
@@ -242,7 +244,7 @@ def test_a_deleted_users_account_is_never_handed_to_a_newcomer(
     assert not RocketChatAccount.objects.filter(user=newcomer).exists()
     # Nor deliberately: an administrator must reactivate it in Rocket.Chat first.
     with pytest.raises(RocketChatAccountConflict, match="deactivated"):
-        services.plan_link(newcomer, client=RocketChatClient())
+        signin.plan_link(newcomer, client=RocketChatClient())
 
 
 # -- issue 12 #7: `verified` comes from the site's vouching -------------------------------------
@@ -431,5 +433,5 @@ def test_error_reports_do_not_show_the_password_or_the_admin_token(
         else:  # pragma: no cover
             pytest.fail("no error")
     assert "boom" in report
-    assert services.rocketchat_password(user) not in report
+    assert rocketchat_password(user) not in report
     assert settings.ROCKETCHAT_SSO_ADMIN_TOKEN not in report

@@ -20,7 +20,8 @@ from django.urls import reverse
 
 from rocketchat_sso import tokens
 from rocketchat_sso.client import LoginToken
-from rocketchat_sso.locks import CacheLock, CacheUnavailable, GuardedCache
+from rocketchat_sso.exceptions import CacheUnavailable
+from rocketchat_sso.locks import CacheLock, GuardedCache
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat
 from rocketchat_sso.views import LOADING_PAGE_REASONS
 from tests.broken_cache import SECRET_URL, BrokenCache, CacheDown

@@ -7,18 +7,18 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 
 SITE = "https://www.example.com"
 WANTED = {
-    rc.IFRAME_URL: f"{SITE}/rocketchat/login/",
-    rc.IFRAME_API_URL: f"{SITE}/rocketchat/token/",
-    rc.IFRAME_API_METHOD: "POST",
-    rc.SEND_ENABLE: True,
-    rc.SEND_TARGET_ORIGIN: SITE,
-    rc.RECEIVE_ENABLE: True,
-    rc.RECEIVE_ORIGIN: SITE,
+    remote.IFRAME_URL: f"{SITE}/rocketchat/login/",
+    remote.IFRAME_API_URL: f"{SITE}/rocketchat/token/",
+    remote.IFRAME_API_METHOD: "POST",
+    remote.SEND_ENABLE: True,
+    remote.SEND_TARGET_ORIGIN: SITE,
+    remote.RECEIVE_ENABLE: True,
+    remote.RECEIVE_ORIGIN: SITE,
 }
 
 
@@ -39,7 +39,7 @@ def test_dry_run_shows_the_changes_and_changes_nothing(rocketchat: FakeRocketCha
     assert "Accounts_Iframe_api_method" not in out  # already POST
     assert "Dry run: 6 setting(s) would change; nothing was changed." in out
     assert settings_posted(rocketchat) == []
-    assert rocketchat.settings[rc.IFRAME_URL] == ""
+    assert rocketchat.settings[remote.IFRAME_URL] == ""
 
 
 @override_settings(ROCKETCHAT_SSO_SITE_URL=SITE + "/")
@@ -47,7 +47,7 @@ def test_sets_the_iframe_settings_to_this_site(rocketchat: FakeRocketChat) -> No
     out = configure()
     assert "6 setting(s) changed." in out
     assert {key: rocketchat.settings[key] for key in WANTED} == WANTED
-    assert rocketchat.settings[rc.IFRAME_ENABLED] is False  # left to the operator
+    assert rocketchat.settings[remote.IFRAME_ENABLED] is False  # left to the operator
     assert "Accounts_iframe_enabled is off" in out
     rocketchat.reset_calls()
     assert "0 setting(s) changed." in configure()
@@ -55,11 +55,11 @@ def test_sets_the_iframe_settings_to_this_site(rocketchat: FakeRocketChat) -> No
 
 
 def test_other_sites_allowed_to_send_commands_are_kept(rocketchat: FakeRocketChat) -> None:
-    rocketchat.set_setting(rc.RECEIVE_ORIGIN, "https://intranet.example.com")
+    rocketchat.set_setting(remote.RECEIVE_ORIGIN, "https://intranet.example.com")
     configure("--site-url", SITE)
-    assert rocketchat.settings[rc.RECEIVE_ORIGIN] == f"https://intranet.example.com,{SITE}"
+    assert rocketchat.settings[remote.RECEIVE_ORIGIN] == f"https://intranet.example.com,{SITE}"
     configure("--site-url", SITE)
-    assert rocketchat.settings[rc.RECEIVE_ORIGIN] == f"https://intranet.example.com,{SITE}"
+    assert rocketchat.settings[remote.RECEIVE_ORIGIN] == f"https://intranet.example.com,{SITE}"
 
 
 def test_the_site_url_is_required(rocketchat: FakeRocketChat) -> None:
@@ -86,7 +86,7 @@ def test_refused_credentials_are_a_command_error() -> None:
 
 
 def test_verbose_lists_unchanged_settings_too(rocketchat: FakeRocketChat) -> None:
-    rocketchat.set_setting(rc.IFRAME_ENABLED, True)
+    rocketchat.set_setting(remote.IFRAME_ENABLED, True)
     out = configure("--site-url", SITE, "-v", "2")
     assert "Accounts_Iframe_api_method: 'POST' (unchanged)" in out
     assert "Accounts_iframe_enabled is off" not in out

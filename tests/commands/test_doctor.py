@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault, mock_rocketchat
 
@@ -43,9 +43,9 @@ def hint_after(output: str, title: str) -> str:
 def healthy(fake: FakeRocketChat) -> FakeRocketChat:
     """Rocket.Chat set up as the README says."""
     call_command("rocketchat_sso_configure", "--site-url", SITE, stdout=StringIO())
-    fake.set_setting(rc.IFRAME_ENABLED, True)
-    fake.set_setting(rc.RESTRICT_ACCESS, False)
-    fake.set_setting(rc.RATE_LIMIT_CALLS, 600)
+    fake.set_setting(remote.IFRAME_ENABLED, True)
+    fake.set_setting(remote.RESTRICT_ACCESS, False)
+    fake.set_setting(remote.RATE_LIMIT_CALLS, 600)
     fake.reset_calls()
     return fake
 
@@ -68,7 +68,7 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     assert line(out, "Rocket.Chat reachable").endswith(
         f"https://chat.example.com, {rocketchat.version.short}"
     )
-    assert rocketchat.settings[rc.IFRAME_URL] == f"{SITE}/rocketchat/login/"  # changed nothing
+    assert rocketchat.settings[remote.IFRAME_URL] == f"{SITE}/rocketchat/login/"  # changed nothing
 
 
 def test_a_fresh_rocketchat_fails_with_hints(rocketchat: FakeRocketChat) -> None:
@@ -207,14 +207,14 @@ def test_site_url_is_needed_for_the_iframe_checks(rocketchat: FakeRocketChat) ->
 
 def test_any_origin_is_not_accepted(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
-    rocketchat.set_setting(rc.RECEIVE_ORIGIN, "*")
+    rocketchat.set_setting(remote.RECEIVE_ORIGIN, "*")
     out, _ = doctor()
     assert "must list 'https://www.example.com'" in line(out, "Iframe integration")
 
 
 def test_min_calls_per_minute(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
-    rocketchat.set_setting(rc.RATE_LIMIT_CALLS, 100)
+    rocketchat.set_setting(remote.RATE_LIMIT_CALLS, 100)
     assert doctor()[1] is None
     out, _ = doctor("--min-calls-per-minute", "200")
     assert line(out, "Rate limiter").startswith("FAIL")
@@ -245,7 +245,7 @@ def test_token_reuse_problems(
 def test_a_refused_settings_read_fails_its_check_with_a_hint(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
     refused = FakeResponse(403, {"success": False, "error": "unauthorized"})
-    rocketchat.inject(refused, f"/api/v1/settings/{rc.IFRAME_ENABLED}")
+    rocketchat.inject(refused, f"/api/v1/settings/{remote.IFRAME_ENABLED}")
     out, _ = doctor()
     assert line(out, "Iframe login").startswith("FAIL  Iframe login points at this site: ")
     assert "lacks a permission" in hint_after(out, "Iframe login")
@@ -269,7 +269,7 @@ def test_admin_without_permission_to_edit_users(rocketchat: FakeRocketChat) -> N
 
 def test_an_api_method_rocketchat_cannot_use(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
-    rocketchat.set_setting(rc.IFRAME_API_METHOD, "PUT")
+    rocketchat.set_setting(remote.IFRAME_API_METHOD, "PUT")
     out, _ = doctor()
     assert "Accounts_Iframe_api_method is 'PUT', expected 'POST'" in line(out, "Iframe login")
 
@@ -278,11 +278,15 @@ def test_an_api_method_rocketchat_cannot_use(rocketchat: FakeRocketChat) -> None
     ("setting", "value", "expected"),
     [
         (
-            rc.RATE_LIMITER,
+            remote.RATE_LIMITER,
             False,
             "OK    Rate limiter leaves room for logins: API_Enable_Rate_Limiter is off",
         ),
-        (rc.RATE_LIMIT_CALLS, 0, "OK    Rate limiter leaves room for logins: no default limit set"),
+        (
+            remote.RATE_LIMIT_CALLS,
+            0,
+            "OK    Rate limiter leaves room for logins: no default limit set",
+        ),
     ],
 )
 def test_rate_limiter_off(
@@ -295,5 +299,5 @@ def test_rate_limiter_off(
 
 def test_a_non_positive_login_expiration_means_90_days(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
-    rocketchat.set_setting(rc.LOGIN_EXPIRATION_DAYS, 0)
+    rocketchat.set_setting(remote.LOGIN_EXPIRATION_DAYS, 0)
     assert "expires them after 90 day(s)" in line(doctor()[0], "Token reuse")

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
-from rocketchat_sso import rocketchat_settings as rc
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.doctor import SiteResponse
 from rocketchat_sso.management.commands.rocketchat_sso_configure import Command
 from rocketchat_sso.models import SettingsSnapshot
@@ -92,10 +92,10 @@ def dump(settings: dict[str, Any]) -> str:
 def test_enable_then_disable_restores_every_setting_byte_for_byte(
     rocketchat: FakeRocketChat,
 ) -> None:
-    rocketchat.set_setting(rc.IFRAME_URL, "https://old.example.com/sso ")
-    rocketchat.set_setting(rc.IFRAME_API_METHOD, "GET")
-    rocketchat.set_setting(rc.RECEIVE_ORIGIN, "https://intranet.example.com")
-    rocketchat.set_setting(rc.SEND_ENABLE, False)
+    rocketchat.set_setting(remote.IFRAME_URL, "https://old.example.com/sso ")
+    rocketchat.set_setting(remote.IFRAME_API_METHOD, "GET")
+    rocketchat.set_setting(remote.RECEIVE_ORIGIN, "https://intranet.example.com")
+    rocketchat.set_setting(remote.SEND_ENABLE, False)
     before = dump(copy.deepcopy(rocketchat.settings))
     out = configure("--enable", "--site-url", SITE)
     assert [status_of(out, title) for title in CHECK_TITLES] == ["OK"] * len(CHECK_TITLES)
@@ -106,16 +106,18 @@ def test_enable_then_disable_restores_every_setting_byte_for_byte(
         f"To restore them:\n    python manage.py rocketchat_sso_configure --disable "
         f"--snapshot {snapshot.pk}\n" in out
     )
-    assert rocketchat.settings[rc.IFRAME_ENABLED] is True
-    assert rocketchat.settings[rc.IFRAME_URL] == f"{SITE}/rocketchat/login/"
-    assert rocketchat.settings[rc.RECEIVE_ORIGIN] == f"https://intranet.example.com,{SITE}"
+    assert rocketchat.settings[remote.IFRAME_ENABLED] is True
+    assert rocketchat.settings[remote.IFRAME_URL] == f"{SITE}/rocketchat/login/"
+    assert rocketchat.settings[remote.RECEIVE_ORIGIN] == f"https://intranet.example.com,{SITE}"
     # Iframe login goes on last, once its URLs are right.
-    assert settings_posted(rocketchat)[-1] == f"/api/v1/settings/{rc.IFRAME_ENABLED}"
+    assert settings_posted(rocketchat)[-1] == f"/api/v1/settings/{remote.IFRAME_ENABLED}"
 
     rocketchat.reset_calls()
     out = configure("--disable", "--snapshot", str(snapshot.pk))
     assert dump(rocketchat.settings) == before
-    assert settings_posted(rocketchat)[0] == f"/api/v1/settings/{rc.IFRAME_ENABLED}"  # off first
+    assert (
+        settings_posted(rocketchat)[0] == f"/api/v1/settings/{remote.IFRAME_ENABLED}"
+    )  # off first
     assert "8 setting(s) changed." in out  # all eight --enable changed, and only those
     assert len(snapshot.values) == 8
     assert "Accounts_iframe_url: 'https://www.example.com/rocketchat/login/' -> " in out
@@ -261,7 +263,7 @@ def test_site_unreachable_from_this_server(
 def test_force_changes_anyway_and_says_so(rocketchat: FakeRocketChat) -> None:
     out = configure("--enable", "--force", "--site-url", "https://www.example.org")
     assert "--force: changing Rocket.Chat's settings although 1 check(s) failed." in out
-    assert rocketchat.settings[rc.IFRAME_ENABLED] is True
+    assert rocketchat.settings[remote.IFRAME_ENABLED] is True
     assert SettingsSnapshot.objects.count() == 1
 
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import services
+from rocketchat_sso import lifecycle, signin
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from tests.conftest import paths
@@ -172,21 +172,21 @@ def test_filters(rocketchat: FakeRocketChat, people: list[Any]) -> None:
 def test_interrupted_run_says_how_to_resume(
     rocketchat: FakeRocketChat, people: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = services.reconcile_user
+    real = lifecycle.reconcile_user
 
     def until_the_third(user: Any, *args: Any, **kwargs: Any) -> Any:
         if user.username == "cy":
             raise KeyboardInterrupt
         return real(user, *args, **kwargs)
 
-    monkeypatch.setattr(services, "reconcile_user", until_the_third)
+    monkeypatch.setattr(lifecycle, "reconcile_user", until_the_third)
     out = StringIO()
     with pytest.raises(CommandError) as info:
         call_command("rocketchat_sso_sync", stdout=out, stderr=StringIO())
     assert info.value.returncode == 130
     assert f"--since-pk {people[1].pk}" in str(info.value)
     assert counts(out.getvalue())["created"] == 2
-    monkeypatch.setattr(services, "reconcile_user", real)
+    monkeypatch.setattr(lifecycle, "reconcile_user", real)
     out_again, _ = sync()
     assert counts(out_again)["created"] == 1 and counts(out_again)["unchanged"] == 2
 
@@ -237,7 +237,7 @@ def test_link_says_what_it_will_do_then_links(
     account = RocketChatAccount.objects.get(user=bob)
     assert account.rocketchat_user_id == existing["_id"]
     assert existing["username"] == "bob"
-    assert services.issue_login_token(bob).user_id == existing["_id"]  # sets the password now
+    assert signin.issue_login_token(bob).user_id == existing["_id"]  # sets the password now
 
 
 def test_link_refuses_privileged_and_deactivated_accounts(

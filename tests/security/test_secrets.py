@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from rocketchat_sso import revocation, tokens
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
-from rocketchat_sso.services import rocketchat_password
+from rocketchat_sso.profiles import rocketchat_password
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
 

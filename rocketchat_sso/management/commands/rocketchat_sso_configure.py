@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from rocketchat_sso import doctor
-from rocketchat_sso import rocketchat_settings as rc_settings
+from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatError, RocketChatTwoFactorRequired
-from rocketchat_sso.management.commands.rocketchat_sso_doctor import write_findings
-from rocketchat_sso.models import SettingsSnapshot
+from rocketchat_sso.exceptions import (
+    RocketChatError,
+    RocketChatTwoFactorRequired,
+    SiteURLMissing,
+    SnapshotMissing,
+)
 
 TWO_FACTOR_HINT = (
     "Rocket.Chat asks the admin for a 2FA code: create the personal access token with "
@@ -82,24 +84,24 @@ class Command(BaseCommand):
             except RocketChatError as error:
                 raise CommandError(error.message) from None
 
-    def urls(self, site_url: str | None) -> rc_settings.SiteURLs:
+    def urls(self, site_url: str | None) -> remote.SiteURLs:
         try:
-            return rc_settings.site_urls(site_url)
-        except rc_settings.SiteURLMissing as exc:
+            return remote.site_urls(site_url)
+        except SiteURLMissing as exc:
             raise CommandError(str(exc)) from None
 
     def configure_only(self, client: RocketChatClient, site_url: str | None) -> None:
         urls = self.urls(site_url)
-        changes = self.show(rc_settings.plan(client, urls))
+        changes = self.show(remote.plan(client, urls))
         if not self.dry_run:
-            rc_settings.apply(client, changes)
+            remote.apply(client, changes)
         self.report_iframe_login(client)
         self.summary(changes)
 
     def enable(self, client: RocketChatClient, site_url: str | None, *, force: bool) -> None:
         urls = self.urls(site_url)
         checkup = doctor.Doctor(client, site_url=site_url, fetch=self.site_fetch)
-        failed = write_findings(self, checkup.run(doctor.ENABLE_CHECKS))
+        failed = doctor.write_findings(self, checkup.run(doctor.ENABLE_CHECKS))
         if failed and not force:
             raise CommandError(
                 f"{failed} check(s) failed: nothing was changed. Fix them, or pass --force to "
@@ -111,12 +113,11 @@ class Command(BaseCommand):
                     f"--force: changing Rocket.Chat's settings although {failed} check(s) failed."
                 )
             )
-        changes = self.show(rc_settings.enable_plan(client, urls))
+        changes = self.show(remote.enable_plan(client, urls))
         if self.dry_run:
             self.summary(changes)
             return
-        snapshot = rc_settings.record(changes, urls)  # before any change, so it can be undone
-        rc_settings.apply(client, changes)
+        snapshot = remote.enable(client, changes, urls)
         self.summary(changes)
         self.stdout.write(
             f"Previous values recorded (snapshot {snapshot.pk}). To restore them:\n"
@@ -124,27 +125,17 @@ class Command(BaseCommand):
         )
 
     def disable(self, client: RocketChatClient, snapshot_pk: int | None) -> None:
-        snapshots = SettingsSnapshot.objects.all()
-        if snapshot_pk is None:
-            snapshot = snapshots.filter(restored_at__isnull=True).first()
-            if snapshot is None:
-                raise CommandError(
-                    "No recorded settings to restore: --enable records them. Turn iframe login "
-                    "off in Rocket.Chat (Administration > Settings > Accounts > Iframe) instead."
-                )
-        else:
-            snapshot = snapshots.filter(pk=snapshot_pk).first()
-            if snapshot is None:
-                raise CommandError(f"No snapshot {snapshot_pk}.")
+        try:
+            snapshot = remote.snapshot_to_restore(snapshot_pk)
+        except SnapshotMissing as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(f"Restoring snapshot {snapshot.pk}, recorded {snapshot.created_at}.")
-        changes = self.show(rc_settings.restore_plan(client, snapshot))
+        changes = self.show(remote.restore_plan(client, snapshot))
         if not self.dry_run:
-            rc_settings.apply(client, changes)
-            snapshot.restored_at = timezone.now()
-            snapshot.save(update_fields=["restored_at"])
+            remote.restore(client, snapshot, changes)
         self.summary(changes)
 
-    def show(self, changes: list[rc_settings.SettingChange]) -> list[rc_settings.SettingChange]:
+    def show(self, changes: list[remote.SettingChange]) -> list[remote.SettingChange]:
         """Print each setting's change (unchanged ones too at -v 2)."""
         for change in changes:
             if change.changed:
@@ -153,7 +144,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{change.setting_id}: {change.old!r} (unchanged)")
         return changes
 
-    def summary(self, changes: list[rc_settings.SettingChange]) -> None:
+    def summary(self, changes: list[remote.SettingChange]) -> None:
         count = sum(change.changed for change in changes)
         if self.dry_run:
             self.stdout.write(f"Dry run: {count} setting(s) would change; nothing was changed.")
@@ -161,9 +152,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{count} setting(s) changed."))
 
     def report_iframe_login(self, client: RocketChatClient) -> None:
-        if client.get_setting(rc_settings.IFRAME_ENABLED) is not True:
+        if client.get_setting(remote.IFRAME_ENABLED) is not True:
             self.stdout.write(
-                f"{rc_settings.IFRAME_ENABLED} is off: Rocket.Chat keeps its own login form. "
+                f"{remote.IFRAME_ENABLED} is off: Rocket.Chat keeps its own login form. "
                 "Turn it on with `manage.py rocketchat_sso_configure --enable`, which checks "
                 "first and records what it changes."
             )

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rocketchat_sso import doctor
 from rocketchat_sso.client import RocketChatClient
-
-STATUS_WIDTH = 5
-
-
-def write_findings(command: BaseCommand, findings: Iterable[doctor.Finding]) -> int:
-    """Print each finding as ``OK|FAIL|SKIP title: detail`` (and a hint under a FAIL); returns
-    how many failed."""
-    styles = {doctor.OK: command.style.SUCCESS, doctor.FAIL: command.style.ERROR}
-    failed = 0
-    for finding in findings:
-        style = styles.get(finding.status, command.style.WARNING)
-        status = style(finding.status.ljust(STATUS_WIDTH))
-        detail = f": {finding.detail}" if finding.detail else ""
-        command.stdout.write(f"{status} {finding.title}{detail}")
-        if finding.status == doctor.FAIL:
-            failed += 1
-            command.stdout.write(f"{' ' * STATUS_WIDTH} hint: {finding.hint}")
-    return failed
 
 
 class Command(BaseCommand):
@@ -55,6 +36,6 @@ class Command(BaseCommand):
                 site_url=options["site_url"],
                 min_calls_per_minute=options["min_calls_per_minute"],
             )
-            failed = write_findings(self, checkup.run())
+            failed = doctor.write_findings(self, checkup.run())
         if failed:
             raise CommandError(f"{failed} check(s) failed.")

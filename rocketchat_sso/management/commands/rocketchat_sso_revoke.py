@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rocketchat_sso import revocation
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.models import IssuedToken
 
 
 class Command(BaseCommand):
@@ -36,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["rotate_keys"]:
-            rotated = sum(revocation.rotate(row) for row in IssuedToken.objects.iterator())
+            rotated = revocation.rotate_all()
             self.stdout.write(f"Re-encrypted {rotated} stored tokens.")
         with RocketChatClient() as client:
             run = revocation.sweep if options["expired"] else revocation.retry

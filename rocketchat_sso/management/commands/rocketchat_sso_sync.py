@@ -7,29 +7,29 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from rocketchat_sso import revocation, services
+from rocketchat_sso import accounts, lifecycle, revocation, signin
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
 
+T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 500
 PROGRESS_EVERY = 100
 FAILED = "failed"
 SUMMARY = (
-    services.CREATED,
-    services.UPDATED,
-    services.UNCHANGED,
-    services.DEACTIVATED,
-    services.REACTIVATED,
-    services.DELETED,
-    services.SKIPPED,
-    services.LINKED,
+    accounts.CREATED,
+    accounts.UPDATED,
+    accounts.UNCHANGED,
+    accounts.DEACTIVATED,
+    accounts.REACTIVATED,
+    accounts.DELETED,
+    accounts.SKIPPED,
+    accounts.LINKED,
     FAILED,
 )
 INTERRUPTED_EXIT = 130  # what shells report for Ctrl-C
@@ -123,7 +123,7 @@ class Command(BaseCommand):
                 self.stdout.flush()
         self._end_progress_line()
         if not options["usernames"]:
-            for orphan in self._orphans(options):
+            for orphan in lifecycle.orphan_accounts(failed=options["failed"]):
                 label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
                 self._one(label, partial(self._orphan, orphan))
             if not self.dry_run:
@@ -149,11 +149,11 @@ class Command(BaseCommand):
         failed = 0
         with RocketChatClient() as client:
             for user in users:
-                try:
-                    plan = services.plan_link(user, client=client)
-                except RocketChatError as error:
+                plan = self._attempt(
+                    user, "cannot link", partial(signin.plan_link, user, client=client)
+                )
+                if plan is None:
                     failed += 1
-                    self.stderr.write(f"{user}: cannot link: {error.message}")
                     continue
                 self.stdout.write(f"{user}: will {plan.describe()}.")
                 if options["dry_run"]:
@@ -161,16 +161,24 @@ class Command(BaseCommand):
                 if not options["yes"] and not self._confirmed(options):  # pragma: no cover
                     self.stdout.write(f"{user}: not linked.")
                     continue
-                try:
-                    result = services.link_existing(plan, client=client)
-                except RocketChatError as error:
+                result = self._attempt(
+                    user, "failed", partial(signin.link_existing, plan, client=client)
+                )
+                if result is None:
                     failed += 1
-                    self.stderr.write(f"{user}: failed: {error.message}")
                     continue
                 detail = f" ({', '.join(result.changes)})" if result.changes else ""
                 self.stdout.write(f"{user}: linked{detail}.")
         if failed:
             raise CommandError(f"{failed} could not be linked; see above.")
+
+    def _attempt(self, user: Any, failure: str, work: Callable[[], T]) -> T | None:
+        """``work()``, or ``None`` after saying why Rocket.Chat refused it."""
+        try:
+            return work()
+        except RocketChatError as error:
+            self.stderr.write(f"{user}: {failure}: {error.message}")
+            return None
 
     def _confirmed(self, options: dict[str, Any]) -> bool:
         if not sys.stdin.isatty():
@@ -178,33 +186,18 @@ class Command(BaseCommand):
         return input("Link? [y/N] ").strip().lower() in ("y", "yes")
 
     def _users(self, options: dict[str, Any]) -> QuerySet[Any]:
-        user_model = get_user_model()
-        users = user_model._default_manager.select_related("rocketchat_account")
-        if options["usernames"]:
-            users = users.filter(**{f"{user_model.USERNAME_FIELD}__in": options["usernames"]})
-        if options["failed"]:
-            users = users.filter(rocketchat_account__isnull=False).exclude(
-                rocketchat_account__last_error=""
-            )
-        if options["since_pk"] is not None:
-            users = users.filter(pk__gt=options["since_pk"])
-        return users.order_by("pk")
-
-    def _orphans(self, options: dict[str, Any]) -> QuerySet[RocketChatAccount]:
-        """Accounts whose Django user was deleted before Rocket.Chat could be told."""
-        orphans = RocketChatAccount.objects.filter(user__isnull=True).order_by("pk")
-        return orphans.exclude(last_error="") if options["failed"] else orphans
+        return lifecycle.users_to_sync(
+            usernames=options["usernames"], failed=options["failed"], since_pk=options["since_pk"]
+        )
 
     def _user(self, user: Any, account: RocketChatAccount | None) -> Outcome:
-        if self.dry_run:
-            return services.plan_user(user, account, full=self.full), ""
-        result = services.reconcile_user(user, account, client=self.client, full=self.full)
+        result = lifecycle.sync_one(
+            user, account, client=self.client, full=self.full, dry_run=self.dry_run
+        )
         return result.outcome, f" ({', '.join(result.changes)})" if result.changes else ""
 
     def _orphan(self, account: RocketChatAccount) -> Outcome:
-        if self.dry_run:
-            return services.DEACTIVATED, ""
-        return services.propagate_deletion(account, client=self.client).outcome, ""
+        return lifecycle.sync_orphan(account, client=self.client, dry_run=self.dry_run).outcome, ""
 
     def _one(self, label: str, work: Callable[[], Outcome]) -> None:
         """Count one user's outcome; a failure is reported and counted, never fatal."""
@@ -216,7 +209,7 @@ class Command(BaseCommand):
             self.stderr.write(f"{label}: failed: {error.message}")
             return
         self.counts[outcome] += 1
-        if self.verbosity >= 2 and outcome != services.UNCHANGED:
+        if self.verbosity >= 2 and outcome != accounts.UNCHANGED:
             would = "would be " if self.dry_run else ""
             self.stdout.write(f"{label}: {would}{outcome}{detail}")
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import conf, origin_of
+from rocketchat_sso.exceptions import SiteURLMissing, SnapshotMissing
 from rocketchat_sso.models import SettingsSnapshot
 
 # Iframe login (Administration > Settings > Accounts > Iframe).
@@ -52,10 +54,6 @@ CONFIGURED = (
     RECEIVE_ENABLE,
     RECEIVE_ORIGIN,
 )
-
-
-class SiteURLMissing(ValueError):
-    """Neither ``ROCKETCHAT_SSO_SITE_URL`` nor ``--site-url`` says where this site is."""
 
 
 @dataclass(frozen=True)
@@ -171,3 +169,38 @@ def restore_plan(client: RocketChatClient, snapshot: SettingsSnapshot) -> list[S
     setting_ids = sorted(snapshot.values, key=lambda setting_id: setting_id != IFRAME_ENABLED)
     current = read(client, setting_ids)
     return [SettingChange(key, current[key], snapshot.values[key]) for key in setting_ids]
+
+
+def enable(
+    client: RocketChatClient, changes: list[SettingChange], urls: SiteURLs
+) -> SettingsSnapshot:
+    """Record the current values (so they can be restored), then write ``changes``."""
+    snapshot = record(changes, urls)  # before any change, so it can be undone
+    apply(client, changes)
+    return snapshot
+
+
+def snapshot_to_restore(pk: int | None = None) -> SettingsSnapshot:
+    """Snapshot ``pk``, else the latest not yet restored; :class:`SnapshotMissing` if none."""
+    snapshots = SettingsSnapshot.objects.all()
+    if pk is None:
+        snapshot = snapshots.filter(restored_at__isnull=True).first()
+        if snapshot is None:
+            raise SnapshotMissing(
+                "No recorded settings to restore: --enable records them. Turn iframe login "
+                "off in Rocket.Chat (Administration > Settings > Accounts > Iframe) instead."
+            )
+        return snapshot
+    snapshot = snapshots.filter(pk=pk).first()
+    if snapshot is None:
+        raise SnapshotMissing(f"No snapshot {pk}.")
+    return snapshot
+
+
+def restore(
+    client: RocketChatClient, snapshot: SettingsSnapshot, changes: list[SettingChange]
+) -> None:
+    """Write ``changes`` (from :func:`restore_plan`) and mark ``snapshot`` restored."""
+    apply(client, changes)
+    snapshot.restored_at = timezone.now()
+    snapshot.save(update_fields=["restored_at"])

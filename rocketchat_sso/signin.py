@@ -1,17 +1,15 @@
-"""Keep Django users and their Rocket.Chat users in step, and log them in.
+"""Link a Django user to their Rocket.Chat user and sign them in.
 
-Views, signals, the admin and the management commands all go through these functions; the
-HTTP lives in :mod:`rocketchat_sso.client`.
+Create first (look the address up only when Rocket.Chat says it is taken), refuse to hand over
+an account that may not be the user's (:func:`check_linkable`), bring the profile in step, and
+issue a login token (:func:`issue_login_token`). Deliberate linking by an administrator
+(:func:`plan_link`, :func:`link_existing`) lives here too. The HTTP lives in
+:mod:`rocketchat_sso.client`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,17 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from rocketchat_sso import signals
+from rocketchat_sso.accounts import (
+    CREATED,
+    LINKED,
+    MAX_ERROR_LENGTH,
+    UNCHANGED,
+    UPDATED,
+    SyncResult,
+    account_of,
+    record_account_error,
+    record_user_error,
+)
 from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
 from rocketchat_sso.client import (
     IDENTITY_UNAVAILABLE,
@@ -30,133 +39,35 @@ from rocketchat_sso.client import (
 )
 from rocketchat_sso.conf import (
     LOGIN_METHOD_CREATE_TOKEN,
-    ON_USER_DELETE_DELETE,
     PRIVILEGED_ROLES,
     conf,
 )
 from rocketchat_sso.exceptions import (
+    RocketChatAccountConflict,
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
+    RocketChatCreateTokenRefused,
     RocketChatError,
     RocketChatFieldUnavailable,
     RocketChatPermissionDenied,
     RocketChatTwoFactorRequired,
+    RocketChatUserInactive,
     RocketChatUserNotFound,
 )
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.profiles import (
+    RocketChatProfile,
+    email_of,
+    profile_changes,
+    profile_digest,
+    rocketchat_password,
+    username_candidates,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
-
-# Rocket.Chat's default UTF8_User_Names_Validation is [0-9a-zA-Z-_.]+ (facts file).
-_INVALID_USERNAME_CHARS = re.compile(r"[^0-9a-zA-Z._-]+")
-# validateNameChars refuses these; '%' because it also decodeURI()s the name.
-_INVALID_NAME_CHARS = re.compile(r"[<>\\/%]+")
-MAX_USERNAME_LENGTH = 64
-PLACEHOLDER_EMAIL_DOMAIN = "users.noreply.invalid"
-PASSWORD_SALT = "rocketchat_sso.password"
-MAX_ERROR_LENGTH = 2000
-# users.logout answers this when the user has no login token left (nothing to log out).
-NO_TOKENS_LEFT = "error-invalid-user-id"
-
-# What one reconciliation did to a user (sync command, admin, signal receivers).
-CREATED = "created"
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-DEACTIVATED = "deactivated"
-REACTIVATED = "reactivated"
-DELETED = "deleted"
-SKIPPED = "skipped"
-LINKED = "linked"
-
-
-class RocketChatAccountConflict(RocketChatFieldUnavailable):
-    """The Rocket.Chat user we would use belongs to someone else, or may not be linked."""
-
-
-class RocketChatUserInactive(RocketChatError):
-    """The Rocket.Chat user was deactivated in Rocket.Chat: we do not overrule that."""
-
-
-@dataclass(frozen=True)
-class RocketChatProfile:
-    """What a Django user looks like in Rocket.Chat."""
-
-    username: str
-    email: str
-    name: str
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    """The outcome of syncing one user (one of the module's outcome constants)."""
-
-    outcome: str
-    account: RocketChatAccount | None = None
-    changes: tuple[str, ...] = ()
-
-
-def profile_digest(profile: RocketChatProfile) -> str:
-    """A fingerprint of what we wrote to Rocket.Chat: a user whose digest matches is in step."""
-    text = "\0".join((profile.username, profile.email.lower(), profile.name))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def clean_username(value: str, *, fallback: str) -> str:
-    """A username Rocket.Chat accepts, derived deterministically from ``value``.
-
-    Accents are folded to ASCII, every other run of refused characters becomes ``_``.
-    """
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
-    cleaned = _INVALID_USERNAME_CHARS.sub("_", folded).strip("._-")[:MAX_USERNAME_LENGTH]
-    return cleaned or fallback
-
-
-def clean_name(value: str, *, fallback: str) -> str:
-    cleaned = " ".join(_INVALID_NAME_CHARS.sub(" ", value).split())
-    return cleaned or fallback
-
-
-def default_profile(user: AbstractBaseUser) -> RocketChatProfile:
-    """The default ``ROCKETCHAT_SSO_USER_MAPPER``: username, email and full name.
-
-    A user without an email gets a placeholder address (Rocket.Chat requires one).
-    """
-    fallback = f"user{user.pk}"
-    username = clean_username(user.get_username(), fallback=fallback)
-    email = str(getattr(user, "email", "") or "") or f"{username}@{PLACEHOLDER_EMAIL_DOMAIN}"
-    get_full_name = getattr(user, "get_full_name", None)
-    full_name = str(get_full_name() if callable(get_full_name) else "")
-    return RocketChatProfile(
-        username=username, email=email, name=clean_name(full_name, fallback=username)
-    )
-
-
-@sensitive_variables("key", "digest", "body")
-def rocketchat_password(user: AbstractBaseUser) -> str:
-    """The user's Rocket.Chat password, derived on demand and never stored.
-
-    An HMAC of the user's primary key under ``ROCKETCHAT_SSO_PASSWORD_KEY``: 256 bits,
-    with a fixed prefix so it passes Rocket.Chat's password policy (upper, lower, digit,
-    symbol), and runs of repeated characters broken up for its repeated-characters rule.
-    """
-    key = hashlib.sha256(f"{PASSWORD_SALT}:{conf.ROCKETCHAT_SSO_PASSWORD_KEY}".encode()).digest()
-    digest = hmac.new(key, str(user.pk).encode(), hashlib.sha256).digest()
-    body = base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-    body = re.sub(r"(.)\1\1+", lambda m: m.group(1) * 2, body)
-    return f"Rc9!{body}"
-
-
-def username_candidates(profile: RocketChatProfile, user: AbstractBaseUser) -> list[str]:
-    """The mapped username, then a variant made unique by the user's primary key."""
-    return [profile.username, f"{profile.username[: MAX_USERNAME_LENGTH - 12]}.{user.pk}"]
-
-
-def _email_of(rc_user: dict[str, Any]) -> str:
-    emails = rc_user.get("emails") or []
-    return str(emails[0].get("address", "")) if emails else ""
 
 
 def _has_verified_email(rc_user: dict[str, Any], email: str) -> bool:
@@ -334,24 +245,6 @@ def _own_concurrent_creation(
     return True
 
 
-def _changes(
-    rc_user: dict[str, Any],
-    profile: RocketChatProfile,
-    candidates: list[str],
-    *,
-    vouched: bool = False,
-) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if rc_user.get("username") not in candidates:
-        changes["username"] = profile.username
-    if _email_of(rc_user).strip().lower() != profile.email.strip().lower():
-        changes["email"] = profile.email
-        changes["verified"] = vouched
-    if rc_user.get("name") != profile.name:
-        changes["name"] = profile.name
-    return changes
-
-
 def _update(
     client: RocketChatClient,
     rc_user: dict[str, Any],
@@ -381,7 +274,7 @@ def _update(
                 changes.pop("email")
                 changes.pop("verified", None)
                 conflicts.append(
-                    f"email {profile.email!r} is taken in Rocket.Chat; kept {_email_of(rc_user)!r}"
+                    f"email {profile.email!r} is taken in Rocket.Chat; kept {email_of(rc_user)!r}"
                 )
             else:
                 raise
@@ -456,7 +349,7 @@ def _bring_in_step(
     changes: dict[str, Any] = {}
     conflict = ""
     if not created:
-        wanted = _changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
+        wanted = profile_changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
         wanted, known = _without_known_conflicts(wanted, account, profile_digest(profile))
         conflict = known
         if wanted:
@@ -474,13 +367,14 @@ def sync_user(
     Looks up the stored id first; else creates the user, looking up the email only if
     Rocket.Chat says it is taken. Returns the account and Rocket.Chat's user record.
     """
-    account, rc_user, _ = _sync(user, client or RocketChatClient())
+    account, rc_user, _ = sync_user_outcome(user, client or RocketChatClient())
     return account, rc_user
 
 
-def _sync(
+def sync_user_outcome(
     user: AbstractBaseUser, client: RocketChatClient
 ) -> tuple[RocketChatAccount, dict[str, Any], SyncResult]:
+    """:func:`sync_user`, with what it did (the sync command's and the admin's report)."""
     account = RocketChatAccount.objects.filter(user_id=user.pk).first()
     rc_user: dict[str, Any] | None = None
     if account is not None:
@@ -542,7 +436,7 @@ def sync_drift(
     profile = conf.user_mapper(user)
     digest = profile_digest(profile)
     candidates = username_candidates(profile, user)
-    wanted = _changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
+    wanted = profile_changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
     wanted, known = _without_known_conflicts(wanted, account, digest)
     if wanted:
         rc_user, changes, conflict = _update(client, rc_user, wanted, profile)
@@ -553,28 +447,6 @@ def sync_drift(
             profile_digest=digest, sync_conflict=known
         )
     return rc_user
-
-
-def record_user_error(user: AbstractBaseUser, error: Exception) -> None:
-    """Keep a failure on the user's account (if linked) for the admin and a retry."""
-    RocketChatAccount.objects.filter(user_id=user.pk).update(
-        last_error=str(error)[:MAX_ERROR_LENGTH], last_error_at=timezone.now()
-    )
-
-
-def clear_account_error(account: RocketChatAccount) -> None:
-    """Rocket.Chat answered again and the account is in step: forget the last failure."""
-    account.last_error, account.last_error_at = "", None
-    RocketChatAccount.objects.filter(pk=account.pk).update(last_error="", last_error_at=None)
-
-
-def record_account_error(account: RocketChatAccount, error: Exception) -> None:
-    """Keep a failure on the account for the admin and the sync command's retry."""
-    account.last_error = str(error)[:MAX_ERROR_LENGTH]
-    account.last_error_at = timezone.now()
-    RocketChatAccount.objects.filter(pk=account.pk).update(
-        last_error=account.last_error, last_error_at=account.last_error_at
-    )
 
 
 def issue_login_token(
@@ -713,10 +585,6 @@ def _login(
     return client.login(username=username, password=password)
 
 
-class RocketChatCreateTokenRefused(RocketChatPermissionDenied):
-    """``users.createToken`` refused: the message names what to set on this version."""
-
-
 def _create_token(client: RocketChatClient, account: RocketChatAccount) -> LoginToken:
     try:
         return client.create_token(
@@ -761,11 +629,11 @@ class LinkPlan:
         roles = ", ".join(str(role) for role in rc_user.get("roles") or [])
         lines = [
             f"link {self.user} to the Rocket.Chat account {rc_user.get('username')!r} "
-            f"(id {rc_user['_id']}, {_email_of(rc_user)}, roles: {roles}, active)"
+            f"(id {rc_user['_id']}, {email_of(rc_user)}, roles: {roles}, active)"
         ]
         for key in ("username", "name", "email"):
             if key in self.changes:
-                old = _email_of(rc_user) if key == "email" else rc_user.get(key)
+                old = email_of(rc_user) if key == "email" else rc_user.get(key)
                 lines.append(f"change its {key} from {old!r} to {self.changes[key]!r}")
         if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
             lines.append("keep its password (create_token signs the user in)")
@@ -783,7 +651,7 @@ def plan_link(user: AbstractBaseUser, *, client: RocketChatClient) -> LinkPlan:
 
     The administrator vouches for the address, in place of ``ROCKETCHAT_SSO_EMAIL_VERIFIED``.
     """
-    account = _account_of(user)
+    account = account_of(user)
     if account is not None:
         raise RocketChatAccountConflict(
             f"{user} is already linked to the Rocket.Chat account {account.rocketchat_username!r}."
@@ -796,7 +664,7 @@ def plan_link(user: AbstractBaseUser, *, client: RocketChatClient) -> LinkPlan:
             "user's first sign-in creates one)."
         )
     check_linkable(rc_user, user, profile.email, deliberate=True)
-    changes = _changes(
+    changes = profile_changes(
         rc_user,
         profile,
         username_candidates(profile, user),
@@ -810,164 +678,3 @@ def link_existing(plan: LinkPlan, *, client: RocketChatClient) -> SyncResult:
     outcome = _bring_in_step(client, plan.user, plan.rc_user, created=False)
     account, _, result = _finish(plan.user, outcome)
     return SyncResult(LINKED, account, result.changes)
-
-
-# -- lifecycle: active state, logout, deletion, reconciliation ---------------------------------
-
-
-def _account_of(user: AbstractBaseUser) -> RocketChatAccount | None:
-    return RocketChatAccount.objects.filter(user_id=user.pk).first()
-
-
-def propagate_active_state(
-    user: AbstractBaseUser, *, client: RocketChatClient | None = None
-) -> SyncResult:
-    """Make the Rocket.Chat user follow the Django user's ``is_active``.
-
-    An inactive Django user is deactivated in Rocket.Chat; reactivating the Django user
-    reactivates only a Rocket.Chat user this site deactivated: one that Rocket.Chat's own
-    moderators deactivated stays so. Failures are recorded on the account and re-raised.
-    """
-    account = _account_of(user)
-    if account is None:
-        return SyncResult(SKIPPED)
-    client = client or RocketChatClient()
-    rc_id = account.rocketchat_user_id
-    try:
-        if not user.is_active and account.deactivated_at is None:
-            if client.user_info(user_id=rc_id).get("active") is False:
-                return SyncResult(UNCHANGED, account)  # a moderator's decision, not ours
-            client.set_active_status(rc_id, False)
-            _mark(account, deactivated_at=timezone.now())
-            return SyncResult(DEACTIVATED, account)
-        if user.is_active and account.deactivated_at is not None:
-            client.set_active_status(rc_id, True)
-            _mark(account, deactivated_at=None)
-            return SyncResult(REACTIVATED, account)
-    except RocketChatUserNotFound:
-        # Gone from Rocket.Chat: nothing to switch; the next sync creates or relinks the user.
-        _mark(account, deactivated_at=None)
-        return SyncResult(UNCHANGED, account)
-    except RocketChatError as error:
-        record_account_error(account, error)
-        raise
-    return SyncResult(UNCHANGED, account)
-
-
-def _mark(account: RocketChatAccount, *, deactivated_at: Any) -> None:
-    """Store the site's deactivation marker and clear the last error: the change went through."""
-    account.deactivated_at = deactivated_at
-    account.last_error, account.last_error_at = "", None
-    account.last_synced_at = timezone.now()
-    account.save(update_fields=["deactivated_at", "last_error", "last_error_at", "last_synced_at"])
-
-
-def set_active_in_rocketchat(
-    account: RocketChatAccount, active: bool, *, client: RocketChatClient | None = None
-) -> None:
-    """An operator's (de)activation in Rocket.Chat, from the admin.
-
-    It acts like a Rocket.Chat moderator: a deactivation is not undone when the Django user
-    is saved, only by reactivating here (or in Rocket.Chat).
-    """
-    client = client or RocketChatClient()
-    try:
-        client.set_active_status(account.rocketchat_user_id, active)
-    except RocketChatError as error:
-        record_account_error(account, error)
-        raise
-    _mark(account, deactivated_at=None)
-
-
-def end_rocketchat_sessions(
-    account: RocketChatAccount, *, client: RocketChatClient | None = None
-) -> bool:
-    """Log the user out of every Rocket.Chat session (``users.logout``).
-
-    Returns ``False`` when there was none: Rocket.Chat answers ``error-invalid-user-id`` when
-    the user has no login token left, which is the state we wanted.
-    """
-    client = client or RocketChatClient()
-    try:
-        client.logout_user_everywhere(account.rocketchat_user_id)
-    except RocketChatAPIError as error:
-        if error.error_type == NO_TOKENS_LEFT:
-            return False
-        record_account_error(account, error)
-        raise
-    except RocketChatError as error:
-        record_account_error(account, error)
-        raise
-    return True
-
-
-def propagate_deletion(
-    account: RocketChatAccount, *, client: RocketChatClient | None = None
-) -> SyncResult:
-    """The Django user of ``account`` was deleted: deactivate or delete them in Rocket.Chat.
-
-    ``ROCKETCHAT_SSO_ON_USER_DELETE`` decides; deactivating (the default) keeps their messages
-    and rooms. The account row goes once Rocket.Chat has been told; on failure it stays,
-    with the error, for the sync command to retry.
-    """
-    client = client or RocketChatClient()
-    delete = conf.ROCKETCHAT_SSO_ON_USER_DELETE == ON_USER_DELETE_DELETE
-    try:
-        if delete:
-            client.delete_user(account.rocketchat_user_id)
-        else:
-            client.set_active_status(account.rocketchat_user_id, False)
-    except RocketChatUserNotFound:
-        pass  # already gone from Rocket.Chat
-    except RocketChatError as error:
-        record_account_error(account, error)
-        raise
-    account.delete()
-    return SyncResult(DELETED if delete else DEACTIVATED)
-
-
-def plan_user(user: AbstractBaseUser, account: RocketChatAccount | None, *, full: bool) -> str:
-    """What reconciling ``user`` would do, from the database alone (no Rocket.Chat call).
-
-    ``UNCHANGED`` means the stored digest says Rocket.Chat already has the current profile;
-    ``full`` checks every linked user against Rocket.Chat anyway.
-    """
-    if account is None:
-        return CREATED if user.is_active else SKIPPED
-    if not user.is_active:
-        return DEACTIVATED if account.deactivated_at is None else UNCHANGED
-    if account.deactivated_at is not None:
-        return REACTIVATED
-    stale = account.profile_digest != profile_digest(conf.user_mapper(user))
-    return UPDATED if full or stale or account.last_error else UNCHANGED
-
-
-def reconcile_user(
-    user: AbstractBaseUser,
-    account: RocketChatAccount | None,
-    *,
-    client: RocketChatClient,
-    full: bool = False,
-) -> SyncResult:
-    """Bring one Django user and their Rocket.Chat user in step (the sync command's unit).
-
-    Calls Rocket.Chat only when :func:`plan_user` says something is to be done. Failures are
-    recorded on the account and re-raised.
-    """
-    planned = plan_user(user, account, full=full)
-    if planned in (SKIPPED, UNCHANGED):
-        return SyncResult(planned, account)
-    if planned == DEACTIVATED:
-        return propagate_active_state(user, client=client)
-    try:
-        if planned == REACTIVATED:
-            propagate_active_state(user, client=client)
-        _, _, result = _sync(user, client)
-    except RocketChatError as error:
-        record_user_error(user, error)
-        raise
-    return (
-        SyncResult(REACTIVATED, result.account, result.changes)
-        if planned == REACTIVATED
-        else (result)
-    )
