@@ -127,7 +127,7 @@ def make_users(prefix: str, count: int, *, known: bool) -> list[Any]:
     calls only, which the limiter lets through), as users who signed in before."""
     from django.contrib.auth.models import User
 
-    from rocketchat_sso import services
+    from rocketchat_sso import signin
     from rocketchat_sso.client import RocketChatClient
 
     users = []
@@ -139,7 +139,7 @@ def make_users(prefix: str, count: int, *, known: bool) -> list[Any]:
     if known:
         with RocketChatClient() as client:
             for user in users:
-                services.sync_user(user, client=client)
+                signin.sync_user(user, client=client)
     return users
 
 
