@@ -37,7 +37,7 @@ VERSION_CACHE_SECONDS = 60 * 60
 VERSION_CACHE_PREFIX = "rocketchat_sso:version:"
 UNKNOWN_VERSION = ""
 
-# Email lookup paths (README, "Signing in on each Rocket.Chat release").
+# Email lookup paths (docs/rocketchat.rst, "Per Rocket.Chat version").
 LOOKUP_USERS_INFO_EMAIL = "users.info?email="  # 8.6+ (rest-typings 8.6.1)
 LOOKUP_USERS_LIST_QUERY = "users.list?query="  # before 7.0: parseJsonQuery.ts honours it
 LOOKUP_USERS_LIST_PAGES = "users.list pages"  # 7.0-8.5: query silently ignored, no email param

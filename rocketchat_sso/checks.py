@@ -564,7 +564,7 @@ def check_client_address(
                 hint="Make the proxy in front of Django overwrite this header with the "
                 "client's address (nginx: proxy_set_header X-Real-IP $remote_addr;), then "
                 "silence rocketchat_sso.W061; or use 'REMOTE_ADDR' where browsers reach "
-                "Django directly. README, 'Rate limits and the client address'.",
+                "Django directly. docs/rocketchat.rst, 'Rate limits and the client address'.",
                 id="rocketchat_sso.W061",
             )
         )

@@ -454,7 +454,7 @@ def issue_login_token(
 ) -> LoginToken:
     """Sync ``user`` and log them in to Rocket.Chat: a resume token for Meteor's login.
 
-    Rocket.Chat calls (README, "Signing in on each Rocket.Chat release"):
+    Rocket.Chat calls (docs/rocketchat.rst, "Per Rocket.Chat version"):
 
     - new user: ``users.create``, then the login (``/login`` or ``users.createToken``): 2;
     - known user, new session, password method: ``/login`` alone (its ``data.me`` gives the

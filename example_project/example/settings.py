@@ -1,4 +1,4 @@
-"""Settings of the example site: the app installed as its README says.
+"""Settings of the example site: the app installed as docs/installation.rst says.
 
 Every Rocket.Chat value can be overridden from the environment, to point the example at a
 real Rocket.Chat instead of the embedded stand-in.

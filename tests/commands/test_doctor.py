@@ -41,7 +41,7 @@ def hint_after(output: str, title: str) -> str:
 
 
 def healthy(fake: FakeRocketChat) -> FakeRocketChat:
-    """Rocket.Chat set up as the README says."""
+    """Rocket.Chat set up as docs/rocketchat.rst says."""
     call_command("rocketchat_sso_configure", "--site-url", SITE, stdout=StringIO())
     fake.set_setting(remote.IFRAME_ENABLED, True)
     fake.set_setting(remote.RESTRICT_ACCESS, False)

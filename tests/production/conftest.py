@@ -22,7 +22,8 @@ def site_workers(
     django_db_setup: None, stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SiteWorkers]:
     """Three worker processes of the site on the test database and this run's Redis keys,
-    signing users in with ``create_token`` (the method that scales: README, quick start).
+    signing users in with ``create_token`` (the method that scales: docs/quickstart.rst,
+    "Which login method").
 
     Depends on ``django_db_setup`` so the workers stop (and drop their connections) before
     the test database is destroyed.

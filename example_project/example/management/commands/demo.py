@@ -38,7 +38,7 @@ LAYOUTS = {
     CROSS_SITE: ("localhost", "127.0.0.1"),
     SAME_SITE: ("demo.localhost", "chat.demo.localhost"),
 }
-# What works where, said in the banner (README, "Browsers, cookies and which flow to use").
+# What works where, said in the banner (docs/flows.rst, "Browsers, cookies and which flow to use").
 FLOWS = {
     CROSS_SITE: (
         "Rocket.Chat is on another site than the site (as chat.example.net next to "
@@ -162,7 +162,7 @@ class Command(BaseCommand):
         settings.ROCKETCHAT_SSO_ADMIN_TOKEN = "admin-personal-access-token"  # noqa: S105
 
     def _cookies(self, layout: str) -> None:
-        """The session cookie each layout needs (README, "Browsers, cookies and which flow")."""
+        """The session cookie each layout needs (docs/flows.rst)."""
         if layout == SAME_SITE:
             settings.SESSION_COOKIE_SAMESITE, settings.SESSION_COOKIE_SECURE = "Lax", False
         else:  # browsers keep a Secure cookie from http://localhost (a trustworthy origin)
