@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from django.core.management import load_command_class
 
 import rocketchat_sso
@@ -51,6 +52,7 @@ def test_checks_page_lists_every_check_id_and_no_other() -> None:
     assert set(documented) == emitted_check_ids()
 
 
+@pytest.mark.django_db  # Django 6.1's model checks may query the database (JSONField)
 def test_the_check_ids_are_the_ones_django_runs() -> None:
     # The regex over checks.py finds what the registered checks emit: break every setting.
     from django.core import checks as django_checks
