@@ -102,6 +102,7 @@ def ids(**overrides: Any) -> set[str]:
         return {message.id or "" for message in run_checks() if "rocketchat_sso" in str(message.id)}
 
 
+@pytest.mark.django_db  # Django 6.1's model checks may query the database (JSONField)
 def test_checks() -> None:
     assert not {"rocketchat_sso.E060", "rocketchat_sso.W060", "rocketchat_sso.W061"} & ids()
     assert "rocketchat_sso.E060" in ids(ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS=True)
