@@ -210,8 +210,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.site:
         configure_for_site(fake, args.site)
-    server = RocketChatServer(fake, (args.host, args.port), verbose=args.verbose)
-    print(f"Rocket.Chat stand-in on {server.url}", flush=True)
+    serve(RocketChatServer(fake, (args.host, args.port), verbose=args.verbose), "")
+
+
+def serve(server: RocketChatServer, what: str) -> None:
+    """Announce ``server``'s URL on one line (scripts read its last word), serve until Ctrl-C."""
+    print(f"Rocket.Chat stand-in{what} on {server.url}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ import argparse
 from example.standin.chat import ChatRocketChat
 from example.standin.webclient import WebClient
 from rocketchat_sso.testing import NEWEST, RELEASES
-from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
+from rocketchat_sso.testing.server import RocketChatServer, configure_for_site, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,13 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     server = RocketChatServer(
         fake, (args.host, args.port), web_client=WebClient(fake), verbose=args.verbose
     )
-    print(f"Rocket.Chat stand-in with its web client on {server.url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(server, " with its web client")
 
 
 if __name__ == "__main__":
