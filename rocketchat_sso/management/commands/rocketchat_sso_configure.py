@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso import doctor
+from rocketchat_sso import doctor, smoke
 from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import (
@@ -21,6 +21,9 @@ TWO_FACTOR_HINT = (
     "Rocket.Chat asks the admin for a 2FA code: create the personal access token with "
     "'Ignore Two Factor Authentication'."
 )
+SMOKE_TITLE = "Smoke test"
+# The smoke test would only repeat these checks' failures, with more calls.
+SMOKE_NEEDS = ("reachable", "admin", "two_factor", "login_method")
 RESTORE_COMMAND = "python manage.py rocketchat_sso_configure --disable --snapshot {pk}"
 
 
@@ -61,6 +64,12 @@ class Command(BaseCommand):
             help="With --enable: change the settings even if checks fail.",
         )
         parser.add_argument(
+            "--skip-smoke",
+            action="store_true",
+            help="With --enable: do not run the smoke test (a throwaway user signed in end to "
+            "end) before switching on.",
+        )
+        parser.add_argument(
             "--snapshot", type=int, help="With --disable: the recorded snapshot to restore."
         )
 
@@ -69,6 +78,8 @@ class Command(BaseCommand):
         self.dry_run: bool = options["dry_run"]
         if options["force"] and not options["enable"]:
             raise CommandError("--force goes with --enable.")
+        if options["skip_smoke"] and not options["enable"]:
+            raise CommandError("--skip-smoke goes with --enable.")
         if options["snapshot"] is not None and not options["disable"]:
             raise CommandError("--snapshot goes with --disable.")
         with RocketChatClient() as client:
@@ -76,7 +87,12 @@ class Command(BaseCommand):
                 if options["disable"]:
                     self.disable(client, options["snapshot"])
                 elif options["enable"]:
-                    self.enable(client, options["site_url"], force=options["force"])
+                    self.enable(
+                        client,
+                        options["site_url"],
+                        force=options["force"],
+                        run_smoke=not options["skip_smoke"],
+                    )
                 else:
                     self.configure_only(client, options["site_url"])
             except RocketChatTwoFactorRequired as error:
@@ -98,10 +114,14 @@ class Command(BaseCommand):
         self.report_iframe_login(client)
         self.summary(changes)
 
-    def enable(self, client: RocketChatClient, site_url: str | None, *, force: bool) -> None:
+    def enable(
+        self, client: RocketChatClient, site_url: str | None, *, force: bool, run_smoke: bool
+    ) -> None:
         urls = self.urls(site_url)
         checkup = doctor.Doctor(client, site_url=site_url, fetch=self.site_fetch)
         failed = doctor.write_findings(self, checkup.run(doctor.ENABLE_CHECKS))
+        if run_smoke:
+            failed += self.smoke(client, checkup)
         if failed and not force:
             raise CommandError(
                 f"{failed} check(s) failed: nothing was changed. Fix them, or pass --force to "
@@ -123,6 +143,14 @@ class Command(BaseCommand):
             f"Previous values recorded (snapshot {snapshot.pk}). To restore them:\n"
             f"    {RESTORE_COMMAND.format(pk=snapshot.pk)}"
         )
+
+    def smoke(self, client: RocketChatClient, checkup: doctor.Doctor) -> int:
+        """The smoke test, once the checks it builds on passed; returns how many steps failed."""
+        missing = [name for name in SMOKE_NEEDS if name in checkup.unmet]
+        if missing:
+            skipped = doctor.Finding(doctor.SKIP, f"needs: {', '.join(missing)}", title=SMOKE_TITLE)
+            return doctor.write_findings(self, [skipped])
+        return smoke.write_smoke(self, smoke.run(client))
 
     def disable(self, client: RocketChatClient, snapshot_pk: int | None) -> None:
         try:

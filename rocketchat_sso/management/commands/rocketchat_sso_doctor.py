@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso import doctor
+from rocketchat_sso import doctor, smoke
 from rocketchat_sso.client import RocketChatClient
 
 
@@ -14,7 +14,9 @@ class Command(BaseCommand):
     help = (
         "Check the live setup end to end: Rocket.Chat reachable, the admin token usable, the "
         "login method authorized, Rocket.Chat's iframe settings pointing at this site, the "
-        "rate limiter and token reuse. Prints OK/FAIL with a hint; exits non-zero on FAIL."
+        "rate limiter and token reuse. Prints OK/FAIL with a hint; exits non-zero on FAIL. "
+        "With --smoke, only the smoke test: a throwaway user created, signed in, checked, "
+        "revoked and deleted."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,7 +31,20 @@ class Command(BaseCommand):
             f"(default {doctor.MIN_CALLS_PER_MINUTE}).",
         )
 
+        parser.add_argument(
+            "--smoke",
+            action="store_true",
+            help="Run only the smoke test: a throwaway probe user signed in end to end by the "
+            "login method, its token checked and revoked, the user deleted.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["smoke"]:
+            with RocketChatClient() as client:
+                failed = smoke.write_smoke(self, smoke.run(client))
+            if failed:
+                raise CommandError(f"The smoke test failed ({failed} step(s)).")
+            return
         with RocketChatClient() as client:
             checkup = doctor.Doctor(
                 client,
