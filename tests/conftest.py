@@ -16,7 +16,9 @@ from rocketchat_sso.testing import FakeRocketChat
 # The fixtures ``rocketchat`` and ``rocketchat_server``, ``--rocketchat-version`` (tox's
 # rc710/rc80/rc88 factors set ``ROCKETCHAT_TEST_VERSION``) and ``@pytest.mark.rocketchat``: the
 # plugin adopters use (docs/testing.rst).
-pytest_plugins = ["rocketchat_sso.testing.pytest_plugin"]
+# tests.contract.plugin: --rocketchat-url and the ``contract`` tests' harness (a live Rocket.Chat,
+# else the stand-in in its own process).
+pytest_plugins = ["rocketchat_sso.testing.pytest_plugin", "tests.contract.plugin"]
 
 PRODUCTION_MARKER = "production"
 # Set where a skipped production-shaped test would hide a broken setup (CI): skips become failures.
