@@ -192,18 +192,21 @@ class Live:
 
 
 def _start_stand_in(admin_user: str, admin_password: str) -> tuple[subprocess.Popen[str], str]:
+    # Isolated (-I): neither the working directory nor PYTHONPATH comes first on sys.path, so
+    # rocketchat_sso is the one installed (tox: the wheel); the repository root goes last, for
+    # tests.contract.standin alone.
+    code = (
+        f"import sys; sys.path.append({str(ROOT)!r}); "
+        "from tests.contract.standin import main; main()"
+    )
     command = [
-        sys.executable, "-m", "tests.contract.standin",
+        sys.executable, "-I", "-c", code,
         "--rocketchat-version", str(default_version()),
         "--create-tokens-secret", STAND_IN_SECRET,
     ]  # fmt: skip
     if admin_user:
         command += ["--admin-user", admin_user, "--admin-password", admin_password]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     if not line.startswith("URL "):
