@@ -117,7 +117,7 @@ def test_architecture_page_lists_every_module_and_no_other() -> None:
 
 def test_every_page_is_in_the_table_of_contents() -> None:
     index = (DOCS / "index.rst").read_text()
-    listed = set(re.findall(r"^   (\w+)$", index, re.M))
+    listed = set(re.findall(r"^   ([\w-]+)$", index, re.M))
     assert listed == {p.stem for p in DOCS.glob("*.rst")} - {"index"}
 
 
