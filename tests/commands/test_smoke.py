@@ -327,3 +327,28 @@ def test_enable_skips_the_smoke_test_after_a_failed_prerequisite(
         call_command("rocketchat_sso_configure", "--enable", "--site-url", SITE, stdout=out)
     assert "SKIP  Smoke test: needs: admin" in out.getvalue()
     assert not rocketchat.calls_to("/api/v1/users.create")
+
+
+class AnswerLost(FakeRocketChat):
+    """users.create takes effect, but its answer never arrives (a proxy's page instead)."""
+
+    def _users_create(self, call: Any) -> FakeResponse:
+        super()._users_create(call)
+        return FakeResponse(200, "<html>Bad gateway</html>")
+
+
+def test_a_lost_creation_answer_is_cleaned_up_by_the_exact_probe_name(
+    rocketchat_server: RocketChatServer,
+) -> None:
+    rocketchat_server.fake = fake = AnswerLost()
+    fake.add_user("rocketchat-sso-smoke-someone", "someone@example.com", name="Not ours")
+    before = snapshot_users(fake)
+    out, error = smoke()
+    assert error is not None
+    assert statuses(out)["Create the probe user"] == "FAIL"
+    assert statuses(out)["Clean-up"] == "OK"
+    assert fake.users() == before  # the probe found by its exact name and deleted; no other
+    lookups = [c.query for c in fake.calls if c.path == "/api/v1/users.info"]
+    assert len(lookups) == 1 and re.fullmatch(
+        r"rocketchat-sso-smoke-[a-z0-9]{12}", lookups[0]["username"]
+    )
