@@ -63,6 +63,15 @@ NO_CREDENTIALS = "no credentials"
 # REST login route answers 401 with it as ``error`` (ApiClass.ts ``_initAuth``).
 LOGIN_BLOCKED_FOR_IP = "error-login-blocked-for-ip"
 LOGIN_BLOCKED_FOR_USER = "error-login-blocked-for-user"
+# A password login of a user with e-mail 2FA and a verified address: the 2FA onValidateLogin
+# callback (apps/meteor/app/2fa/server/loginHandler.ts) runs checkCodeForUser with the password
+# fallback disabled; EmailCheck.isEnabled needs services.email2fa.enabled and a verified address
+# (app/2fa/server/code/EmailCheck.ts), and every new user gets email2fa when
+# Accounts_TwoFactorAuthentication_Enabled, _By_Email_Enabled and _By_Email_Auto_Opt_In are on
+# (app/authentication/server/startup/index.ts @0548e40), all three registered with default true
+# (settings group 'Accounts', section 'Two Factor Authentication'; the file moved between
+# releases and its path was not noted). So the probe is created verified exactly
+# when the site sends its users' addresses as verified.
 TOTP_REQUIRED = "totp-required"
 
 TWO_FACTOR_FIX = (
@@ -421,8 +430,11 @@ def _site_vouches() -> bool:
 
 
 def _create_fix(error: RocketChatError) -> str:
-    """users.create refusals (validateUserData.ts, saveUser): a 400, not a 403, for a missing
-    permission; field errors for a policy the site's users would meet as well."""
+    """users.create refusals: without ``create-user``, validateUserData throws
+    ``error-action-not-allowed`` 'Adding user is not allowed' (a 400, not a 403; 7.x
+    app/lib/server/functions/saveUser/validateUserData.ts and 8.x
+    server/lib/users/saveUser/validateUserData.ts read alike); field errors come from a policy
+    the site's users would meet as well."""
     if isinstance(error, RocketChatPermissionDenied):
         return (
             "The admin needs the permission 'create-user' (Administration > Permissions; the "

@@ -32,7 +32,8 @@ class Command(BaseCommand):
         "Set Rocket.Chat's iframe-login and iframe-integration settings to this site's URLs "
         "over the REST settings API. With --enable, first check everything iframe login needs "
         "(Rocket.Chat and its admin, the token endpoint's CORS preflight, framing of the loading "
-        "page, the session cookie), change nothing unless all pass, record the previous values "
+        "page, the session cookie, and the smoke test unless --skip-smoke), change nothing "
+        "unless all pass, record the previous values "
         "and turn iframe login on; --disable restores the recorded values."
     )
     # How the --enable checks reach this site's public URL; tests put the test client here.
