@@ -73,6 +73,7 @@ LOGIN_BLOCKED_FOR_USER = "error-login-blocked-for-user"
 # releases and its path was not noted). So the probe is created verified exactly
 # when the site sends its users' addresses as verified.
 TOTP_REQUIRED = "totp-required"
+NOT_ACTIVATED = "error-user-is-not-activated"  # the same validateLoginAttempt, further on
 
 TWO_FACTOR_FIX = (
     "Create the admin's personal access token with 'Ignore Two Factor Authentication' (My "
@@ -405,6 +406,11 @@ class _Smoke:
                 "(Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In, on by default), which "
                 "a site cannot enter for them. Turn that setting off before users are created, "
                 "or use ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'."
+            )
+        if NOT_ACTIVATED in text:
+            return (
+                "Rocket.Chat made the new user inactive (is Accounts_ManuallyApproveNewUsers "
+                "on?): this site's new users could not sign in either until approved."
             )
         if isinstance(error, RocketChatAuthenticationFailed):
             return (

@@ -352,3 +352,14 @@ def test_a_lost_creation_answer_is_cleaned_up_by_the_exact_probe_name(
     assert len(lookups) == 1 and re.fullmatch(
         r"rocketchat-sso-smoke-[a-z0-9]{12}", lookups[0]["username"]
     )
+
+
+def test_a_new_user_left_inactive_is_named(rocketchat_server: RocketChatServer) -> None:
+    fake = play(rocketchat_server)
+    inactive = blocked_login()
+    inactive.body.update(error="error-user-is-not-activated", message="User is not activated")
+    fake.inject(inactive, path="/api/v1/login")
+    before = snapshot_users(fake)
+    out, _ = smoke()
+    assert "Accounts_ManuallyApproveNewUsers" in hint_after(out, "Sign it in")
+    assert_nothing_left(fake, before)
