@@ -113,9 +113,6 @@ class SmokeResult:
     def failed(self) -> int:
         return sum(finding.status == FAIL for finding in self.findings)
 
-    def calls_by(self, credentials: str) -> list[Call]:
-        return [call for call in self.calls if call.credentials == credentials]
-
 
 def run(client: RocketChatClient, *, method: str | None = None) -> SmokeResult:
     """Run the round trip with ``client`` (the admin's) by ``method`` (default: the setting)."""
