@@ -40,8 +40,9 @@ pytestmark = pytest.mark.contract
 
 def test_server_version_anonymous_and_as_admin(contract: Contract) -> None:
     anonymous = RocketChatClient(contract.live.url, user_id="", auth_token="").server_info()
-    short = capabilities.Version(str(anonymous.get("version") or ""))
-    assert short.parts == contract.version.parts  # major.minor to anyone (getServerInfo.ts)
+    # major.minor to anyone (getServerInfo.ts); the doctor copes with a proxy hiding it.
+    if anonymous.get("version"):
+        assert capabilities.Version(str(anonymous["version"])).parts == contract.version.parts
     assert contract.admin.server_version().known
 
 
