@@ -7,7 +7,8 @@ Rocket.Chat's source; comments name the file a behaviour was read from (``ApiCla
 newest code; ``users.ts`` is ``apps/meteor/app/api/server/v1/users.ts`` or
 ``apps/meteor/server/api/v1/users.ts``).
 
-It plays users, login tokens, settings, the rate limiter and faults: what a site's tests need.
+It plays users, login tokens, settings, the rate limiter, the blocking of repeated failed logins
+(:mod:`rocketchat_sso.testing.login_attempts`) and faults: what a site's tests need.
 A subclass plays more by extending :meth:`FakeRocketChat.route_table` (the example project's
 ``ChatRocketChat`` adds rooms and messages for the demo's web client this way).
 
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from rocketchat_sso.testing import ajv
+from rocketchat_sso.testing import ajv, login_attempts
 from rocketchat_sso.testing.versions import RocketChatVersion, default_version
 
 API = "/api/v1"
@@ -101,6 +102,7 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "API_Enable_Rate_Limiter_Limit_Calls_Default": 10,
     "API_Enable_Rate_Limiter_Limit_Time_Default": 60000,
     "UTF8_User_Names_Validation": "[0-9a-zA-Z-_.]+",
+    **login_attempts.SETTINGS,  # Block_Multiple_Failed_Logins_*
 }
 DEFAULT_LOGIN_EXPIRATION_DAYS = 90  # non-positive values fall back to it (Rocket.Chat changelog)
 ROLES = frozenset({"admin", "user", "bot", "app", "guest", "anonymous", "livechat-agent"})
@@ -380,6 +382,7 @@ class FakeRocketChat:
         self._lock = threading.RLock()
         self._users: dict[str, User] = {}
         self._faults: list[_Injected] = []
+        self.login_attempts = login_attempts.LoginAttempts()  # server_events of logins
         # Meteor's RateLimiter, one per route: (route key, client address) -> [window start ms, n]
         self._buckets: dict[tuple[str, str], list[int]] = {}
         # ApiClass.ts ``applyBreakingChanges = shouldBreakInVersion(...)``: '8.0.0' in the 7.x
@@ -830,22 +833,61 @@ class FakeRocketChat:
         return Reply(401, body)
 
     def _login(self, call: Call) -> FakeResponse:
-        """``loginCompatibility`` then Meteor's password login (ApiClass.ts ``_initAuth``)."""
-        body, user = call.params, None
+        """``loginCompatibility`` then Meteor's password login (ApiClass.ts ``_initAuth``): a
+        string ``user`` names a username, or an address if it has ``@``."""
+        body, user, named = call.params, None, None
         password = body.get("password")
         if password is None and isinstance(body.get("resume"), str):
             # loginCompatibility() passes the body through; Meteor's resume handler takes it.
-            return self._resume(body["resume"])
+            return self._attempt(call.request, None, None, lambda: self._resume(body["resume"]))
         if isinstance(password, str) and not set(body) - LOGIN_KEYS:
             name = body.get("user")
-            if isinstance(name, str):
-                user = self._find_email(name) if "@" in name else self._find_username(name)
-            elif body.get("username"):
-                user = self._find_username(str(body["username"]))
+            if isinstance(name, str) and "@" in name:
+                user = self._find_email(name)
+            elif isinstance(name, str) or body.get("username"):
+                named = str(name if isinstance(name, str) else body["username"])
+                user = self._find_username(named)
             elif body.get("email"):
                 user = self._find_email(str(body["email"]))
+        return self._attempt(
+            call.request, named, user, lambda: self._password_login(user, str(password))
+        )
+
+    def _attempt(
+        self,
+        request: FakeRequest,
+        named: str | None,
+        user: User | None,
+        login: Callable[[], tuple[FakeResponse, User]],
+    ) -> FakeResponse:
+        """Meteor's ``_attemptLogin`` with Rocket.Chat's login hooks (:mod:`.login_attempts`):
+        a blocked address or username is refused whatever the password's verdict; failures and
+        successes are recorded. ``named``: the username the login named (``methodArguments[0]
+        .user.username``); ``user``: the account it found, if any."""
+        address, now = self.client_address(request), self.now()
+        blocked = self.login_attempts.blocked(self.settings, address, named, now)
+        try:
+            if blocked is not None:
+                raise self._login_failed(*blocked, dict(login_attempts.BLOCKED_DETAILS))
+            response, user = login()
+        except Reply:
+            self.login_attempts.record(
+                self.settings,
+                failed=True,
+                address=address,
+                username=str(user.doc["username"]) if user is not None else named,
+                now=now,
+                error_type=blocked[0] if blocked is not None else "",
+            )
+            raise
+        self.login_attempts.record(
+            self.settings, failed=False, address=address, username=user.doc["username"], now=now
+        )
+        return response
+
+    def _password_login(self, user: User | None, password: str) -> tuple[FakeResponse, User]:
         # Wrong password and unknown user alike read "User not found" -> "Unauthorized".
-        if user is None or user.password_hash != _hash_password(str(password)):
+        if user is None or user.password_hash != _hash_password(password):
             raise self._login_failed("Unauthorized", "Unauthorized")
         if not user.doc["active"]:
             details = {"function": "Accounts.validateLoginAttempt"}
@@ -853,9 +895,9 @@ class FakeRocketChat:
         token = self._issue_token(user)
         user.doc["lastLogin"] = iso_time(self.now())
         data = {"userId": user.doc["_id"], "authToken": token, "me": self._view(user, user)}
-        return ok(status="success", data=data)
+        return ok(status="success", data=data), user
 
-    def _resume(self, presented: str) -> FakeResponse:
+    def _resume(self, presented: str) -> tuple[FakeResponse, User]:
         """Meteor's resume login: the same token back, not a new one (Meteor.loginWithToken)."""
         for user in self._users.values():
             for token in user.tokens:
@@ -865,7 +907,7 @@ class FakeRocketChat:
                     user.doc["lastLogin"] = iso_time(self.now())
                     data = {"userId": user.doc["_id"], "authToken": token.token}
                     data["me"] = self._view(user, user)
-                    return ok(status="success", data=data)
+                    return ok(status="success", data=data), user
         raise self._login_failed(403, MSG_RESUME_UNKNOWN)
 
     def _logout(self, call: Call) -> FakeResponse:
