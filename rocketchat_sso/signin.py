@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import signals
+from rocketchat_sso import creations, signals
 from rocketchat_sso.accounts import (
     CREATED,
     LINKED,
@@ -194,21 +194,25 @@ def _create_or_adopt(
     vouched = conf.email_verified(user)
     for username in username_candidates(profile, user):
         try:
-            created = client.create_user(
-                username=username,
-                email=profile.email,
-                name=profile.name,
-                password=rocketchat_password(user),
-                join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
-                verified=vouched,
-            )
+            with creations.creating(user):
+                created = client.create_user(
+                    username=username,
+                    email=profile.email,
+                    name=profile.name,
+                    password=rocketchat_password(user),
+                    join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
+                    verified=vouched,
+                )
+                creations.note_created(user, str(created["_id"]))
         except RocketChatFieldUnavailable as error:
             if _taken_field(error, profile) == "username":
                 continue
             existing = find_by_email(client, profile.email)
             if existing is None:
                 continue  # not the address after all: the username is taken
-            if _own_concurrent_creation(client, user, existing):
+            if creations.created_for(user, str(existing["_id"])):
+                # This user's own, created by a concurrent request of theirs: decided from what
+                # the site recorded, never by trying the derived password on it.
                 return existing, False, PASSWORD_SET
             check_linkable(existing, user, profile.email)
             return existing, False, PASSWORD_UNSET
@@ -216,33 +220,6 @@ def _create_or_adopt(
     raise RocketChatAccountConflict(
         f"No free Rocket.Chat username for {profile.username!r}: every candidate is taken."
     )
-
-
-def _own_concurrent_creation(
-    client: RocketChatClient, user: AbstractBaseUser, rc_user: dict[str, Any]
-) -> bool:
-    """Whether ``rc_user`` is this very user's, created by a concurrent request of theirs.
-
-    Proven by the database (the other request linked it already) or by logging in with this
-    user's derived password, which only this site can know and which every user it creates gets
-    (with either login method); tried only on an account bearing one of the user's own
-    usernames, so no stranger's account sees a failed login.
-    """
-    linked = RocketChatAccount.objects.filter(user_id=user.pk, rocketchat_user_id=rc_user["_id"])
-    if linked.exists():
-        return True
-    profile = conf.user_mapper(user)
-    if (
-        rc_user.get("username") not in username_candidates(profile, user)
-        or rc_user.get("active") is False
-    ):
-        return False
-    try:
-        token = client.login(username=str(rc_user["username"]), password=rocketchat_password(user))
-    except RocketChatAuthenticationFailed:
-        return False
-    client.revoke_token(token)  # a proof, not a session
-    return True
 
 
 def _update(

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from rocketchat_sso import creations
 from rocketchat_sso.checks import check_settings
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import (
@@ -115,7 +116,8 @@ def test_concurrent_creation_links_the_winner(rocketchat: FakeRocketChat, user: 
     original_create = RocketChatClient.create_user
 
     def racing_create(self: RocketChatClient, **kwargs: Any) -> Any:
-        original_create(self, **kwargs)  # the other request wins...
+        rival = original_create(self, **kwargs)  # the other request wins (and records it)...
+        creations.note_created(user, str(rival["_id"]))
         return original_create(self, **kwargs)  # ...and ours gets error-field-unavailable
 
     with pytest.MonkeyPatch.context() as mp:
