@@ -23,6 +23,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from rocketchat_sso import capabilities
+from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import Version
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
@@ -317,7 +318,7 @@ class RocketChatClient:
                 return [found] if has_address(found, email) else []
         if path == capabilities.LOOKUP_USERS_LIST_QUERY:
             # Mongo compares exactly: ask for the address as typed and lowercased.
-            query = json.dumps({"emails.address": {"$in": sorted({email, email.lower()})}})
+            query = json.dumps({"emails.address": {"$in": sorted({email, address_key(email)})}})
             page = self.list_users(count=LIST_PAGE_SIZE, query=query)
             return [user for user in page["users"] if has_address(user, email)]
         return self._page_for_email(email)
@@ -539,11 +540,10 @@ def _api_error(where: str, status: int, message: str, error_type: str | None) ->
 
 
 def has_address(rc_user: JSONDict, email: str) -> bool:
-    """Whether the Rocket.Chat user's record carries ``email`` (case-insensitively)."""
-    wanted = email.strip().lower()
-    return bool(wanted) and any(
-        str(entry.get("address", "")).strip().lower() == wanted
-        for entry in rc_user.get("emails") or []
+    """Whether the Rocket.Chat user's record carries ``email`` (:mod:`.addresses`: ASCII case
+    aside; a server that folds more, as a case-insensitive regex may, is not followed)."""
+    return any(
+        same_address(str(entry.get("address", "")), email) for entry in rc_user.get("emails") or []
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
+from rocketchat_sso.addresses import address_key
 from rocketchat_sso.conf import conf
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class RocketChatProfile:
 
 def profile_digest(profile: RocketChatProfile) -> str:
     """A fingerprint of what we wrote to Rocket.Chat: a user whose digest matches is in step."""
-    text = "\0".join((profile.username, profile.email.lower(), profile.name))
+    text = "\0".join((profile.username, address_key(profile.email), profile.name))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -114,7 +115,7 @@ def profile_changes(
     changes: dict[str, Any] = {}
     if rc_user.get("username") not in candidates:
         changes["username"] = profile.username
-    if email_of(rc_user).strip().lower() != profile.email.strip().lower():
+    if address_key(email_of(rc_user)) != address_key(profile.email):
         changes["email"] = profile.email
         changes["verified"] = vouched
     if rc_user.get("name") != profile.name:

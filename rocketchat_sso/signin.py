@@ -29,6 +29,7 @@ from rocketchat_sso.accounts import (
     record_account_error,
     record_user_error,
 )
+from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
 from rocketchat_sso.client import (
     IDENTITY_UNAVAILABLE,
@@ -72,8 +73,7 @@ logger = logging.getLogger(__name__)
 
 def _has_verified_email(rc_user: dict[str, Any], email: str) -> bool:
     return any(
-        str(entry.get("address", "")).strip().lower() == email.strip().lower()
-        and entry.get("verified")
+        same_address(str(entry.get("address", "")), email) and entry.get("verified")
         for entry in rc_user.get("emails") or []
     )
 
@@ -157,10 +157,10 @@ def _taken_field(error: RocketChatFieldUnavailable, profile: RocketChatProfile) 
     """
     if error.error_type == IDENTITY_UNAVAILABLE:
         return "username"
-    message = error.message.lower()
-    if profile.email.lower() in message or "e-mail" in message or "email" in message:
+    message = address_key(error.message)
+    if address_key(profile.email) in message or "e-mail" in message or "email" in message:
         return "email"
-    if profile.username.lower() in message or "username" in message:
+    if address_key(profile.username) in message or "username" in message:
         return "username"
     return ""
 

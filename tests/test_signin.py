@@ -19,10 +19,11 @@ from django.test import Client, RequestFactory, override_settings
 from django.views.debug import ExceptionReporter
 
 from rocketchat_sso import capabilities, signin
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.addresses import same_address
+from rocketchat_sso.client import RocketChatClient, has_address
 from rocketchat_sso.exceptions import RocketChatAccountConflict
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.profiles import rocketchat_password
+from rocketchat_sso.profiles import RocketChatProfile, profile_changes, rocketchat_password
 from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from tests.conftest import paths
@@ -156,6 +157,47 @@ def test_email_case_does_not_matter(rocketchat: FakeRocketChat, django_user_mode
     rocketchat.reset_calls()
     assert open_chat(browser_of(bob)).status_code == 200
     assert "POST users.update" not in paths(rocketchat)  # the address is in step, whatever case
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("Kate@Example.com", " kate@example.com ", True),
+        ("\u212aate@example.com", "kate@example.com", False),  # the Kelvin sign
+        ("\u017fam@example.com", "sam@example.com", False),  # long s
+        ("stra\u00dfe@example.com", "strasse@example.com", False),  # casefold() makes ss
+        ("\u00c9lise@example.com", "\u00e9lise@example.com", False),  # non-ASCII case: kept
+        ("", "", False),
+    ],
+)
+def test_addresses_differ_other_than_by_ascii_case(first: str, second: str, same: bool) -> None:
+    assert same_address(first, second) is same
+    assert has_address({"emails": [{"address": second}]}, first) is same
+
+
+@override_settings(**VERIFIED)
+def test_a_kelvin_sign_never_links_kates_account(
+    rocketchat: FakeRocketChat, django_user_model: Any
+) -> None:
+    """Issue 19 #5: ``str.lower()`` made ``\u212aate@example.com`` match ``kate@example.com`` and
+    the attacker was linked to Kate's account. Rocket.Chat's own lookup may fold it (the
+    stand-in's does); the app does not follow."""
+    kate = verified_account(rocketchat, "kate", "kate@example.com")
+    mallory = django_user_model.objects.create_user("mallory", "\u212aate@example.com", "pw")
+    response = open_chat(browser_of(mallory))
+    assert response.status_code == 409, response.content
+    assert not RocketChatAccount.objects.filter(rocketchat_user_id=kate["_id"]).exists()
+    assert kate["emails"] == [{"address": "kate@example.com", "verified": True}]
+    assert rocketchat.calls_to("/api/v1/users.update") == []
+
+
+def test_a_profile_with_a_kelvin_sign_is_not_in_step_with_kates_address() -> None:
+    profile = RocketChatProfile(username="k", email="\u212aate@example.com", name="K")
+    rc_user = {"username": "k", "name": "K", "emails": [{"address": "kate@example.com"}]}
+    assert profile_changes(rc_user, profile, ["k"]) == {
+        "email": "\u212aate@example.com",
+        "verified": False,
+    }
 
 
 # -- issue 12 #1: no takeover by a typed address ------------------------------------------------
@@ -297,13 +339,24 @@ def fake_allauth(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any
         def __init__(self, **lookup: Any) -> None:
             self.lookup = lookup
 
-        def exists(self) -> bool:
-            return any(
-                row["user"] == self.lookup["user"]
-                and row["email"].lower() == self.lookup["email__iexact"].lower()
-                and row["verified"] == self.lookup["verified"]
+        def _rows(self) -> list[dict[str, Any]]:
+            return [
+                row
                 for row in rows
-            )
+                if row["user"] == self.lookup["user"]
+                and row["verified"] == self.lookup["verified"]
+                and (
+                    "email__iexact" not in self.lookup
+                    or row["email"].lower() == self.lookup["email__iexact"].lower()
+                )
+            ]
+
+        def exists(self) -> bool:
+            return bool(self._rows())
+
+        def values_list(self, field: str, *, flat: bool = False) -> list[Any]:
+            assert flat
+            return [row[field] for row in self._rows()]
 
     class Manager:
         def filter(self, **lookup: Any) -> Query:
@@ -328,6 +381,18 @@ def test_allauth_vouches_for_verified_addresses_only(user: Any, fake_allauth: An
     assert allauth_email_verified(user) is False
     fake_allauth.append({"user": user, "email": "ALICE@example.com", "verified": True})
     assert allauth_email_verified(user) is True
+
+
+def test_allauth_vouches_for_no_address_that_only_unicode_folding_matches(
+    django_user_model: Any, fake_allauth: Any
+) -> None:
+    """Issue 19 #5: ``iexact`` is ``UPPER(...)`` on PostgreSQL, which folds ``\u017f`` (long s)
+    to ``S``; allauth's verified ``sam@example.com`` does not vouch for ``\u017fam@...``."""
+    from rocketchat_sso.verification import allauth_email_verified
+
+    sam = django_user_model.objects.create_user("sam", "\u017fam@example.com", "pw")
+    fake_allauth.append({"user": sam, "email": "sam@example.com", "verified": True})
+    assert allauth_email_verified(sam) is False
 
 
 @override_settings(
