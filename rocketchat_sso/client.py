@@ -49,8 +49,14 @@ FIELD_UNAVAILABLE = "error-field-unavailable"
 IDENTITY_UNAVAILABLE = "error-could-not-save-identity"
 # users.createToken refused (env flag/secret or permission): a 400, not a 403 (createToken.ts).
 NOT_AUTHORIZED = "error-not-authorized"
-# A request failing the route's schema (validateParams), e.g. createToken without ``secret``.
+# A request failing the route's schema, e.g. createToken without ``secret``: ``invalid-params``
+# ("<ajv message> [invalid-params]") from ``validateParams`` (ApiClass.ts, 7.x and 8.0);
+# ``error-invalid-params`` (the bare ajv message) from the typed router the users.* routes moved
+# to later in 8.x (packages/http-router/src/Router.ts @3a8f6b5; one later Router answers body
+# failures ``invalid-params`` again). Both mean the same: see :func:`invalid_params`.
 INVALID_PARAMS = "invalid-params"
+ERROR_INVALID_PARAMS = "error-invalid-params"
+INVALID_PARAMS_TYPES = frozenset({INVALID_PARAMS, ERROR_INVALID_PARAMS})
 # users.info answers this to a search it cannot do: ``email=`` before 8.6.
 INVALID_SEARCH = "Invalid search query."
 # users.list's count is clamped to API_Upper_Count_Limit (100 by default).
@@ -547,9 +553,15 @@ def has_address(rc_user: JSONDict, email: str) -> bool:
     )
 
 
+def invalid_params(error_type: str | None) -> bool:
+    """Whether Rocket.Chat refused the request's parameters against the route's schema, in
+    either release's words (:data:`INVALID_PARAMS_TYPES`)."""
+    return error_type in INVALID_PARAMS_TYPES
+
+
 def _refused_search(error: RocketChatAPIError) -> bool:
     """``users.info`` refusing ``email=`` (before 8.6), or a schema refusing the parameter."""
-    return error.error_type == INVALID_PARAMS or INVALID_SEARCH.rstrip(".") in error.message
+    return invalid_params(error.error_type) or INVALID_SEARCH.rstrip(".") in error.message
 
 
 def _user_record(value: object) -> JSONDict:

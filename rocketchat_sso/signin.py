@@ -33,10 +33,10 @@ from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
 from rocketchat_sso.client import (
     IDENTITY_UNAVAILABLE,
-    INVALID_PARAMS,
     LoginToken,
     RocketChatClient,
     has_address,
+    invalid_params,
 )
 from rocketchat_sso.conf import (
     LOGIN_METHOD_CREATE_TOKEN,
@@ -570,7 +570,7 @@ def _create_token(client: RocketChatClient, account: RocketChatAccount) -> Login
     except (RocketChatPermissionDenied, RocketChatTwoFactorRequired) as error:
         raise create_token_refusal(client, error) from error
     except RocketChatAPIError as error:
-        if error.error_type != INVALID_PARAMS:
+        if not invalid_params(error.error_type):
             raise
         raise create_token_refusal(client, error) from error
 

@@ -56,6 +56,7 @@ ID_LENGTH, TOKEN_LENGTH = 17, 43
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 INVALID_PARAMS = "invalid-params"
+ERROR_INVALID_PARAMS = "error-invalid-params"
 FIELD_UNAVAILABLE = "error-field-unavailable"
 ACTION_NOT_ALLOWED = "error-action-not-allowed"
 FIELD_REQUIRED = "error-the-field-is-required"
@@ -151,6 +152,27 @@ CREATE_2FA_SINCE = (9, 0)
 # users.info?email= / users.list?email= (exact, case-insensitive): rest-typings 8.6.1 and
 # apps/meteor/server/api/v1/users.ts (getFullUserDataByUniqueSearchTerm(..., 'email')).
 EMAIL_LOOKUP_SINCE = (8, 6)
+# Schema failures: ``validateParams`` (ApiClass.ts addRoute) throws Meteor.Error('invalid-params',
+# <ajv messages>): 400 "<messages> [invalid-params]", errorType ``invalid-params``. The typed
+# router (``API.v1.get/post`` with ``query``/``body``: packages/http-router/src/Router.ts
+# @3a8f6b5) answers 400 {success: false, errorType: 'error-invalid-params', error: <messages>},
+# no suffix. The users.* routes moved to it in RocketChat/Rocket.Chat PR #39553 ("consolidated
+# all OpenAPI migrations", merged into develop by 2026-04-17), after 8.0; the routes are those
+# typed in apps/meteor/server/api/v1/users.ts @00e428c. Not read per tag: the first release with
+# it is between 8.1 and 8.8, played from 8.6 (the stand-in's 8.8 line). A later Router answers
+# body failures ``invalid-params`` again (still without the suffix): clients must take both.
+TYPED_ROUTES_SINCE = (8, 6)
+TYPED_ROUTES = frozenset(
+    {
+        "GET /api/v1/users.info",
+        "GET /api/v1/users.list",
+        "POST /api/v1/users.create",
+        "POST /api/v1/users.update",
+        "POST /api/v1/users.setActiveStatus",
+        "POST /api/v1/users.createToken",
+        "POST /api/v1/users.delete",
+    }
+)
 # Routes validated (validateParams / typed ``query``/``body``) only from a release on; the
 # schemas are rest-typings 8.8.1's (rest_schemas.json). Before, the route takes any params.
 VALIDATED_SINCE: Mapping[str, tuple[int, int]] = {
@@ -567,6 +589,9 @@ class FakeRocketChat:
             if since is None or self.version.since(*since):
                 params = ajv.validate(key, params)
         except ajv.InvalidParams as exc:
+            if key in TYPED_ROUTES and self.version.since(*TYPED_ROUTES_SINCE):
+                body = {"success": False, "errorType": ERROR_INVALID_PARAMS, "error": str(exc)}
+                raise Reply(400, body) from None
             raise meteor_error(INVALID_PARAMS, str(exc)) from None
         return params if isinstance(params, dict) else {}
 
