@@ -146,8 +146,10 @@ EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$"
 LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100  # settings API_Default_Count, API_Upper_Count_Limit
 # users.create and users.createToken are twoFactorRequired in the newest code read
 # (apps/meteor/server/api/v1/users.ts @00e428c), added by RocketChat/Rocket.Chat PR #41388
-# (opened 2026-07-15: "users.create and users.createToken ... were missing twoFactorRequired").
-# Neither the 7.x route nor any 8.x release is shown to have it, so no release played here does.
+# (opened 2026-07-15: "users.create and users.createToken ... were missing twoFactorRequired";
+# still open in the thread as stored, checked again in issue 19). Its description says develop
+# then lacked both while users.update had it, so no release branched before it has them; no
+# release notes or tag read name a release that ships it. Played from 9.0, off for 7.10-8.8.
 CREATE_2FA_SINCE = (9, 0)
 # users.info?email= / users.list?email= (exact, case-insensitive): rest-typings 8.6.1 and
 # apps/meteor/server/api/v1/users.ts (getFullUserDataByUniqueSearchTerm(..., 'email')).
