@@ -194,7 +194,7 @@ def _create_or_adopt(
     vouched = conf.email_verified(user)
     for username in username_candidates(profile, user):
         try:
-            with creations.creating(user):
+            with creations.creating(user, username, profile.email):
                 created = client.create_user(
                     username=username,
                     email=profile.email,
@@ -210,9 +210,10 @@ def _create_or_adopt(
             existing = find_by_email(client, profile.email)
             if existing is None:
                 continue  # not the address after all: the username is taken
-            if creations.created_for(user, str(existing["_id"])):
-                # This user's own, created by a concurrent request of theirs: decided from what
-                # the site recorded, never by trying the derived password on it.
+            if creations.created_for(user, existing):
+                # This user's own, created by a concurrent request of theirs or by a request
+                # whose answer was lost: decided from what the site recorded, never by trying
+                # the derived password on it.
                 return existing, False, PASSWORD_SET
             check_linkable(existing, user, profile.email)
             return existing, False, PASSWORD_UNSET

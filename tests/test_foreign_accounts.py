@@ -130,7 +130,7 @@ def test_a_creation_under_way_is_waited_for(rocketchat: FakeRocketChat, user: An
     started, go = threading.Event(), threading.Event()
 
     def winner() -> None:
-        with creations.creating(user):
+        with creations.creating(user, "alice", "alice@example.com"):
             started.set()
             go.wait(5)
             creations.note_created(user, str(rival["_id"]))
@@ -139,7 +139,7 @@ def test_a_creation_under_way_is_waited_for(rocketchat: FakeRocketChat, user: An
     thread.start()
     assert started.wait(5)
     threading.Timer(0.05, go.set).start()
-    assert creations.created_for(user, str(rival["_id"]))
+    assert creations.created_for(user, rival)
     thread.join()
-    assert not creations.created_for(user, "someone-elses-id")
+    assert not creations.created_for(user, {"_id": "someone-elses-id"})
     assert login_names(rocketchat) == []
