@@ -357,6 +357,14 @@ class Route:
 
 
 @dataclass
+class _RateRule:
+    """One rule of Meteor's ``RateLimiter``: a single clock for all of its counters."""
+
+    reset_at: int  # epoch ms of the rule's last reset (``_lastResetTime``)
+    counters: dict[str, int] = field(default_factory=dict)  # client address -> calls
+
+
+@dataclass
 class _Injected:
     fault: FakeResponse | Fault
     path: str | None
@@ -407,8 +415,11 @@ class FakeRocketChat:
         self._users: dict[str, User] = {}
         self._faults: list[_Injected] = []
         self.login_attempts = login_attempts.LoginAttempts()  # server_events of logins
-        # Meteor's RateLimiter, one per route: (route key, client address) -> [window start ms, n]
-        self._buckets: dict[tuple[str, str], list[int]] = {}
+        # Meteor's RateLimiter, one per route, each with one rule: route key -> the rule's clock
+        # and its counters per client address (see _rate_limit). Rules are added as the routes
+        # are, when the server starts.
+        self._rate_rules: dict[str, _RateRule] = {}
+        self._started_ms = int(self.now().timestamp() * 1000)
         # ApiClass.ts ``applyBreakingChanges = shouldBreakInVersion(...)``: '8.0.0' in the 7.x
         # source, moved to '9.0.0' before 8.0 shipped (apps/meteor/server/api/ApiClass.ts), so
         # every release played here keeps the pre-break bodies (401 ``status``/``message``, 403
@@ -645,17 +656,25 @@ class FakeRocketChat:
         limit = int(self.settings["API_Enable_Rate_Limiter_Limit_Calls_Default"])
         window = int(self.settings["API_Enable_Rate_Limiter_Limit_Time_Default"])
         now_ms = int(self.now().timestamp() * 1000)
-        bucket = self._buckets.setdefault((route.key, self.client_address(request)), [now_ms, 0])
-        if now_ms - bucket[0] >= window:  # the rule's interval has passed: counters reset
-            bucket[:] = [now_ms, 0]
-        bucket[1] += 1  # increment, then check: the (limit + 1)-th call is refused
-        to_reset = bucket[0] + window - now_ms
+        # Meteor's rate-limit package (meteor/meteor packages/rate-limit/rate-limit.js @03f21b3):
+        # ``addRule`` starts the rule's clock (``_lastResetTime``); ``increment`` resets *every*
+        # counter of the rule together once its interval has passed since that clock, and
+        # restarts the clock then. So one client's window is not its own: it ends when the
+        # route's rule resets, whoever called first. (At exactly the interval this resets, as
+        # the stand-in always did; Meteor's boundary millisecond was not checked.)
+        rule = self._rate_rules.setdefault(route.key, _RateRule(self._started_ms))
+        if now_ms - rule.reset_at >= window:
+            rule.reset_at, rule.counters = now_ms, {}
+        address = self.client_address(request)
+        calls = rule.counters[address] = rule.counters.get(address, 0) + 1
+        # increment, then check: the (limit + 1)-th call is refused
+        to_reset = rule.reset_at + window - now_ms
         headers = {
             "x-ratelimit-limit": str(limit),
-            "x-ratelimit-remaining": str(max(limit - bucket[1], 0)),
+            "x-ratelimit-remaining": str(max(limit - calls, 0)),
             "x-ratelimit-reset": str(now_ms + to_reset),  # epoch milliseconds
         }
-        if bucket[1] > limit:
+        if calls > limit:
             seconds = -(-to_reset // 1000)
             reason = (
                 "Error, too many requests. Please slow down. You must wait "
