@@ -11,12 +11,12 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
 from rocketchat_sso.addresses import address_key
+from rocketchat_sso.conf import RocketChatProfile as RocketChatProfile  # the mapper's contract
 from rocketchat_sso.conf import conf
 
 if TYPE_CHECKING:
@@ -30,15 +30,6 @@ _INVALID_NAME_CHARS = re.compile(r"[<>\\/%]+")
 MAX_USERNAME_LENGTH = 64
 PLACEHOLDER_EMAIL_DOMAIN = "users.noreply.invalid"
 PASSWORD_SALT = "rocketchat_sso.password"
-
-
-@dataclass(frozen=True)
-class RocketChatProfile:
-    """What a Django user looks like in Rocket.Chat."""
-
-    username: str
-    email: str
-    name: str
 
 
 def profile_digest(profile: RocketChatProfile) -> str:
