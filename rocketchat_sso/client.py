@@ -32,6 +32,7 @@ from rocketchat_sso.exceptions import (
     RocketChatBadResponse,
     RocketChatError,
     RocketChatFieldUnavailable,
+    RocketChatLoginBlocked,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTimeout,
@@ -57,6 +58,12 @@ NOT_AUTHORIZED = "error-not-authorized"
 INVALID_PARAMS = "invalid-params"
 ERROR_INVALID_PARAMS = "error-invalid-params"
 INVALID_PARAMS_TYPES = frozenset({INVALID_PARAMS, ERROR_INVALID_PARAMS})
+# The login route's refusal while Rocket.Chat blocks an account or an address after repeated
+# failed logins (apps/meteor/app/authentication/server/startup/index.js, validateLoginAttempt):
+# the Meteor error's code arrives as the 401's ``error``. It lasts until the failures are older
+# than Block_Multiple_Failed_Logins_Time_To_Unblock_*_In_Minutes (default 5).
+LOGIN_BLOCKED = frozenset({"error-login-blocked-for-user", "error-login-blocked-for-ip"})
+LOGIN_BLOCKED_RETRY_AFTER = 5 * 60.0
 # users.info answers this to a search it cannot do: ``email=`` before 8.6.
 INVALID_SEARCH = "Invalid search query."
 # users.list's count is clamped to API_Upper_Count_Limit (100 by default).
@@ -258,6 +265,14 @@ class RocketChatClient:
         message = str(data.get("error") or data.get("message") or "")
         error_type = data.get("errorType")
         error_type = str(error_type) if error_type is not None else None
+        if status == 401 and message in LOGIN_BLOCKED:
+            error = RocketChatLoginBlocked(
+                f"Rocket.Chat has blocked logins ({message}) for {where}",
+                status=status,
+                error_type=message,
+            )
+            error.retry_after = LOGIN_BLOCKED_RETRY_AFTER
+            raise error
         if status == 401:
             raise RocketChatAuthenticationFailed(
                 f"Rocket.Chat refused the credentials for {where}: {message}",

@@ -23,7 +23,7 @@ from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.lifecycle import end_rocketchat_sessions, set_active_in_rocketchat
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.signin import issue_login_token
-from rocketchat_sso.testing import FakeRocketChat
+from rocketchat_sso.testing import FakeRequest, FakeRocketChat
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +143,31 @@ def test_a_creation_under_way_is_waited_for(rocketchat: FakeRocketChat, user: An
     thread.join()
     assert not creations.created_for(user, {"_id": "someone-elses-id"})
     assert login_names(rocketchat) == []
+
+
+def test_a_blocked_account_is_waited_for_never_given_a_new_password(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    """Someone types wrong passwords for ``alice`` into Rocket.Chat's login form until it blocks
+    her logins: her next sign-in waits (503 with Retry-After) instead of taking the refusal for
+    a forgotten password and replacing it, which would sign her out of every device."""
+    first = issue_login_token(user)
+    for _ in range(10):
+        wrong = {"user": "alice", "password": "guess"}
+        rocketchat.handle(
+            FakeRequest(
+                "POST",
+                "/api/v1/login",
+                headers={"content-type": "application/json", "x-real-ip": "198.51.100.7"},
+                body=json.dumps(wrong).encode(),
+            )
+        )
+    rocketchat.reset_calls()
+    browser = Client()
+    browser.force_login(user)
+    response = browser.post(TOKEN_URL)
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == "rocketchat_login_blocked"
+    assert response["Retry-After"] == "300"
+    assert rocketchat.calls_to("/api/v1/users.update") == []
+    assert first.auth_token in rocketchat.tokens_of(first.user_id)
