@@ -51,6 +51,12 @@ IN_FLIGHT_TIMEOUTS = 3
 CLOCK_SKEW_SECONDS = 300
 
 
+# The records only ever help (without them a raced or unanswered creation ends in a 409, never
+# in a login attempt): writing them is best effort, and no failure of the cache, whatever it
+# raises, fails a sign-in here.
+RECORD_FAILURES = (Exception,)
+
+
 def _cache() -> BaseCache:
     return GuardedCache(caches[conf.ROCKETCHAT_SSO_CACHE])
 
@@ -65,7 +71,7 @@ def _append(prefix: str, user: AbstractBaseUser, item: Any) -> None:
     try:
         items = _records(cache, prefix, user)
         cache.set(f"{prefix}{user.pk}", [*items, item], RECORD_TIMEOUT)
-    except CacheUnavailable:
+    except RECORD_FAILURES:
         logger.warning("Could not record a Rocket.Chat creation for user %s", user.pk)
 
 
@@ -74,7 +80,7 @@ def _forget_asked(user: AbstractBaseUser, nonce: str) -> None:
     try:
         items = [item for item in _records(cache, ASKED_PREFIX, user) if item[3:4] != [nonce]]
         cache.set(f"{ASKED_PREFIX}{user.pk}", items, RECORD_TIMEOUT)
-    except CacheUnavailable:
+    except RECORD_FAILURES:
         pass  # the record stays: it only ever matches an account with this username and address
 
 
@@ -111,13 +117,13 @@ def _under_way(user: AbstractBaseUser) -> Iterator[None]:
         cache.add(key, 0, IN_FLIGHT_TIMEOUTS * conf.ROCKETCHAT_SSO_TIMEOUT)
         cache.incr(key)
         marked = True
-    except (CacheUnavailable, ValueError):
+    except RECORD_FAILURES:
         logger.warning("Could not mark a Rocket.Chat creation under way for user %s", user.pk)
     try:
         yield
     finally:
         if marked:  # should the mark have expired, or the cache gone, it times out by itself
-            with suppress(CacheUnavailable, ValueError):
+            with suppress(*RECORD_FAILURES):
                 cache.incr(key, -1)
 
 
