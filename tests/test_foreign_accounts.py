@@ -9,6 +9,7 @@ recorded (:mod:`rocketchat_sso.creations`, ``RocketChatAccount``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from io import StringIO
@@ -69,7 +70,8 @@ def test_users_aiming_at_the_admins_name_and_address_send_it_no_login(
 def test_every_login_goes_to_an_account_the_site_created_or_linked(
     rocketchat: FakeRocketChat, django_user_model: Any
 ) -> None:
-    """Sign-in (new and known users), the sync command, linking, lifecycle: a sweep."""
+    """Sign-in (new and known users), the sync command, linking, lifecycle, the configure and
+    doctor commands' live probes: a sweep."""
     rocketchat.add_user("bob", "bob@example.com", "Bob Stranger", password="bobs-own")
     carol = rocketchat.add_user("carol", "carol@example.com", "Carol", password="carols-own")
     carol["emails"][0]["verified"] = True
@@ -97,6 +99,10 @@ def test_every_login_goes_to_an_account_the_site_created_or_linked(
             set_active_in_rocketchat(account, False, client=client)
             set_active_in_rocketchat(account, True, client=client)
         open_chat(user, 1)
+    site = ("--site-url", "https://www.example.com")
+    for command in ("rocketchat_sso_configure", "rocketchat_sso_doctor"):  # the live probes
+        with contextlib.suppress(CommandError):
+            call_command(command, *site, stdout=StringIO(), stderr=StringIO())
     allowed = site_accounts(rocketchat)
     assert {"carol", "dave", f"bob.{users[1].pk}"} <= allowed  # linked, created, a variant
     assert [name for name in login_names(rocketchat) if name not in allowed] == []
