@@ -23,6 +23,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from rocketchat_sso import capabilities
+from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import Version
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
@@ -31,6 +32,7 @@ from rocketchat_sso.exceptions import (
     RocketChatBadResponse,
     RocketChatError,
     RocketChatFieldUnavailable,
+    RocketChatLoginBlocked,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTimeout,
@@ -48,8 +50,20 @@ FIELD_UNAVAILABLE = "error-field-unavailable"
 IDENTITY_UNAVAILABLE = "error-could-not-save-identity"
 # users.createToken refused (env flag/secret or permission): a 400, not a 403 (createToken.ts).
 NOT_AUTHORIZED = "error-not-authorized"
-# A request failing the route's schema (validateParams), e.g. createToken without ``secret``.
+# A request failing the route's schema, e.g. createToken without ``secret``: ``invalid-params``
+# ("<ajv message> [invalid-params]") from ``validateParams`` (ApiClass.ts, 7.x and 8.0);
+# ``error-invalid-params`` (the bare ajv message) from the typed router the users.* routes moved
+# to later in 8.x (packages/http-router/src/Router.ts @3a8f6b5; one later Router answers body
+# failures ``invalid-params`` again). Both mean the same: see :func:`invalid_params`.
 INVALID_PARAMS = "invalid-params"
+ERROR_INVALID_PARAMS = "error-invalid-params"
+INVALID_PARAMS_TYPES = frozenset({INVALID_PARAMS, ERROR_INVALID_PARAMS})
+# The login route's refusal while Rocket.Chat blocks an account or an address after repeated
+# failed logins (apps/meteor/app/authentication/server/startup/index.js, validateLoginAttempt):
+# the Meteor error's code arrives as the 401's ``error``. It lasts until the failures are older
+# than Block_Multiple_Failed_Logins_Time_To_Unblock_*_In_Minutes (default 5).
+LOGIN_BLOCKED = frozenset({"error-login-blocked-for-user", "error-login-blocked-for-ip"})
+LOGIN_BLOCKED_RETRY_AFTER = 5 * 60.0
 # users.info answers this to a search it cannot do: ``email=`` before 8.6.
 INVALID_SEARCH = "Invalid search query."
 # users.list's count is clamped to API_Upper_Count_Limit (100 by default).
@@ -251,6 +265,14 @@ class RocketChatClient:
         message = str(data.get("error") or data.get("message") or "")
         error_type = data.get("errorType")
         error_type = str(error_type) if error_type is not None else None
+        if status == 401 and message in LOGIN_BLOCKED:
+            error = RocketChatLoginBlocked(
+                f"Rocket.Chat has blocked logins ({message}) for {where}",
+                status=status,
+                error_type=message,
+            )
+            error.retry_after = LOGIN_BLOCKED_RETRY_AFTER
+            raise error
         if status == 401:
             raise RocketChatAuthenticationFailed(
                 f"Rocket.Chat refused the credentials for {where}: {message}",
@@ -317,7 +339,7 @@ class RocketChatClient:
                 return [found] if has_address(found, email) else []
         if path == capabilities.LOOKUP_USERS_LIST_QUERY:
             # Mongo compares exactly: ask for the address as typed and lowercased.
-            query = json.dumps({"emails.address": {"$in": sorted({email, email.lower()})}})
+            query = json.dumps({"emails.address": {"$in": sorted({email, address_key(email)})}})
             page = self.list_users(count=LIST_PAGE_SIZE, query=query)
             return [user for user in page["users"] if has_address(user, email)]
         return self._page_for_email(email)
@@ -539,17 +561,22 @@ def _api_error(where: str, status: int, message: str, error_type: str | None) ->
 
 
 def has_address(rc_user: JSONDict, email: str) -> bool:
-    """Whether the Rocket.Chat user's record carries ``email`` (case-insensitively)."""
-    wanted = email.strip().lower()
-    return bool(wanted) and any(
-        str(entry.get("address", "")).strip().lower() == wanted
-        for entry in rc_user.get("emails") or []
+    """Whether the Rocket.Chat user's record carries ``email`` (:mod:`.addresses`: ASCII case
+    aside; a server that folds more, as a case-insensitive regex may, is not followed)."""
+    return any(
+        same_address(str(entry.get("address", "")), email) for entry in rc_user.get("emails") or []
     )
+
+
+def invalid_params(error_type: str | None) -> bool:
+    """Whether Rocket.Chat refused the request's parameters against the route's schema, in
+    either release's words (:data:`INVALID_PARAMS_TYPES`)."""
+    return error_type in INVALID_PARAMS_TYPES
 
 
 def _refused_search(error: RocketChatAPIError) -> bool:
     """``users.info`` refusing ``email=`` (before 8.6), or a schema refusing the parameter."""
-    return error.error_type == INVALID_PARAMS or INVALID_SEARCH.rstrip(".") in error.message
+    return invalid_params(error.error_type) or INVALID_SEARCH.rstrip(".") in error.message
 
 
 def _user_record(value: object) -> JSONDict:

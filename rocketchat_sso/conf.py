@@ -7,6 +7,7 @@ so ``override_settings`` in tests and late configuration both just work.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -16,8 +17,6 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from rocketchat_sso.profiles import RocketChatProfile
-
 LOGIN_METHOD_PASSWORD = "password"
 LOGIN_METHOD_CREATE_TOKEN = "create_token"
 LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
@@ -25,6 +24,20 @@ LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 DEFAULT_USER_MAPPER = "rocketchat_sso.profiles.default_profile"
 # Where the default mapper lived before services.py was split (0.x settings may still name it).
 FORMER_USER_MAPPERS = {"rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER}
+
+
+@dataclass(frozen=True)
+class RocketChatProfile:
+    """What a Django user looks like in Rocket.Chat: what ``ROCKETCHAT_SSO_USER_MAPPER`` returns.
+
+    Defined here, with the setting, so that conf needs nothing of :mod:`rocketchat_sso.profiles`
+    (which reads conf); import it from there.
+    """
+
+    username: str
+    email: str
+    name: str
+
 
 # URL names of rocketchat_sso.urls.
 TOKEN_URL_NAME = "rocketchat_sso:token"

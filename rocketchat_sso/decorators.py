@@ -35,6 +35,7 @@ from rocketchat_sso.exceptions import (
     RocketChatAuthenticationFailed,
     RocketChatBadResponse,
     RocketChatError,
+    RocketChatLoginBlocked,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTimeout,
@@ -302,6 +303,14 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         "rocketchat_rate_limited",
         "Rocket.Chat is busy; try again shortly.",
         retry_after=_rate_limited_retry_after,
+    ),
+    # Repeated failed logins (anyone's, at the account or at this site's address) made
+    # Rocket.Chat block logins for a few minutes; never answered by resetting the password.
+    RocketChatLoginBlocked: ErrorAnswer(
+        503,
+        "rocketchat_login_blocked",
+        "Rocket.Chat has blocked sign-ins for a few minutes after repeated failed logins.",
+        retry_after=_unavailable_retry_after,
     ),
     RocketChatUnavailable: _unavailable,
     RocketChatBadResponse: ErrorAnswer(

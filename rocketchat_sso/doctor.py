@@ -19,7 +19,7 @@ from django.utils.crypto import get_random_string
 
 from rocketchat_sso import capabilities
 from rocketchat_sso import remote_settings as remote
-from rocketchat_sso.client import INVALID_PARAMS, LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient
+from rocketchat_sso.client import LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient, invalid_params
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -243,7 +243,7 @@ def _probe_create_token(doctor: Doctor) -> tuple[str, str]:
     except (RocketChatPermissionDenied, RocketChatTwoFactorRequired) as error:
         return error.message, capabilities.create_token_fix(client.version())
     except RocketChatAPIError as error:
-        if error.error_type != INVALID_PARAMS:
+        if not invalid_params(error.error_type):
             raise
         return error.message, capabilities.create_token_fix(client.version())
     client.revoke_token(token)  # the probe's token for the admin must not linger

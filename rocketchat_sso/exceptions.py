@@ -45,6 +45,11 @@ class RocketChatRateLimited(RocketChatUnavailable):
         self.retry_after = retry_after
 
 
+class RocketChatLoginBlocked(RocketChatUnavailable):
+    """Rocket.Chat refuses logins for this account or this address for a while after repeated
+    failed logins (``Block_Multiple_Failed_Logins_*``): a wait, never a wrong password."""
+
+
 class RocketChatBadResponse(RocketChatError):
     """Rocket.Chat answered something that is not its JSON API (a proxy page, a cut body)."""
 

@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
+from rocketchat_sso.addresses import address_key
+from rocketchat_sso.conf import RocketChatProfile as RocketChatProfile  # the mapper's contract
 from rocketchat_sso.conf import conf
 
 if TYPE_CHECKING:
@@ -31,18 +32,9 @@ PLACEHOLDER_EMAIL_DOMAIN = "users.noreply.invalid"
 PASSWORD_SALT = "rocketchat_sso.password"
 
 
-@dataclass(frozen=True)
-class RocketChatProfile:
-    """What a Django user looks like in Rocket.Chat."""
-
-    username: str
-    email: str
-    name: str
-
-
 def profile_digest(profile: RocketChatProfile) -> str:
     """A fingerprint of what we wrote to Rocket.Chat: a user whose digest matches is in step."""
-    text = "\0".join((profile.username, profile.email.lower(), profile.name))
+    text = "\0".join((profile.username, address_key(profile.email), profile.name))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -114,7 +106,7 @@ def profile_changes(
     changes: dict[str, Any] = {}
     if rc_user.get("username") not in candidates:
         changes["username"] = profile.username
-    if email_of(rc_user).strip().lower() != profile.email.strip().lower():
+    if address_key(email_of(rc_user)) != address_key(profile.email):
         changes["email"] = profile.email
         changes["verified"] = vouched
     if rc_user.get("name") != profile.name:

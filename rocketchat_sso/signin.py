@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import signals
+from rocketchat_sso import creations, signals
 from rocketchat_sso.accounts import (
     CREATED,
     LINKED,
@@ -29,13 +29,14 @@ from rocketchat_sso.accounts import (
     record_account_error,
     record_user_error,
 )
+from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
 from rocketchat_sso.client import (
     IDENTITY_UNAVAILABLE,
-    INVALID_PARAMS,
     LoginToken,
     RocketChatClient,
     has_address,
+    invalid_params,
 )
 from rocketchat_sso.conf import (
     LOGIN_METHOD_CREATE_TOKEN,
@@ -72,8 +73,7 @@ logger = logging.getLogger(__name__)
 
 def _has_verified_email(rc_user: dict[str, Any], email: str) -> bool:
     return any(
-        str(entry.get("address", "")).strip().lower() == email.strip().lower()
-        and entry.get("verified")
+        same_address(str(entry.get("address", "")), email) and entry.get("verified")
         for entry in rc_user.get("emails") or []
     )
 
@@ -157,10 +157,10 @@ def _taken_field(error: RocketChatFieldUnavailable, profile: RocketChatProfile) 
     """
     if error.error_type == IDENTITY_UNAVAILABLE:
         return "username"
-    message = error.message.lower()
-    if profile.email.lower() in message or "e-mail" in message or "email" in message:
+    message = address_key(error.message)
+    if address_key(profile.email) in message or "e-mail" in message or "email" in message:
         return "email"
-    if profile.username.lower() in message or "username" in message:
+    if address_key(profile.username) in message or "username" in message:
         return "username"
     return ""
 
@@ -194,21 +194,26 @@ def _create_or_adopt(
     vouched = conf.email_verified(user)
     for username in username_candidates(profile, user):
         try:
-            created = client.create_user(
-                username=username,
-                email=profile.email,
-                name=profile.name,
-                password=rocketchat_password(user),
-                join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
-                verified=vouched,
-            )
+            with creations.creating(user, username, profile.email):
+                created = client.create_user(
+                    username=username,
+                    email=profile.email,
+                    name=profile.name,
+                    password=rocketchat_password(user),
+                    join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
+                    verified=vouched,
+                )
+                creations.note_created(user, str(created["_id"]))
         except RocketChatFieldUnavailable as error:
             if _taken_field(error, profile) == "username":
                 continue
             existing = find_by_email(client, profile.email)
             if existing is None:
                 continue  # not the address after all: the username is taken
-            if _own_concurrent_creation(client, user, existing):
+            if creations.created_for(user, existing):
+                # This user's own, created by a concurrent request of theirs or by a request
+                # whose answer was lost: decided from what the site recorded, never by trying
+                # the derived password on it.
                 return existing, False, PASSWORD_SET
             check_linkable(existing, user, profile.email)
             return existing, False, PASSWORD_UNSET
@@ -216,33 +221,6 @@ def _create_or_adopt(
     raise RocketChatAccountConflict(
         f"No free Rocket.Chat username for {profile.username!r}: every candidate is taken."
     )
-
-
-def _own_concurrent_creation(
-    client: RocketChatClient, user: AbstractBaseUser, rc_user: dict[str, Any]
-) -> bool:
-    """Whether ``rc_user`` is this very user's, created by a concurrent request of theirs.
-
-    Proven by the database (the other request linked it already) or by logging in with this
-    user's derived password, which only this site can know and which every user it creates gets
-    (with either login method); tried only on an account bearing one of the user's own
-    usernames, so no stranger's account sees a failed login.
-    """
-    linked = RocketChatAccount.objects.filter(user_id=user.pk, rocketchat_user_id=rc_user["_id"])
-    if linked.exists():
-        return True
-    profile = conf.user_mapper(user)
-    if (
-        rc_user.get("username") not in username_candidates(profile, user)
-        or rc_user.get("active") is False
-    ):
-        return False
-    try:
-        token = client.login(username=str(rc_user["username"]), password=rocketchat_password(user))
-    except RocketChatAuthenticationFailed:
-        return False
-    client.revoke_token(token)  # a proof, not a session
-    return True
 
 
 def _update(
@@ -593,7 +571,7 @@ def _create_token(client: RocketChatClient, account: RocketChatAccount) -> Login
     except (RocketChatPermissionDenied, RocketChatTwoFactorRequired) as error:
         raise create_token_refusal(client, error) from error
     except RocketChatAPIError as error:
-        if error.error_type != INVALID_PARAMS:
+        if not invalid_params(error.error_type):
             raise
         raise create_token_refusal(client, error) from error
 

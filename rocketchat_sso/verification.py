@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rocketchat_sso.addresses import same_address
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
@@ -16,12 +18,14 @@ if TYPE_CHECKING:
 def allauth_email_verified(user: AbstractBaseUser) -> bool:
     """Whether django-allauth has verified the user's current address.
 
-    The address compared is the one the profile maps to Rocket.Chat (``user.email``), without
-    regard to case; allauth is imported only when this is called.
+    The address compared is the one the profile maps to Rocket.Chat (``user.email``), ASCII
+    case aside (:mod:`rocketchat_sso.addresses`; not the database's ``iexact``, whose ``UPPER()``
+    folds more on PostgreSQL); allauth is imported only when this is called.
     """
     from allauth.account.models import EmailAddress  # type: ignore[import-not-found]
 
     email = str(getattr(user, "email", "") or "")
     if not email:
         return False
-    return bool(EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists())
+    verified = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
+    return any(same_address(str(address), email) for address in verified)

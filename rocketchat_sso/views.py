@@ -60,6 +60,10 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
     "rocketchat_timeout": UNREACHABLE,
     "rocketchat_unavailable": UNREACHABLE,
     "rocketchat_rate_limited": _("The chat is very busy. Please try again in a minute."),
+    "rocketchat_login_blocked": _(
+        "Chat sign-ins are paused for a few minutes after too many failed attempts. Please try "
+        "again in five minutes."
+    ),
     "database_unavailable": SITE_BUSY,
     "token_pending": SITE_BUSY,
     "token_cache_unavailable": SITE_BUSY,

@@ -80,6 +80,29 @@ def test_an_unknown_version_tries_users_info_then_pages() -> None:
     assert [u["_id"] for u in found] == [user(0)["_id"]]
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {
+            "success": False,
+            "error": "must NOT have additional properties [invalid-params]",
+            "errorType": "invalid-params",
+        },  # validateParams (7.x, 8.0)
+        {
+            "success": False,
+            "errorType": "error-invalid-params",
+            "error": "must NOT have additional properties",
+        },  # the typed router (later 8.x)
+    ],
+)
+@responses.activate
+def test_an_unknown_version_takes_a_schema_refusal_in_either_words(refusal: Any) -> None:
+    responses.get(INFO, status=400, json=refusal)
+    responses.get(LIST, json=page([user(0, "a@example.com")], 1, 0))
+    found = RocketChatClient().find_users_by_email("a@example.com", path=capabilities.LOOKUP_PROBE)
+    assert [u["_id"] for u in found] == [user(0)["_id"]]
+
+
 @responses.activate
 def test_the_version_is_asked_once_then_remembered() -> None:
     responses.get(API_INFO, json={"info": {"version": "8.8.1"}, "version": "8.8.1"})

@@ -18,13 +18,19 @@ from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory, override_settings
 from django.views.debug import ExceptionReporter
 
-from rocketchat_sso import capabilities, signin
-from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatAccountConflict
+from rocketchat_sso import capabilities, creations, signin
+from rocketchat_sso.addresses import same_address
+from rocketchat_sso.client import RocketChatClient, has_address
+from rocketchat_sso.exceptions import (
+    RocketChatAccountConflict,
+    RocketChatCreateTokenRefused,
+    RocketChatUnavailable,
+    RocketChatUserInactive,
+)
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.profiles import rocketchat_password
-from rocketchat_sso.signin import issue_login_token
-from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
+from rocketchat_sso.profiles import RocketChatProfile, profile_changes, rocketchat_password
+from rocketchat_sso.signin import issue_login_token, sync_user
+from rocketchat_sso.testing import FakeRocketChat, Fault, mock_rocketchat
 from tests.conftest import paths
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +162,47 @@ def test_email_case_does_not_matter(rocketchat: FakeRocketChat, django_user_mode
     rocketchat.reset_calls()
     assert open_chat(browser_of(bob)).status_code == 200
     assert "POST users.update" not in paths(rocketchat)  # the address is in step, whatever case
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("Kate@Example.com", " kate@example.com ", True),
+        ("\u212aate@example.com", "kate@example.com", False),  # the Kelvin sign
+        ("\u017fam@example.com", "sam@example.com", False),  # long s
+        ("stra\u00dfe@example.com", "strasse@example.com", False),  # casefold() makes ss
+        ("\u00c9lise@example.com", "\u00e9lise@example.com", False),  # non-ASCII case: kept
+        ("", "", False),
+    ],
+)
+def test_addresses_differ_other_than_by_ascii_case(first: str, second: str, same: bool) -> None:
+    assert same_address(first, second) is same
+    assert has_address({"emails": [{"address": second}]}, first) is same
+
+
+@override_settings(**VERIFIED)
+def test_a_kelvin_sign_never_links_kates_account(
+    rocketchat: FakeRocketChat, django_user_model: Any
+) -> None:
+    """Issue 19 #5: ``str.lower()`` made ``\u212aate@example.com`` match ``kate@example.com`` and
+    the attacker was linked to Kate's account. Rocket.Chat's own lookup may fold it (the
+    stand-in's does); the app does not follow."""
+    kate = verified_account(rocketchat, "kate", "kate@example.com")
+    mallory = django_user_model.objects.create_user("mallory", "\u212aate@example.com", "pw")
+    response = open_chat(browser_of(mallory))
+    assert response.status_code == 409, response.content
+    assert not RocketChatAccount.objects.filter(rocketchat_user_id=kate["_id"]).exists()
+    assert kate["emails"] == [{"address": "kate@example.com", "verified": True}]
+    assert rocketchat.calls_to("/api/v1/users.update") == []
+
+
+def test_a_profile_with_a_kelvin_sign_is_not_in_step_with_kates_address() -> None:
+    profile = RocketChatProfile(username="k", email="\u212aate@example.com", name="K")
+    rc_user = {"username": "k", "name": "K", "emails": [{"address": "kate@example.com"}]}
+    assert profile_changes(rc_user, profile, ["k"]) == {
+        "email": "\u212aate@example.com",
+        "verified": False,
+    }
 
 
 # -- issue 12 #1: no takeover by a typed address ------------------------------------------------
@@ -297,13 +344,24 @@ def fake_allauth(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any
         def __init__(self, **lookup: Any) -> None:
             self.lookup = lookup
 
-        def exists(self) -> bool:
-            return any(
-                row["user"] == self.lookup["user"]
-                and row["email"].lower() == self.lookup["email__iexact"].lower()
-                and row["verified"] == self.lookup["verified"]
+        def _rows(self) -> list[dict[str, Any]]:
+            return [
+                row
                 for row in rows
-            )
+                if row["user"] == self.lookup["user"]
+                and row["verified"] == self.lookup["verified"]
+                and (
+                    "email__iexact" not in self.lookup
+                    or row["email"].lower() == self.lookup["email__iexact"].lower()
+                )
+            ]
+
+        def exists(self) -> bool:
+            return bool(self._rows())
+
+        def values_list(self, field: str, *, flat: bool = False) -> list[Any]:
+            assert flat
+            return [row[field] for row in self._rows()]
 
     class Manager:
         def filter(self, **lookup: Any) -> Query:
@@ -328,6 +386,18 @@ def test_allauth_vouches_for_verified_addresses_only(user: Any, fake_allauth: An
     assert allauth_email_verified(user) is False
     fake_allauth.append({"user": user, "email": "ALICE@example.com", "verified": True})
     assert allauth_email_verified(user) is True
+
+
+def test_allauth_vouches_for_no_address_that_only_unicode_folding_matches(
+    django_user_model: Any, fake_allauth: Any
+) -> None:
+    """Issue 19 #5: ``iexact`` is ``UPPER(...)`` on PostgreSQL, which folds ``\u017f`` (long s)
+    to ``S``; allauth's verified ``sam@example.com`` does not vouch for ``\u017fam@...``."""
+    from rocketchat_sso.verification import allauth_email_verified
+
+    sam = django_user_model.objects.create_user("sam", "\u017fam@example.com", "pw")
+    fake_allauth.append({"user": sam, "email": "sam@example.com", "verified": True})
+    assert allauth_email_verified(sam) is False
 
 
 @override_settings(
@@ -435,3 +505,188 @@ def test_error_reports_do_not_show_the_password_or_the_admin_token(
     assert "boom" in report
     assert rocketchat_password(user) not in report
     assert settings.ROCKETCHAT_SSO_ADMIN_TOKEN not in report
+
+
+# -- sign-in and sync (moved from the former tests/test_services.py) ------------------------
+
+
+def test_first_token_creates_and_links_the_user(rocketchat: FakeRocketChat, user: Any) -> None:
+    token = issue_login_token(user)
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None
+    assert rc_user["name"] == "Alice Liddell"
+    assert rc_user["emails"][0]["address"] == "alice@example.com"
+    assert token.user_id == rc_user["_id"]
+    assert token.auth_token in rocketchat.tokens_of(rc_user["_id"])
+    account = RocketChatAccount.objects.get(user=user)
+    assert account.rocketchat_user_id == rc_user["_id"]
+    assert account.rocketchat_username == "alice"
+    assert account.last_synced_at is not None
+    assert account.last_login_at is not None
+
+
+def test_warm_path_uses_the_stored_id(rocketchat: FakeRocketChat, user: Any) -> None:
+    issue_login_token(user)
+    rocketchat.reset_calls()
+    issue_login_token(user)
+    assert paths(rocketchat) == ["POST login"]
+
+
+def test_profile_changes_reach_rocketchat(rocketchat: FakeRocketChat, user: Any) -> None:
+    issue_login_token(user)
+    user.first_name, user.email = "Alicia", "alicia@example.com"
+    user.save()
+    issue_login_token(user)
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None
+    assert rc_user["name"] == "Alicia Liddell"
+    assert rc_user["emails"][0]["address"] == "alicia@example.com"
+
+
+def test_user_deleted_in_rocketchat_is_recreated(rocketchat: FakeRocketChat, user: Any) -> None:
+    issue_login_token(user)
+    old_id = RocketChatAccount.objects.get(user=user).rocketchat_user_id
+    RocketChatClient().delete_user(old_id)
+    issue_login_token(user)
+    account = RocketChatAccount.objects.get(user=user)
+    assert account.rocketchat_user_id != old_id
+    assert rocketchat.user_by_id(account.rocketchat_user_id) is not None
+
+
+@override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)  # the site vouches for addresses
+def test_existing_verified_rocketchat_user_is_linked_not_duplicated(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    existing = rocketchat.add_user("alice.l", "alice@example.com", name="Alice", password="own")
+    existing["emails"][0]["verified"] = True
+    token = issue_login_token(user)
+    assert token.user_id == existing["_id"]
+    assert RocketChatAccount.objects.get(user=user).rocketchat_user_id == existing["_id"]
+    assert len(rocketchat.users()) == 2  # the admin and Alice: the create was refused
+
+
+def test_unverified_email_match_is_not_linked(rocketchat: FakeRocketChat, user: Any) -> None:
+    existing = rocketchat.add_user("mallory", "alice@example.com", name="M", password="own")
+    existing["emails"][0]["verified"] = False
+    with pytest.raises(RocketChatAccountConflict):
+        issue_login_token(user)
+    assert not RocketChatAccount.objects.filter(user=user).exists()
+
+
+def test_admin_is_never_linked(rocketchat: FakeRocketChat, user: Any) -> None:
+    admin = rocketchat.add_user("boss", "alice@example.com", name="Boss", roles=("admin",))
+    admin["emails"][0]["verified"] = True
+    with pytest.raises(RocketChatAccountConflict):
+        issue_login_token(user)
+
+
+def test_username_taken_by_someone_else_gets_a_unique_variant(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    rocketchat.add_user("alice", "other-alice@example.com", name="Other Alice")
+    issue_login_token(user)
+    account = RocketChatAccount.objects.get(user=user)
+    assert account.rocketchat_username == f"alice.{user.pk}"
+    rocketchat.reset_calls()
+    issue_login_token(user)  # the variant is in step: no rename attempt
+    assert paths(rocketchat) == ["POST login"]
+
+
+def test_concurrent_creation_links_the_winner(rocketchat: FakeRocketChat, user: Any) -> None:
+    """Another request created the user between our lookup and our create."""
+    original_create = RocketChatClient.create_user
+
+    def racing_create(self: RocketChatClient, **kwargs: Any) -> Any:
+        rival = original_create(self, **kwargs)  # the other request wins (and records it)...
+        creations.note_created(user, str(rival["_id"]))
+        return original_create(self, **kwargs)  # ...and ours gets error-field-unavailable
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(RocketChatClient, "create_user", racing_create)
+        token = issue_login_token(user)
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None and token.user_id == rc_user["_id"]
+    assert RocketChatAccount.objects.filter(user=user).count() == 1
+
+
+@override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)
+def test_password_login_repairs_a_password_it_does_not_know(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    existing = rocketchat.add_user("alice", "alice@example.com", name="Alice", password="own")
+    existing["emails"][0]["verified"] = True
+    token = issue_login_token(user)
+    assert token.user_id == existing["_id"]
+    assert "POST users.update" in paths(rocketchat)
+
+
+CREATE_TOKEN_SETUP = {
+    "7.10": ({"create_tokens_for_users": True}, ""),
+    "8.0": ({"create_tokens_secret": "k"}, "k"),
+    "8.8": ({"create_tokens_secret": "k"}, "k"),
+}
+
+
+@pytest.mark.parametrize("version", sorted(CREATE_TOKEN_SETUP))
+def test_create_token_method_on_each_release(user: Any, settings: Any, version: str) -> None:
+    options, secret = CREATE_TOKEN_SETUP[version]
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = "create_token"
+    settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = secret
+    with mock_rocketchat("https://chat.example.com", version=version, **options) as fake:
+        token = issue_login_token(user)
+        assert paths(fake) == ["POST users.create", "POST users.createToken"]
+        assert token.auth_token in fake.tokens_of(token.user_id)
+        fake.reset_calls()
+        again = issue_login_token(user)  # a known user's new session: at most 2 calls
+        assert paths(fake) == ["GET users.info", "POST users.createToken"]
+        assert again.auth_token in fake.tokens_of(token.user_id)
+
+
+@pytest.mark.parametrize(
+    ("version", "fix", "not_fix"),
+    [
+        ("7.10", "CREATE_TOKENS_FOR_USERS=true", "CREATE_TOKENS_FOR_USERS_SECRET"),
+        ("8.0", "CREATE_TOKENS_FOR_USERS_SECRET", "CREATE_TOKENS_FOR_USERS=true"),
+        ("8.8", "CREATE_TOKENS_FOR_USERS_SECRET", "CREATE_TOKENS_FOR_USERS=true"),
+    ],
+)
+@override_settings(ROCKETCHAT_SSO_LOGIN_METHOD="create_token")
+def test_a_create_token_refusal_names_the_fix_for_the_release(
+    user: Any, version: str, fix: str, not_fix: str
+) -> None:
+    with (
+        mock_rocketchat("https://chat.example.com", version=version),
+        pytest.raises(RocketChatCreateTokenRefused) as refused,
+    ):
+        issue_login_token(user)
+    message = refused.value.message
+    assert fix in message and not_fix not in message
+    assert "user-generate-access-token" in message
+    assert "Ignore Two Factor Authentication" in message
+    assert fix in RocketChatAccount.objects.get(user=user).last_error  # shown in the admin
+
+
+def test_deactivated_in_rocketchat_is_not_overruled(rocketchat: FakeRocketChat, user: Any) -> None:
+    token = issue_login_token(user)
+    RocketChatClient().set_active_status(token.user_id, False)
+    with pytest.raises(RocketChatUserInactive):
+        issue_login_token(user)
+
+
+def test_failures_are_recorded_on_the_account(rocketchat: FakeRocketChat, user: Any) -> None:
+    issue_login_token(user)
+    rocketchat.inject(Fault.CONNECTION_REFUSED, times=10)
+    with pytest.raises(RocketChatUnavailable):
+        issue_login_token(user)
+    account = RocketChatAccount.objects.get(user=user)
+    assert "could not be reached" in account.last_error
+    assert account.last_error_at is not None
+    rocketchat.clear_faults()
+    issue_login_token(user)  # recovered: the error is cleared
+    assert RocketChatAccount.objects.get(user=user).last_error == ""
+
+
+def test_sync_user_returns_rocketchat_record(rocketchat: FakeRocketChat, user: Any) -> None:
+    account, rc_user = sync_user(user)
+    assert account.rocketchat_user_id == rc_user["_id"]
+    assert RocketChatAccount.objects.count() == 1

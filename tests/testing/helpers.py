@@ -7,11 +7,24 @@ from typing import Any
 
 import requests
 
+from rocketchat_sso.testing.model import TYPED_ROUTES_SINCE
+from rocketchat_sso.testing.versions import RocketChatVersion, default_version
+
 BASE = "https://chat.example.com"
 ADMIN_ID = "rcadmin0000000001"
 ADMIN_TOKEN = "admin-personal-access-token"
 ADMIN = {"X-User-Id": ADMIN_ID, "X-Auth-Token": ADMIN_TOKEN}
 PASSWORD = "Secret-123!"
+
+
+def invalid_params(message: str, version: str | RocketChatVersion | None = None) -> dict[str, Any]:
+    """A schema failure of a users.* route as ``version`` (default: the run's) answers it:
+    ``validateParams``' ``invalid-params`` through 8.0, the typed router's
+    ``error-invalid-params`` after (``TYPED_ROUTES_SINCE``)."""
+    played = RocketChatVersion.parse(version or default_version())
+    if played.since(*TYPED_ROUTES_SINCE):
+        return {"success": False, "errorType": "error-invalid-params", "error": message}
+    return {"success": False, "error": f"{message} [invalid-params]", "errorType": "invalid-params"}
 
 
 class Api:

@@ -179,3 +179,27 @@ def test_settings_routes_share_one_bucket() -> None:
         ]
         assert statuses == [403] * LIMIT + [429]
         assert fake.settings["API_Enable_Rate_Limiter"] is True
+
+
+def test_a_routes_counters_reset_together_on_the_rules_clock(api: Api, clock: Clock) -> None:
+    """Meteor's RateLimiter keeps one clock per rule (one rule per route, from the server's
+    start) and resets every client's counter at once when it runs out: a client's window ends
+    when the route's does, not a minute after its own first call."""
+    start_ms = int(clock().timestamp() * 1000)  # the stand-in started now: the rule's clock
+    body = {"user": "nobody", "password": "x"}
+    clock.advance(seconds=50)
+    late = {"X-Real-IP": "203.0.113.20"}
+    first = api.post("/api/v1/login", body, auth=late)
+    assert first.headers["x-ratelimit-reset"] == str(start_ms + WINDOW_MS)  # not now + 60 s
+    assert [login_status(api, **late) for _ in range(LIMIT)] == [401] * (LIMIT - 1) + [429]
+    refused = api.post("/api/v1/login", body, auth=late)
+    assert refused.json()["error"] == TOO_MANY.format(seconds=10)
+    clock.advance(seconds=10)  # the rule's minute is up: everyone starts over
+    assert [login_status(api, **late) for _ in range(LIMIT)] == [401] * LIMIT
+    assert login_status(api, **late) == 429
+    other = {"X-Real-IP": "203.0.113.21"}
+    clock.advance(seconds=30)
+    assert [login_status(api, **other) for _ in range(LIMIT)] == [401] * LIMIT
+    clock.advance(seconds=31)  # 61 s after the reset: both clients' counters are gone
+    assert login_status(api, **late) == 401
+    assert login_status(api, **other) == 401

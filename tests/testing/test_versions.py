@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from rocketchat_sso.testing import (
     mock_rocketchat,
     set_default_version,
 )
-from tests.testing.helpers import BASE, Api
+from tests.testing.helpers import BASE, Api, invalid_params
 
 ALL = sorted(RELEASES)  # "7.10", "8.0", "8.8"
 NOT_LOGGED_IN = "You must be logged in to do this."
@@ -231,11 +232,7 @@ def test_users_list_clamps_count_to_the_upper_limit(fake: FakeRocketChat, api: A
 def test_users_list_validates_its_params_from_8_6(api: Api, version: str) -> None:
     extra = api.get("/api/v1/users.list", {"nope": "1"})
     if RocketChatVersion.parse(version).since(8, 6):
-        assert extra.json() == {
-            "success": False,
-            "error": "must NOT have additional properties [invalid-params]",
-            "errorType": "invalid-params",
-        }
+        assert extra.json() == invalid_params("must NOT have additional properties", version)
     else:
         assert extra.status_code == 200
 
@@ -291,11 +288,7 @@ def test_create_token_8x_takes_exactly_user_id_and_secret(version: str) -> None:
             ({"userId": user_id, "secret": ""}, "must NOT have fewer than 1 characters"),
         ):
             response = api.post("/api/v1/users.createToken", body)
-            assert response.json() == {
-                "success": False,
-                "error": f"{message} [invalid-params]",
-                "errorType": "invalid-params",
-            }, body
+            assert response.json() == invalid_params(message, version), body
 
 
 @pytest.mark.parametrize("version", ["8.0", "8.8"])
@@ -415,3 +408,43 @@ def test_the_run_picks_the_release_option_over_variable() -> None:
     assert "Rocket.Chat stand-in plays: 7.10.0" in both.stdout
     variable = run_pytest(env_version="8.0")
     assert "Rocket.Chat stand-in plays: 8.0.0" in variable.stdout
+
+
+# -- schema failures: validateParams, then the typed router -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (
+            "7.10",
+            {
+                "success": False,
+                "error": "must have required property 'email' [invalid-params]",
+                "errorType": "invalid-params",
+            },
+        ),
+        (
+            "8.0",
+            {
+                "success": False,
+                "error": "must have required property 'email' [invalid-params]",
+                "errorType": "invalid-params",
+            },
+        ),
+        (
+            "8.8",
+            {
+                "success": False,
+                "errorType": "error-invalid-params",
+                "error": "must have required property 'email'",
+            },
+        ),
+    ],
+)
+def test_schema_failures_in_each_releases_words(version: str, expected: dict[str, Any]) -> None:
+    with mock_rocketchat(BASE, version=version):
+        api = Api()
+        body = {"username": "bob", "name": "Bob", "password": "x"}
+        response = api.post("/api/v1/users.create", body)
+        assert (response.status_code, response.json()) == (400, expected)
