@@ -1,4 +1,4 @@
-"""Rocket.Chat's mobile app (Rocket.Chat.ReactNative), as far as its iframe sign-in goes, in Chromium.
+"""Rocket.Chat's mobile app (Rocket.Chat.ReactNative) in Chromium, as far as iframe sign-in goes.
 
 Written from the app's source, repository ``RocketChat/Rocket.Chat.ReactNative`` at commit
 ``2af4bda3e664c539f5ca5b042c7f1e84fb2e42c4`` (main, 2026-05-06); the files below are the same
@@ -35,7 +35,8 @@ whose login part is unchanged. No code of the app is copied: each behaviour is r
   Rocket.Chat passes to the same Meteor login handlers (``loginCompatibility`` leaves the body
   as is), from the phone's own address (``X-Real-IP``; a real phone has its own).
 
-What Chromium cannot stand for: WKWebView's and Android WebView's own cookie policies (docs/apps.rst).
+What Chromium cannot stand for: WKWebView's and Android WebView's own cookie policies
+(docs/apps.rst).
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ class MobileApp:
         self._on_navigation_state_change(data)
 
     def _matches(self, url: str) -> bool:
-        # iframeRedirectRegex: the server's URL (unescaped, as a pattern) and event|loginToken|token.
+        # iframeRedirectRegex: the server's URL (unescaped: a pattern) and event|loginToken|token.
         return bool(re.search(self.server, url)) and bool(re.search("event|loginToken|token", url))
 
     def _on_navigation_state_change(self, url: str) -> None:
