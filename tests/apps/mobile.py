@@ -35,6 +35,15 @@ whose login part is unchanged. No code of the app is copied: each behaviour is r
   Rocket.Chat passes to the same Meteor login handlers (``loginCompatibility`` leaves the body
   as is), from the phone's own address (``X-Real-IP``; a real phone has its own).
 
+The WebView itself is ``react-native-webview`` 13.16.1 (the app's ``package.json``), repository
+``react-native-webview/react-native-webview`` at tag ``v13.16.1``
+(``f087ea96e71f55c189b666713d9895936afe0948``): ``window.ReactNativeWebView.postMessage`` is
+defined at document start, in the top frame only on iOS (``apple/RNCWebViewImpl.m``,
+``postMessageScript``, ``forMainFrameOnly:YES``) and in every frame on Android
+(``android/.../RNCWebView.java``, ``addWebMessageListener`` or ``addJavascriptInterface``); the
+app's ``injectedJavaScript`` runs in the top frame at document end on iOS and from
+``onPageFinished`` on Android (``RNCWebViewClient.java``): here, on the ``load`` event, the later.
+
 What Chromium cannot stand for: WKWebView's and Android WebView's own cookie policies
 (docs/apps.rst).
 """
@@ -67,8 +76,9 @@ NATIVE_USER_AGENTS = {
 DEBOUNCE_SECONDS = 3.0  # AuthenticationWebView.tsx: useDebounce(..., 3000)
 PHONE_ADDRESS = "203.0.113.7"  # documentation range: the phone is not the site's server
 
-# react-native-webview gives the page window.ReactNativeWebView.postMessage (here a binding to
-# Python), and the app's injected script is run in the top page once it has loaded. The
+# react-native-webview gives the top page window.ReactNativeWebView.postMessage (here a binding
+# to Python; iOS's rule, top frame only), and the app's injected script is run in the top page
+# once it has loaded. The
 # script's three behaviours, re-told: objects posted to the window become the hash; history
 # changes and popstate post the URL to the native side.
 WEBVIEW_SCRIPT = """
