@@ -91,6 +91,11 @@ def test_the_app_signs_in_through_the_loading_page(
     # script's popstate and the navigation itself: the debounce makes them one login).
     assert set(app.events) == {"login-with-token"}
     assert [login.token for login in app.logins] == [app.token]
+    # Rocket.Chat calls: the site's (its own client's user agent), the phone's (native).
+    agents = [(call.header("user-agent") or "", call.path) for call in deployment.fake.calls]
+    site = [path for agent, path in agents if not agent.startswith(("Mozilla", "RC Mobile"))]
+    assert site == ["/api/v1/users.create", "/api/v1/login"]  # a new user, then the app's token
+    assert [path for agent, path in agents if agent.startswith("RC Mobile")] == ["/api/v1/login"]
 
 
 def test_the_native_try_iframe_login_gets_no_token_without_the_webview_cookies(
@@ -121,6 +126,21 @@ def test_the_phone_outlives_the_webview_session_and_ends_with_the_password(
     alice.set_password("a new password for alice")
     alice.save()
     assert not app.reconnect(), "the phone stayed signed in after a password change"
+
+
+def test_the_phone_is_signed_out_when_rocketchat_expires_its_token(
+    browser: Any, deployment: Deployment, stand_in: RocketChatServer, alice: Any
+) -> None:
+    # Accounts_LoginExpiration (90 days by default): the app's token is kept for as long.
+    app = mobile_app(browser, deployment, stand_in)
+    sign_in_on_phone(app, deployment)
+    row = IssuedToken.objects.get(app="mobile")
+    assert row.expires_at - row.issued_at == timedelta(days=90)
+    later = timezone.now() + timedelta(days=89)
+    deployment.fake.now = lambda: later
+    assert app.reconnect()
+    later = timezone.now() + timedelta(days=91)
+    assert not app.reconnect()
 
 
 def test_the_phone_is_signed_out_by_a_deactivation(
