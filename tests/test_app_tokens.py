@@ -203,3 +203,17 @@ def test_the_admin_action_signs_the_phone_out_too(
         {"action": "log_out_everywhere", "_selected_action": [account.pk]},
     )
     assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_deleting_the_user_ends_the_app_token(
+    rocketchat: FakeRocketChat,
+    browser: Client,
+    user: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    phone = app_token(browser)
+    with django_capture_on_commit_callbacks(execute=True):
+        user.delete()  # deactivated in Rocket.Chat (ROCKETCHAT_SSO_ON_USER_DELETE's default)
+    assert not alive(rocketchat, phone)
+    call_command("rocketchat_sso_revoke", "--expired")  # the row, its user gone, is ended
+    assert not IssuedToken.objects.filter(ended_at__isnull=True).exists()
