@@ -217,3 +217,17 @@ def test_deleting_the_user_ends_the_app_token(
     assert not alive(rocketchat, phone)
     call_command("rocketchat_sso_revoke", "--expired")  # the row, its user gone, is ended
     assert not IssuedToken.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_a_site_logout_leaves_the_phone_unless_logout_everywhere_is_on(
+    rocketchat: FakeRocketChat, browser: Client, settings: Any
+) -> None:
+    phone, web = app_token(browser), session_token(browser)
+    browser.logout()  # Django's logout: the session's token goes, the phone's stays
+    assert not alive(rocketchat, web) and alive(rocketchat, phone)
+    settings.ROCKETCHAT_SSO_LOGOUT_EVERYWHERE = True
+    user = IssuedToken.objects.get(app="mobile").user
+    browser.force_login(user)
+    browser.logout()
+    assert not alive(rocketchat, phone)
+    assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
