@@ -76,14 +76,17 @@ NATIVE_USER_AGENTS = {
 DEBOUNCE_SECONDS = 3.0  # AuthenticationWebView.tsx: useDebounce(..., 3000)
 PHONE_ADDRESS = "203.0.113.7"  # documentation range: the phone is not the site's server
 
-# react-native-webview gives the top page window.ReactNativeWebView.postMessage (here a binding
-# to Python; iOS's rule, top frame only), and the app's injected script is run in the top page
-# once it has loaded. The
-# script's three behaviours, re-told: objects posted to the window become the hash; history
-# changes and popstate post the URL to the native side.
+# react-native-webview gives pages window.ReactNativeWebView.postMessage (here a binding to
+# Python): the top frame only on iOS, every frame on Android (BRIDGE_IN_ALL_FRAMES). The app's
+# injected script is run in the top page once it has loaded. Its three behaviours, re-told:
+# objects posted to the window become the hash; history changes and popstate post the URL to
+# the native side.
+BRIDGE_IN_ALL_FRAMES = {"ios": False, "android": True}
 WEBVIEW_SCRIPT = """
-if (window.top === window) {
+if (window.top === window || BRIDGE_IN_ALL_FRAMES) {
   window.ReactNativeWebView = { postMessage: (data) => window.__rnwvNative(String(data)) };
+}
+if (window.top === window) {
   window.addEventListener('load', () => {
     const tell = () => window.ReactNativeWebView.postMessage(window.location.href);
     window.addEventListener('message', (event) => {
@@ -152,7 +155,10 @@ class MobileApp:
         )
         self.context.set_default_timeout(10_000)
         self.context.expose_binding("__rnwvNative", lambda _source, data: self._on_message(data))
-        self.context.add_init_script(WEBVIEW_SCRIPT)
+        all_frames = "true" if BRIDGE_IN_ALL_FRAMES[self.platform] else "false"
+        self.context.add_init_script(
+            f"const BRIDGE_IN_ALL_FRAMES = {all_frames};\n{WEBVIEW_SCRIPT}"
+        )
         page = self.context.new_page()
         page.on("framenavigated", self._on_frame_navigated)
         self.webview = page
@@ -166,6 +172,7 @@ class MobileApp:
             self._on_navigation_state_change(frame.url)
 
     def _on_message(self, data: str) -> None:
+        # onMessage hands any frame's message to the same handler (Android's frames included).
         self._on_navigation_state_change(data)
 
     def _matches(self, url: str) -> bool:

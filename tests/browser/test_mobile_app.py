@@ -34,8 +34,11 @@ def expect(locator: Any) -> Any:
     return playwright_expect(locator)
 
 
-def mobile_app(browser: Any, deployment: Deployment, stand_in: RocketChatServer) -> MobileApp:
+def mobile_app(
+    browser: Any, deployment: Deployment, stand_in: RocketChatServer, platform: str = "android"
+) -> MobileApp:
     return MobileApp(
+        platform=platform,
         browser=browser,
         server=deployment.chat,
         rest=stand_in.url,
@@ -76,11 +79,12 @@ def sign_in_on_phone(app: MobileApp, deployment: Deployment, name: str = "phone"
 
 
 @BOTH
+@pytest.mark.parametrize("platform", ["android", "ios"])
 def test_the_app_signs_in_through_the_loading_page(
-    browser: Any, deployment: Deployment, stand_in: RocketChatServer, alice: Any
+    browser: Any, deployment: Deployment, stand_in: RocketChatServer, alice: Any, platform: str
 ) -> None:
-    app = mobile_app(browser, deployment, stand_in)
-    steps = sign_in_on_phone(app, deployment, f"mobile-{deployment.cross_site}")
+    app = mobile_app(browser, deployment, stand_in, platform)
+    steps = sign_in_on_phone(app, deployment, f"mobile-{platform}-{deployment.cross_site}")
     assert len(steps) == 4  # three taps and one form, then the app is in
     rc_user = deployment.rocketchat_user("alice")
     assert app.user_id == rc_user["_id"]
