@@ -173,3 +173,26 @@ def test_the_phone_is_signed_out_of_all_devices_from_the_site(
     assert answer.json() == {"signedOut": True}
     assert not app.reconnect()
     assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("deployment", ["cross-site"], indirect=True)
+def test_the_refusal_screen_keeps_a_way_on_inside_the_app(
+    browser: Any, deployment: Deployment, stand_in: RocketChatServer, alice: Any
+) -> None:
+    # "Continue to the chat" asks for the site's cookies in the frame; the web view has none to
+    # give (and Chromium refuses without a prompt). The refusal screen's "Log in here" stays in
+    # the web view and signs the app in.
+    app = mobile_app(browser, deployment, stand_in)
+    page = app.tap_log_in()
+    loading_page = page.frame_locator("#rc-login-iframe")
+    loading_page.locator("[data-state=continue] [data-continue]").click()
+    link = loading_page.locator("[data-state=refused] [data-login-link]")
+    expect(link).to_be_visible()
+    assert link.get_attribute("target") == "_top"
+    link.click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    app.wait_for_token()
+    assert app.finish_debounce().status == 200
