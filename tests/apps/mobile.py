@@ -7,7 +7,9 @@ whose login part is unchanged. No code of the app is copied: each behaviour is r
 
 - ``app/views/WorkspaceView/index.tsx``, ``login()``: with ``Accounts_iframe_enabled`` the
   "Log in" button opens ``AuthenticationWebView`` at the server's own URL, ``authType: 'iframe'``
-  (no login form; the app's ``server`` is the workspace URL the user typed, no trailing slash).
+  (no login form). The app's ``server`` is the workspace address the user typed, completed by
+  ``app/views/NewServerView/utils/completeUrl.ts``: ``https://`` added to a bare host name,
+  trailing slashes dropped.
 - ``app/views/AuthenticationWebView.tsx``: a ``WebView`` with ``incognito`` (its own cookie
   store, emptied when it closes: here a fresh browser context per opening), the app's
   ``userAgent`` (``app/lib/constants/userAgent.ts``), ``onMessage`` and
