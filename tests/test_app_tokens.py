@@ -19,7 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
-from rocketchat_sso.testing import FakeRocketChat
+from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
+from tests.conftest import paths
+from tests.test_signin import EXPECTED_CALLS, RELEASES, SETUP, URL
 
 pytestmark = pytest.mark.django_db
 
@@ -231,3 +233,24 @@ def test_a_site_logout_leaves_the_phone_unless_logout_everywhere_is_on(
     browser.logout()
     assert not alive(rocketchat, phone)
     assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED_CALLS))
+@pytest.mark.parametrize("version", RELEASES)
+def test_calls_per_app_token_on_each_release(
+    user: Any, settings: Any, version: str, method: str
+) -> None:
+    """A phone's sign-in costs the site what a new session costs: 2 calls for a new user, 1
+    (password: ``/login``, the user's bucket) or 2 (create_token: the admin's) for a known one."""
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = method
+    settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = "k" if version != "7.10" else ""
+    new_user, known_user = EXPECTED_CALLS[method]
+    with mock_rocketchat(URL, version=version, **SETUP[version]) as fake:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
+        app_token(client)
+        assert paths(fake) == new_user
+        fake.reset_calls()
+        app_token(client)
+        assert paths(fake) == known_user
