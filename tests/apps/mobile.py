@@ -139,6 +139,7 @@ class MobileApp:
     user_id: str = ""
     logins: list[NativeLogin] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # what the native side heard, in order
+    tries: list[tuple[int, Any]] = field(default_factory=list)  # tryLogin's answers
     webview: Any = None
     context: Any = None
     received: threading.Event = field(default_factory=threading.Event)
@@ -208,14 +209,25 @@ class MobileApp:
         url, headers = self._native(str(self.settings.get("Accounts_Iframe_api_url", "")))
         headers["User-Agent"] = NATIVE_USER_AGENTS[self.platform]
         method = str(self.settings.get("Accounts_Iframe_api_method") or "POST")
+        response = requests.request(method, url, headers=headers, timeout=10)
         try:
-            data = requests.request(method, url, headers=headers, timeout=10).json()
+            data = response.json()
         except ValueError:
+            self.tries.append((response.status_code, None))
             return  # response.json() rejects: nothing happens in the app
+        self.tries.append((response.status_code, data))
         resume = (data or {}).get("login") or (data or {}).get("loginToken")
         if resume:
             self._pending = resume
             self.received.set()
+
+    def wait_for_event(self, event: str, timeout: float = 10.0) -> None:
+        """Until the native side heard ``event`` (and handled it: handlers run to the end)."""
+        deadline = timeout
+        while event not in self.events and deadline > 0:
+            self.webview.wait_for_timeout(100)  # lets Playwright deliver the bindings' calls
+            deadline -= 0.1
+        assert event in self.events, f"the app never heard {event} (heard: {self.events})"
 
     def wait_for_token(self, timeout: float = 10.0) -> str:
         """Until a token reached the native side (the debounce starts then)."""

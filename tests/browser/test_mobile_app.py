@@ -105,10 +105,15 @@ def test_the_app_signs_in_through_the_loading_page(
 def test_the_native_try_iframe_login_gets_no_token_without_the_webview_cookies(
     browser: Any, deployment: Deployment, stand_in: RocketChatServer, alice: Any
 ) -> None:
-    # The app's own fetch of the API URL carries no cookie: the endpoint says "log in first"
-    # in JSON, which has no `login`/`loginToken`, so the app does nothing.
+    # "I have logged in" posts try-iframe-login to Rocket.Chat's window, where the app's script
+    # hears it too. The app's own fetch of the API URL carries no cookie: the endpoint says
+    # "log in first" in JSON, which has no `login`/`loginToken`, so the app does nothing.
     app = mobile_app(browser, deployment, stand_in)
-    app._try_login()
+    page = app.tap_log_in()
+    page.frame_locator("#rc-login-iframe").locator("[data-state=login] [data-retry]").click()
+    app.wait_for_event("try-iframe-login")
+    assert app.tries[0][0] == 401
+    assert app.tries[0][1]["error"] == "not_authenticated"
     assert not app.received.is_set() and app.token is None
 
 
