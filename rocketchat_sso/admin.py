@@ -192,7 +192,12 @@ class RocketChatAccountAdmin(AccountAdminBase):
         self, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
     ) -> None:
         def log_out(account: RocketChatAccount, client: RocketChatClient) -> tuple[str, int]:
-            if lifecycle.end_rocketchat_sessions(account, client=client):
+            # Signs out of all devices, Rocket.Chat's apps included (their stored tokens too).
+            if account.user is not None:
+                ended = lifecycle.sign_out_everywhere(account.user, client=client)
+            else:
+                ended = lifecycle.end_rocketchat_sessions(account, client=client)
+            if ended:
                 return gettext("logged out of every Rocket.Chat session"), messages.SUCCESS
             return gettext("had no Rocket.Chat session"), messages.INFO
 
@@ -312,6 +317,7 @@ class IssuedTokenAdmin(IssuedTokenAdminBase):
         "pk",
         "user",
         "rocketchat_user_id",
+        "app",
         "issued_at",
         "expires_at",
         "ended_at",
@@ -319,12 +325,13 @@ class IssuedTokenAdmin(IssuedTokenAdminBase):
         "attempts",
         "last_error",
     )
-    list_filter = (RevocationFilter, "issued_at", "ended_at")
+    list_filter = (RevocationFilter, "app", "issued_at", "ended_at")
     search_fields = ("rocketchat_user_id", "user__username", "user__email")
     list_select_related = ("user",)
     fields = readonly_fields = (
         "user",
         "rocketchat_user_id",
+        "app",
         "issued_at",
         "expires_at",
         "claim_until",

@@ -43,6 +43,8 @@ class RocketChatProfile:
 TOKEN_URL_NAME = "rocketchat_sso:token"
 LOGIN_PAGE_URL_NAME = "rocketchat_sso:login"
 LOGOUT_URL_NAME = "rocketchat_sso:logout"
+APP_TOKEN_URL_NAME = "rocketchat_sso:app_token"
+SIGN_OUT_EVERYWHERE_URL_NAME = "rocketchat_sso:sign_out_everywhere"
 
 ON_USER_DELETE_DEACTIVATE = "deactivate"
 ON_USER_DELETE_DELETE = "delete"

@@ -396,6 +396,29 @@ def token_reuse(doctor: Doctor) -> Finding:
     return Finding(OK, f"{reuse}; {expiry}")
 
 
+def token_records(doctor: Doctor) -> Finding:
+    """Rocket.Chat must not keep a token longer than this site keeps what revokes it.
+
+    A phone's token (docs/apps.rst) lives as long as Rocket.Chat's ``Accounts_LoginExpiration``
+    allows; its record is dropped after ``ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS``. Shorter, and
+    a password change or the user's deactivation on the site no longer finds it.
+    """
+    days = doctor.setting(remote.LOGIN_EXPIRATION_DAYS)
+    if not isinstance(days, (int, float)) or days <= 0:
+        days = DEFAULT_LOGIN_EXPIRATION_DAYS  # Rocket.Chat's fallback for non-positive values
+    kept = conf.ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS
+    detail = f"kept {kept:g} day(s); Rocket.Chat expires tokens after {days:g} day(s)"
+    if kept < days:
+        return Finding(
+            FAIL,
+            detail,
+            f"Set ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS = {days:g} ({remote.LOGIN_EXPIRATION_DAYS}):"
+            " phones' tokens would outlive their record, and a password change would not end "
+            "them (docs/apps.rst).",
+        )
+    return Finding(OK, detail)
+
+
 # -- the site as Rocket.Chat's browsers reach it: what must hold before iframe login is on -----
 
 SITE_HINT = (
@@ -527,6 +550,7 @@ CHECKS: list[Check] = [
     Check("framing", "This site may frame Rocket.Chat", framing, AFTER_ADMIN_AND_SITE),
     Check("rate_limiter", "Rate limiter leaves room for logins", rate_limiter, AFTER_ADMIN),
     Check("token_reuse", "Token reuse", token_reuse, AFTER_ADMIN),
+    Check("token_records", "Token records outlast Rocket.Chat's", token_records, AFTER_ADMIN),
 ]
 
 AFTER_SITE = ("site_url",)

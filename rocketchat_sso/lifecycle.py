@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from rocketchat_sso import accounts
+from rocketchat_sso import accounts, revocation, tokens
 from rocketchat_sso.accounts import (
     CREATED,
     DEACTIVATED,
@@ -122,6 +122,24 @@ def end_rocketchat_sessions(
         accounts.record_account_error(account, error)
         raise
     return True
+
+
+def sign_out_everywhere(user: AbstractBaseUser, *, client: RocketChatClient | None = None) -> bool:
+    """Sign ``user`` out of Rocket.Chat on every device: phones, desktops, browsers.
+
+    One call with the admin's token (``users.logout``, which unsets every login token of the
+    user: Rocket.Chat's ``apps/meteor/app/api/server/v1/users.ts``; the admin is exempt from the
+    rate limiter), then the user's stored tokens, apps' included, are marked revoked without a
+    call and the sessions' cached ones forgotten. The user stays logged in to the site: the
+    next chat opening gets a new token. Returns whether Rocket.Chat had a login to end (``False``
+    for a user without a Rocket.Chat account, too).
+    """
+    account = RocketChatAccount.objects.filter(user_id=user.pk).first()
+    if account is None:
+        return False
+    ended = end_rocketchat_sessions(account, client=client)
+    tokens.forget_sessions(revocation.end_everything(user.pk))
+    return ended
 
 
 def propagate_deletion(

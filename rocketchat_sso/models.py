@@ -109,6 +109,9 @@ class IssuedToken(models.Model):
     attempts = models.PositiveIntegerField(_("revocation attempts"), default=0)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     last_error = models.TextField(_("last revocation error"), blank=True)
+    # Handed to one of Rocket.Chat's own apps ("mobile"), whose native login keeps it: tied to
+    # no session, so the end of the WebView's session does not revoke it (docs/apps.rst).
+    app = models.CharField(_("app"), max_length=16, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("issued Rocket.Chat token")

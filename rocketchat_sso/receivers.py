@@ -76,12 +76,10 @@ def logged_out(sender: object, request: HttpRequest | None, user: Any, **kwargs:
                     "Could not revoke the Rocket.Chat token of user %s: %s", user.pk, error
                 )
         if conf.ROCKETCHAT_SSO_LOGOUT_EVERYWHERE:
-            account = RocketChatAccount.objects.filter(user_id=user.pk).first()
-            if account is not None:
-                try:
-                    lifecycle.end_rocketchat_sessions(account, client=client)
-                except RocketChatError as error:
-                    _swallow("logout", user.pk, error)
+            try:  # phones included: their stored tokens are marked revoked too
+                lifecycle.sign_out_everywhere(user, client=client)
+            except RocketChatError as error:
+                _swallow("logout", user.pk, error)
 
 
 def started(sender: object, environ: dict[str, Any] | None = None, **kwargs: Any) -> None:

@@ -190,6 +190,46 @@ def record(session: SessionBase, user: AbstractBaseUser, token: LoginToken) -> I
     return row
 
 
+@sensitive_variables("token")
+def record_app(user: AbstractBaseUser, token: LoginToken, app: str) -> IssuedToken:
+    """Keep what it takes to revoke ``token``, handed to one of Rocket.Chat's apps.
+
+    Tied to no session (no session key, no slot): a logout, the session's expiry and the sweep
+    leave it alone. It ends with the user's password (its fingerprint), their deactivation or
+    deletion, :func:`end_everything`, or Rocket.Chat's own expiry (``expires_at``).
+    """
+    now = timezone.now()
+    return IssuedToken.objects.create(
+        user_id=user.pk,
+        rocketchat_user_id=token.user_id,
+        session_hash="",
+        slot=secrets.token_hex(16),
+        encrypted_token=encrypt(token.auth_token),
+        auth_fingerprint=_auth_fingerprint(user),
+        issued_at=now,
+        expires_at=now + timedelta(days=conf.ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS),
+        app=app,
+    )
+
+
+def app_row_is_current(row: IssuedToken, user: AbstractBaseUser | None) -> bool:
+    """Whether an app's token may live on: its user exists, is active, kept their password."""
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    return constant_time_compare(row.auth_fingerprint, _auth_fingerprint(user))
+
+
+def end_everything(user_pk: Any) -> list[IssuedToken]:
+    """Rocket.Chat removed every token of the user (``users.logout``): nothing left to revoke.
+
+    Marks all the user's rows revoked without a call, apps' included; returns them, so the
+    caller can forget the sessions' cached tokens.
+    """
+    rows = list(IssuedToken.objects.filter(user_id=user_pk, revoked_at__isnull=True))
+    mark_dead(rows)
+    return rows
+
+
 def live_rows(session: SessionBase, user: AbstractBaseUser) -> list[IssuedToken]:
     """The session's tokens Rocket.Chat may still accept, newest first.
 
@@ -498,6 +538,13 @@ def sweep(client: RocketChatClient) -> Outcome:
     live = IssuedToken.objects.filter(ended_at__isnull=True, expires_at__gt=now)
     live = live.select_related("user")
     for row in live.iterator():
+        if row.app:
+            # An app's token outlives the session that minted it (record_app).
+            if app_row_is_current(row, row.user):
+                outcome.kept += 1
+            else:
+                end([row])
+            continue
         if row.claim_until is not None and row.claim_until > now:
             outcome.kept += 1
             continue

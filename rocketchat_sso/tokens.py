@@ -415,3 +415,34 @@ def _session_of(session_key: str) -> SessionBase:
     """The session's store, to read the slot it keeps (its data survives a new key); loaded
     only if the slot is needed."""
     return revocation._session_store(session_key)
+
+
+# -- tokens for Rocket.Chat's apps (docs/apps.rst) ---------------------------------------------
+
+
+@sensitive_variables("login_token")
+def app_login_token(
+    user: AbstractBaseUser, app: str, *, client: RocketChatClient | None = None
+) -> LoginToken:
+    """A new token for one of Rocket.Chat's apps (``app``: ``"mobile"``), never the session's.
+
+    The app's native login keeps it for ``Accounts_LoginExpiration`` days, long after the
+    WebView's short session ended, so it is not the session's token (whose end revokes it): it is
+    minted apart and recorded as the app's (:func:`rocketchat_sso.revocation.record_app`). It
+    counts against the user's mint budget like any other. One Rocket.Chat call with the admin's
+    token (``createToken``) or one ``/login`` with the user's (``password`` method), plus the
+    create or update of :func:`rocketchat_sso.signin.issue_login_token` where needed.
+    """
+    exhausted = budgets.take_mint(_cache(), user.pk)
+    if exhausted is not None:
+        raise budgets.mint_exhausted(exhausted)
+    login_token = signin.issue_login_token(user, client=client or RocketChatClient())
+    revocation.record_app(user, login_token, app)
+    return login_token
+
+
+def forget_sessions(rows: list[IssuedToken]) -> None:
+    """Forget the cached tokens of the sessions of ``rows`` (Rocket.Chat removed them)."""
+    cache = _cache()
+    for row_hash in {row.session_hash for row in rows if row.session_hash}:
+        cache.delete(CACHE_KEY_PREFIX + row_hash)

@@ -16,9 +16,10 @@ from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -26,9 +27,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import budgets, csp, tokens
+from rocketchat_sso import budgets, csp, lifecycle, tokens
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.conf import TOKEN_URL_NAME, conf
+from rocketchat_sso.conf import APP_TOKEN_URL_NAME, TOKEN_URL_NAME, conf
 from rocketchat_sso.decorators import (
     answer_errors,
     csrf_protect_json,
@@ -137,6 +138,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         "rocketchat_origin": conf.public_origin,
         "rocketchat_url": conf.ROCKETCHAT_SSO_PUBLIC_URL + "/",
         "token_url": reverse(TOKEN_URL_NAME),
+        "app_token_url": reverse(APP_TOKEN_URL_NAME),
         "login_url": login_url,
         "login_next_url": redirect_to_login(request.get_full_path(), login_url)["Location"],
         "redirect_field_name": REDIRECT_FIELD_NAME,
@@ -178,3 +180,64 @@ def logout(request: HttpRequest) -> HttpResponse:
     with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
         revoked = tokens.revoke_session_token(session_key, user, client=client)
     return JsonResponse({"revoked": revoked})
+
+
+# -- Rocket.Chat's apps (docs/apps.rst) ----------------------------------------------------------
+
+# Which of Rocket.Chat's apps may be handed a token of their own (IssuedToken.app).
+APPS = ("mobile",)
+APP_PARAMETER = "app"
+
+
+@csrf_exempt  # checked by csrf_protect_json, which answers in JSON
+@never_cache
+@require_methods("POST")
+@require_origin(own_origin, message="Only this site's pages may request an app's token.")
+@csrf_protect_json
+@require_active_user
+@answer_errors(logger, "No Rocket.Chat app token for user %s: %s")
+@sensitive_variables("login_token")
+def app_token(request: HttpRequest) -> HttpResponse:
+    """``{"loginToken": ...}``, a new token for one of Rocket.Chat's apps (``?app=mobile``).
+
+    The loading page asks for it, first-party, when it finds itself the top page of the mobile
+    app's sign-in WebView: the app keeps the token long after the WebView's session ends, so it
+    is not the session's token (:func:`rocketchat_sso.tokens.app_login_token`). Only the site's
+    own pages may ask (same origin, CSRF token), never Rocket.Chat's origin.
+    """
+    app = request.GET.get(APP_PARAMETER, "")
+    if app not in APPS:
+        return JsonResponse(
+            {"error": "unknown_app", "message": f"Unknown app; one of: {', '.join(APPS)}."},
+            status=400,
+        )
+    user: Any = request.user
+    with RocketChatClient(retries=0) as client:  # the user is waiting: no retries
+        login_token = tokens.app_login_token(user, app, client=client)
+    return JsonResponse({"loginToken": login_token.auth_token})
+
+
+@csrf_exempt  # checked by csrf_protect_json, which answers in JSON
+@never_cache
+@require_methods("POST")
+@require_origin(own_origin, message="Only this site's pages may sign out of all devices.")
+@csrf_protect_json
+@require_active_user
+@answer_errors(logger, "Could not sign user %s out of all devices: %s")
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Sign the user out of Rocket.Chat on every device (phones and desktops included).
+
+    For a button on the site's account page: a form POST is redirected to its ``next`` (one
+    of the site's own URLs) or ``LOGIN_REDIRECT_URL``; a ``fetch`` asking for JSON gets
+    ``{"signedOut": bool}``. The user stays logged in to the site.
+    """
+    user: Any = request.user
+    with RocketChatClient(retries=0) as client:
+        signed_out = lifecycle.sign_out_everywhere(user, client=client)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"signedOut": signed_out})
+    target = request.POST.get(REDIRECT_FIELD_NAME, "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if safe else resolve_url(settings.LOGIN_REDIRECT_URL))

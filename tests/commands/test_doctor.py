@@ -63,7 +63,7 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
     out, error = doctor()
     assert error is None, out
-    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 11
+    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 12
     assert line(out, "This site's URL") == f"OK    This site's URL: {SITE}"
     assert line(out, "Rocket.Chat reachable").endswith(
         f"https://chat.example.com, {rocketchat.version.short}"
@@ -301,3 +301,18 @@ def test_a_non_positive_login_expiration_means_90_days(rocketchat: FakeRocketCha
     healthy(rocketchat)
     rocketchat.set_setting(remote.LOGIN_EXPIRATION_DAYS, 0)
     assert "expires them after 90 day(s)" in line(doctor()[0], "Token reuse")
+
+
+def test_token_records_shorter_than_rocketchats_expiry_fail(rocketchat: FakeRocketChat) -> None:
+    # A phone's token would outlive the record a password change revokes it with.
+    healthy(rocketchat)
+    rocketchat.set_setting(remote.LOGIN_EXPIRATION_DAYS, 180)
+    out, error = doctor()
+    assert line(out, "Token records") == (
+        "FAIL  Token records outlast Rocket.Chat's: kept 90 day(s); Rocket.Chat expires tokens "
+        "after 180 day(s)"
+    )
+    assert "ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS = 180" in hint_after(out, "Token records")
+    assert str(error) == "1 check(s) failed."
+    with override_settings(ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS=180):
+        assert line(doctor()[0], "Token records").startswith("OK")

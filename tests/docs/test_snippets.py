@@ -30,7 +30,7 @@ from django.core import checks as django_checks
 from django.core.management import call_command, get_commands, load_command_class
 from django.template import engines
 from django.test import RequestFactory, override_settings
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from rocketchat_sso import checks
 from rocketchat_sso.conf import Settings
@@ -307,6 +307,11 @@ def test_template_snippet_renders(block: CodeBlock) -> None:
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
     html = engines["django"].from_string(block.code).render({}, request=request)
+    if "<form" in block.code:  # a button for one of the app's POST views (docs/apps.rst)
+        action = re.search(r'<form method="post" action="([^"]+)"', html)
+        assert action is not None and resolve(action.group(1)).app_name == "rocketchat_sso"
+        assert 'name="csrfmiddlewaretoken"' in html
+        return
     assert "<iframe" in html
 
 

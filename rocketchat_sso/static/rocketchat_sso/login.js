@@ -18,6 +18,8 @@
  * and a retry, never a raw error.
  * Top-level with ?handoff (the window 'Sign in in a new window' opens): log in if need be, then
  * fetch a token, post it to the opener at this page's own origin and close.
+ * Top-level in Rocket.Chat's mobile app (its sign-in WebView): hand the app a token of its own
+ *   through the page's URL, as the app reads it (see the end of this file).
  * Top-level otherwise (the site's login came back here): go on to Rocket.Chat.
  * The calls to the token endpoint and the rules of waiting in line are sso-fetch.js's (loaded
  * before this script by the template).
@@ -306,10 +308,66 @@
     }
   }
 
+  // -- Rocket.Chat's mobile app (docs/apps.rst) -------------------------------------------------
+  // Rocket.Chat.ReactNative (4.71.2; app/views/AuthenticationWebView.tsx at commit 2af4bda3e664)
+  // signs in through a WebView of its own (react-native-webview, which defines
+  // window.ReactNativeWebView in its top page: the app's injected script calls its
+  // postMessage). The app takes a sign-in from the WebView's URL: decoded, it must contain the
+  // server's address and end in a hash {event: 'login-with-token', loginToken} (JSON); its
+  // injected script writes there whatever object is posted to the top window, and posts the
+  // URL to the native side on each history change. Top-level after the site's login, this page
+  // is that top window: it asks for a token of the app's own (the app keeps it for weeks, long
+  // after this WebView's session is gone), writes the hash itself and posts the URL as the
+  // injected script would (no window.postMessage: the token reaches no other window). The app
+  // logs in natively 3 s later (a debounce) and closes the WebView; meanwhile the page says so,
+  // with nothing to tap.
+  const APP_FALLBACK_MS = 15000; // the app should have closed the WebView long before
+  const inMobileApp = () => !framed && typeof window.ReactNativeWebView?.postMessage === 'function';
+
+  const loaded = () =>
+    document.readyState === 'complete'
+      ? Promise.resolve()
+      : new Promise((resolve) => window.addEventListener('load', resolve, { once: true }));
+
+  async function handToMobileApp() {
+    show('signing-in');
+    const { token, answer } = await sso.requestToken(sso.withQuery(root.dataset.appTokenUrl, 'app=mobile'), {
+      headers: { 'X-CSRFToken': root.dataset.csrfToken || '' },
+      onQueued: async (_answer, ms) => {
+        await waitInLine(ms);
+        show('signing-in');
+      }
+    });
+    if (!token) {
+      show('error', answer.body.error || 'default');
+      return;
+    }
+    await loaded(); // the app's script is injected once the page has loaded
+    show('app-signed-in');
+    // The server's address (with its slash: the app's is a prefix of it) lets the app's check
+    // of the URL match; the app reads only `event` and `loginToken`.
+    window.location.hash = JSON.stringify({ event: 'login-with-token', loginToken: token, server: chatUrl });
+    window.ReactNativeWebView.postMessage(window.location.href);
+    window.setTimeout(() => {
+      for (const node of all('[data-app-fallback]')) {
+        node.hidden = false;
+      }
+    }, APP_FALLBACK_MS);
+  }
+
+  function startInMobileApp() {
+    for (const button of all('[data-retry]')) {
+      button.addEventListener('click', handToMobileApp);
+    }
+    handToMobileApp();
+  }
+
   if (framed) {
     startFramed();
   } else if (handoff) {
     handOff();
+  } else if (authenticated && inMobileApp()) {
+    startInMobileApp();
   } else if (authenticated) {
     window.location.replace(chatUrl);
   }

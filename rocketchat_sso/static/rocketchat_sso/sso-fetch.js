@@ -57,12 +57,12 @@
   });
 
   // A token from the token endpoint at `url`, waiting in line as long as the server says (up to
-  // MAX_QUEUED_TURNS turns): resolves to {token, answer}, token null when refused (`answer`
+  // MAX_QUEUED_TURNS turns; `headers` added to each call): resolves to {token, answer}, token null when refused (`answer`
   // says why). `onQueued(answer, ms)` is awaited for each turn in line: it waits `ms` (and
   // shows the user why).
-  async function requestToken(url, { onQueued, credentials } = {}) {
+  async function requestToken(url, { onQueued, credentials, headers } = {}) {
     for (let turn = 0; ; turn += 1) {
-      const answer = await call(url, { credentials });
+      const answer = await call(url, { credentials, headers });
       if (answer.ok && typeof answer.body.loginToken === 'string') {
         return { token: answer.body.loginToken, answer };
       }
