@@ -14,8 +14,9 @@ from django.db.models import QuerySet
 
 from rocketchat_sso import accounts, lifecycle, revocation, signin
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatError
+from rocketchat_sso.exceptions import RocketChatError, RoomUnmanageable
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rooms import mapping, membership
 
 T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 500
@@ -78,6 +79,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--yes", action="store_true", help="With --link: do it without asking.")
         parser.add_argument(
+            "--no-rooms",
+            action="store_true",
+            help="Leave the rooms of ROCKETCHAT_SSO_GROUP_ROOMS alone (by default a run that "
+            "names no users reconciles each mapped room: one membership read per room).",
+        )
+        parser.add_argument(
             "--batch-size",
             type=int,
             default=DEFAULT_BATCH_SIZE,
@@ -128,6 +135,42 @@ class Command(BaseCommand):
                 self._one(label, partial(self._orphan, orphan))
             if not self.dry_run:
                 self._retry_revocations()
+            if not options["no_rooms"] and not options["failed"]:
+                self._rooms()
+
+    def _rooms(self) -> None:
+        """Each mapped room in line with its groups (rocketchat_sso.rooms.membership); each
+        committed as it goes, so an interrupted run is simply run again."""
+        specs = mapping.rooms()
+        for number, spec in enumerate(specs.values(), 1):
+            try:
+                result = membership.sync_room(
+                    spec, self.client, dry_run=self.dry_run, progress=self._room_progress
+                )
+            except RoomUnmanageable as error:
+                self.counts[FAILED] += 1
+                self.stderr.write(f"{spec.name}: cannot be managed: {error.message}")
+                continue
+            except RocketChatError as error:
+                self.counts[FAILED] += 1
+                self.stderr.write(f"{spec.name}: failed: {error.message}")
+                continue
+            self._end_progress_line()
+            self.counts[FAILED] += result.failed
+            if self.dry_run:
+                what = f"would add {result.added}, remove {result.removed}"
+            else:
+                what = f"added {result.added}, removed {result.removed}"
+                if result.failed:
+                    what += f", failed {result.failed} (left pending)"
+            self.stdout.write(
+                f"room {number}/{len(specs)} {spec.name}: {result.members} members, {what}"
+            )
+
+    def _room_progress(self, text: str) -> None:
+        if self.progress:
+            self.stdout.write(f"\r{text}", ending="")
+            self.stdout.flush()
 
     def _retry_revocations(self) -> None:
         """Token revocations that failed earlier (see ``rocketchat_sso_revoke``)."""

@@ -1,0 +1,184 @@
+"""When membership work runs: after the commit, out of the request.
+
+Group changes (``m2m_changed`` on either side of ``user.groups``) and sign-ins (the signals
+``token_issued`` and ``user_synced``) name the accounts to bring in line; once the transaction
+commits, the work goes to ``django.tasks`` where the site configured ``TASKS`` (Django 6.0+),
+else to a thread, or runs inline (``ROCKETCHAT_SSO_ROOMS_RUN``). Nothing here raises into the
+request: a failure is recorded on the membership and completed by the next sign-in or sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.conf import (
+    ROOMS_RUN_AUTO,
+    ROOMS_RUN_INLINE,
+    ROOMS_RUN_TASKS,
+    ROOMS_RUN_THREAD,
+    conf,
+)
+from rocketchat_sso.exceptions import RocketChatError
+from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rooms import mapping, membership
+
+logger = logging.getLogger(__name__)
+
+_pending: set[int] = set()
+_pending_lock = threading.Lock()
+_threads: list[threading.Thread] = []
+
+
+def tasks_available() -> bool:
+    """Whether Django's tasks framework is there (Django 6.0+) and the site configured it."""
+    try:
+        import django.tasks  # noqa: F401
+    except ImportError:
+        return False
+    overridden: Callable[[str], bool] = settings.is_overridden  # type: ignore[misc]
+    return bool(overridden("TASKS"))
+
+
+def mode() -> str:
+    """``ROCKETCHAT_SSO_ROOMS_RUN`` resolved: ``"auto"`` becomes tasks or a thread."""
+    chosen = conf.ROCKETCHAT_SSO_ROOMS_RUN
+    if chosen == ROOMS_RUN_AUTO:
+        return ROOMS_RUN_TASKS if tasks_available() else ROOMS_RUN_THREAD
+    if chosen == ROOMS_RUN_TASKS and not tasks_available():
+        return ROOMS_RUN_THREAD  # reported by the system check rocketchat_sso.W071
+    return chosen if chosen in (ROOMS_RUN_TASKS, ROOMS_RUN_THREAD) else ROOMS_RUN_INLINE
+
+
+def schedule(account_pks: Iterable[int]) -> None:
+    """Bring these accounts' rooms in line once the current transaction commits."""
+    pks = {int(pk) for pk in account_pks}
+    if not pks or not mapping.configured():
+        return
+    with _pending_lock:
+        _pending.update(pks)
+    transaction.on_commit(_flush)
+
+
+def _flush() -> None:
+    """Hand every account scheduled so far to the runner (one run for a ``set()``'s
+    remove and add)."""
+    with _pending_lock:
+        pks = sorted(_pending)
+        _pending.clear()
+    if not pks:
+        return
+    how = mode()
+    if how == ROOMS_RUN_TASKS:
+        from rocketchat_sso.rooms import tasks
+
+        try:
+            tasks.enqueue(pks)
+            return
+        except Exception as error:  # a broken queue must not break the save; do it here
+            logger.warning("Could not enqueue the room task (%s); running it in a thread", error)
+            how = ROOMS_RUN_THREAD
+    if how == ROOMS_RUN_THREAD:
+        thread = threading.Thread(
+            target=_in_thread, args=(pks,), name="rocketchat-sso-rooms", daemon=True
+        )
+        _threads.append(thread)
+        thread.start()
+        return
+    apply_accounts(pks)
+
+
+def _in_thread(pks: list[int]) -> None:
+    try:
+        apply_accounts(pks)
+    finally:
+        close_old_connections()
+
+
+def wait(timeout: float = 30.0) -> None:
+    """Join the threads started so far (tests, and a command that must finish its work)."""
+    while _threads:
+        _threads.pop().join(timeout)
+
+
+def apply_accounts(pks: list[int]) -> None:
+    """The work itself: each account in line with its groups; failures recorded, never
+    raised. No retries and no waiting on the rate limiter: the next sign-in or sync retries."""
+    accounts = RocketChatAccount.objects.filter(pk__in=pks, user__isnull=False).select_related(
+        "user"
+    )
+    try:
+        with RocketChatClient(retries=0, rate_limit_wait=0) as client:
+            for account in accounts:
+                membership.apply_account(account, client)
+    except RocketChatError as error:  # pragma: no cover - apply_account records its own
+        logger.warning("Rocket.Chat room membership left to the sync: %s", error.message)
+    except Exception:
+        logger.exception("Rocket.Chat room membership failed; left to the sync")
+
+
+# -- receivers -----------------------------------------------------------------------------
+
+
+def groups_changed(
+    sender: Any,
+    instance: Any,
+    action: str,
+    reverse: bool,
+    model: Any,
+    pk_set: set[Any] | None,
+    **kwargs: Any,
+) -> None:
+    """``m2m_changed`` of ``user.groups``: ``user.groups.add/remove/clear/set`` (forward) and
+    ``group.user_set.add/remove/clear/set`` (reverse)."""
+    if action not in ("post_add", "post_remove", "pre_clear", "post_clear"):
+        return
+    if not mapping.configured():
+        return
+    if not reverse:  # instance is a user
+        if action != "pre_clear":
+            schedule(_accounts_of([instance.pk]))
+        return
+    # instance is a group: pk_set holds users, or none on clear
+    if action == "pre_clear":
+        instance._rocketchat_sso_cleared = list(instance.user_set.values_list("pk", flat=True))
+        return
+    if action == "post_clear":
+        user_pks = getattr(instance, "_rocketchat_sso_cleared", [])
+    else:
+        user_pks = list(pk_set or ())
+    schedule(_accounts_of(user_pks))
+
+
+def signed_in(sender: Any, account: RocketChatAccount | None = None, **kwargs: Any) -> None:
+    """``token_issued``/``user_synced``: complete what is pending for the account (no call when
+    its rooms are as recorded)."""
+    if account is not None and account.pk is not None:
+        schedule([account.pk])
+
+
+def _accounts_of(user_pks: Iterable[Any]) -> list[int]:
+    return list(
+        RocketChatAccount.objects.filter(user_id__in=list(user_pks)).values_list("pk", flat=True)
+    )
+
+
+def connect() -> None:
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import m2m_changed
+
+    from rocketchat_sso import signals
+
+    groups = getattr(get_user_model(), "groups", None)  # absent without PermissionsMixin
+    if groups is not None:
+        m2m_changed.connect(
+            groups_changed, sender=groups.through, dispatch_uid="rocketchat_sso.rooms.groups"
+        )
+    signals.token_issued.connect(signed_in, dispatch_uid="rocketchat_sso.rooms.token_issued")
+    signals.user_synced.connect(signed_in, dispatch_uid="rocketchat_sso.rooms.user_synced")
