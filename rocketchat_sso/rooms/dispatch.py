@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections, transaction
 
 from rocketchat_sso.client import RocketChatClient
@@ -175,7 +176,11 @@ def connect() -> None:
 
     from rocketchat_sso import signals
 
-    groups = getattr(get_user_model(), "groups", None)  # absent without PermissionsMixin
+    try:
+        user_model = get_user_model()
+    except ImproperlyConfigured:  # no user model installed: no groups to follow
+        user_model = None
+    groups = getattr(user_model, "groups", None)  # absent without PermissionsMixin
     if groups is not None:
         m2m_changed.connect(
             groups_changed, sender=groups.through, dispatch_uid="rocketchat_sso.rooms.groups"

@@ -85,6 +85,11 @@ class Command(BaseCommand):
             "names no users reconciles each mapped room: one membership read per room).",
         )
         parser.add_argument(
+            "--rooms-only",
+            action="store_true",
+            help="Only reconcile the rooms of ROCKETCHAT_SSO_GROUP_ROOMS; leave users alone.",
+        )
+        parser.add_argument(
             "--batch-size",
             type=int,
             default=DEFAULT_BATCH_SIZE,
@@ -119,6 +124,11 @@ class Command(BaseCommand):
             raise CommandError(f"{self.counts[FAILED]} failed; see above.")
 
     def _run(self, options: dict[str, Any]) -> None:
+        if options["rooms_only"]:
+            if options["no_rooms"] or options["usernames"]:
+                raise CommandError("--rooms-only takes neither usernames nor --no-rooms.")
+            self._rooms()
+            return
         users = self._users(options)
         total = users.count()
         for done, user in enumerate(users.iterator(chunk_size=options["batch_size"]), 1):
