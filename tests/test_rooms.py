@@ -450,3 +450,116 @@ def test_a_read_only_room(
 def _quiet_threads() -> Iterator[None]:
     yield
     dispatch.wait()
+
+
+# -- the doctor --------------------------------------------------------------------------------
+
+
+def test_the_doctor_names_rooms_the_admin_cannot_manage(
+    rocketchat: FakeRocketChat, user: Any, groups: dict[str, Group], commit: Any
+) -> None:
+    from rocketchat_sso import doctor
+    from rocketchat_sso.client import RocketChatClient
+
+    check = [c for c in doctor.CHECKS if c.name == "rooms"]
+    with RocketChatClient() as client:
+        (finding,) = doctor.Doctor(client).run(check)
+    assert finding.status == "OK" and "not created yet" in finding.detail
+    rocketchat.add_user("bob", "bob@example.com")
+    rocketchat.rooms.add_group("staff", owner="bob")
+    user.groups.add(groups["Staff"], groups["Course 101"])
+    sign_in(user, commit)
+    with RocketChatClient() as client:
+        (finding,) = doctor.Doctor(client).run(check)
+    assert finding.status == "FAIL"
+    assert finding.detail == "the admin cannot manage staff"
+    assert "add the admin user to the private group 'staff'" in finding.hint
+
+
+# -- the stand-in's groups.* routes, as Rocket.Chat answers them -------------------------------
+
+
+def call(fake: FakeRocketChat, method: str, route: str, **params: Any) -> tuple[int, Any]:
+    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.exceptions import RocketChatError
+
+    with RocketChatClient(retries=0) as client:
+        try:
+            if method == "GET":
+                return 200, client.request("GET", route, params=params)
+            return 200, client.request("POST", route, body=params)
+        except RocketChatError as error:
+            return int(error.status or 0), error.error_type or error.message
+
+
+def test_stand_in_groups_routes(rocketchat: FakeRocketChat) -> None:
+    rocketchat.add_user("bob", "bob@example.com")
+    rocketchat.add_user("carol", "carol@example.com")
+    bob_id = rocketchat.user_by_username("bob")["_id"]
+    assert call(rocketchat, "POST", "groups.create", name="bad name") == (
+        400,
+        "error-invalid-room-name",
+    )
+    status, answer = call(rocketchat, "POST", "groups.create", name="team", members=["bob"])
+    assert status == 200 and answer["group"]["t"] == "p"
+    assert rocketchat.rooms.members_of("team") == ["admin", "bob"]
+    assert call(rocketchat, "POST", "groups.create", name="team") == (
+        400,
+        "error-duplicate-channel-name",
+    )
+    room_id = answer["group"]["_id"]
+    assert call(rocketchat, "POST", "groups.invite", roomId=room_id) == (
+        400,
+        "error-users-params-not-provided",
+    )
+    assert call(rocketchat, "POST", "groups.invite", roomId=room_id, userIds=["nobody"]) == (
+        400,
+        "error-empty-invite-list",
+    )
+    assert call(rocketchat, "POST", "groups.kick", roomId=room_id, userId=bob_id)[0] == 200
+    assert call(rocketchat, "POST", "groups.kick", roomId=room_id, userId=bob_id) == (
+        400,
+        "error-user-not-in-room",
+    )
+    admin_id = rocketchat.user_by_username("admin")["_id"]
+    assert call(rocketchat, "POST", "groups.kick", roomId=room_id, userId=admin_id) == (
+        400,
+        "error-you-are-last-owner",
+    )
+    status, answer = call(rocketchat, "GET", "groups.members", roomId=room_id, count="0")
+    assert [m["username"] for m in answer["members"]] == ["admin"] and answer["total"] == 1
+    # A private group the admin is not in: invisible, and closed to invites and kicks.
+    rocketchat.rooms.add_group("theirs", owner="bob", members=("carol",))
+    theirs = rocketchat.rooms.group("theirs")["_id"]
+    assert call(rocketchat, "GET", "groups.info", roomName="theirs") == (
+        400,
+        "error-room-not-found",
+    )
+    assert call(rocketchat, "GET", "groups.members", roomId=theirs) == (400, "error-room-not-found")
+    assert call(rocketchat, "POST", "groups.invite", roomId=theirs, userIds=[bob_id]) == (
+        400,
+        "error-not-allowed",
+    )
+    carol_id = rocketchat.user_by_username("carol")["_id"]
+    assert call(rocketchat, "POST", "groups.kick", roomId=theirs, userId=carol_id) == (
+        400,
+        "error-room-not-found",
+    )
+    assert rocketchat.rooms.members_of("theirs") == ["bob", "carol"]
+
+
+def test_stand_in_groups_create_needs_create_p(rocketchat: FakeRocketChat) -> None:
+    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.exceptions import RocketChatPermissionDenied
+
+    guest = rocketchat.add_user("guest", "guest@example.com", password="pw", roles=("guest",))
+    with RocketChatClient(retries=0) as client:
+        token = client.login(username="guest", password="pw")
+        with pytest.raises(RocketChatPermissionDenied):
+            client.request(
+                "POST",
+                "groups.create",
+                body={"name": "mine"},
+                headers={"X-User-Id": guest["_id"], "X-Auth-Token": token.auth_token},
+                authenticated=False,
+            )

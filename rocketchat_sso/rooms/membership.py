@@ -318,3 +318,27 @@ def unmanageable_rooms() -> list[MappedRoom]:
     """Mapped rooms last found out of the admin's reach."""
     names = list(mapping.rooms())
     return list(MappedRoom.objects.filter(name__in=names).exclude(problem=""))
+
+
+def room_problems(client: RocketChatClient) -> tuple[list[str], dict[str, str]]:
+    """For the doctor: the mapped rooms the admin can manage, and the others with why.
+
+    One ``groups.info`` per mapped room not yet known to this site; a known room is asked by
+    name too, so a room the admin was removed from since shows up.
+    """
+    fine: list[str] = []
+    problems: dict[str, str] = {}
+    for name in mapping.rooms():
+        try:
+            api.group_info(client, name)
+        except RocketChatError as error:
+            if not api.is_error(error, api.ROOM_NOT_FOUND):
+                raise
+            known = MappedRoom.objects.filter(name=name).first()
+            if known is not None and (known.problem or known.rocketchat_room_id):
+                problems[name] = known.problem or unmanageable_text(name)
+            else:
+                fine.append(f"{name} (not created yet: made with its first member)")
+            continue
+        fine.append(name)
+    return fine, problems
