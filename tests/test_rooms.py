@@ -563,3 +563,13 @@ def test_stand_in_groups_create_needs_create_p(rocketchat: FakeRocketChat) -> No
                 headers={"X-User-Id": guest["_id"], "X-Auth-Token": token.auth_token},
                 authenticated=False,
             )
+
+
+def test_the_plugin_fixture_lets_a_site_assert_on_rooms(
+    rocketchat_rooms: Any, user: Any, django_capture_on_commit_callbacks: Commit
+) -> None:
+    staff = Group.objects.create(name="Staff")
+    with django_capture_on_commit_callbacks(execute=True):
+        issue_login_token(user)
+        user.groups.add(staff)
+    assert rocketchat_rooms.members_of("staff") == ["admin", "alice"]
