@@ -6,8 +6,9 @@ Enable it in the project's top ``conftest.py`` (it needs pytest-django and ``res
     pytest_plugins = ["rocketchat_sso.testing.pytest_plugin"]
 
 Fixtures: ``rocketchat`` (a fresh stand-in answering at ``ROCKETCHAT_SSO_URL`` through
-``responses``), ``rocketchat_rooms`` (its private groups, room changes made inline) and ``rocketchat_server`` (the stand-in over real HTTP, ``ROCKETCHAT_SSO_URL``
-pointed at it). Both play the run's Rocket.Chat release, ``--rocketchat-version X.Y`` or the
+``responses``), ``rocketchat_rooms`` (its private groups, room changes made inline) and
+``rocketchat_server`` (the stand-in over real HTTP, ``ROCKETCHAT_SSO_URL`` pointed at it). Both
+play the run's Rocket.Chat release, ``--rocketchat-version X.Y`` or the
 environment variable ``ROCKETCHAT_TEST_VERSION`` (the option wins; neither means the newest),
 at Rocket.Chat's defaults, changed per test by ``@pytest.mark.rocketchat(**options)``
 (:class:`~rocketchat_sso.testing.FakeRocketChat`'s options; ``rate_limiter=False`` needs a
