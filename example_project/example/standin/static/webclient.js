@@ -494,7 +494,7 @@
     if (!room || !room._id) {
       return;
     }
-    var endpoint = room.t === 'd' ? 'im.history' : 'channels.history';
+    var endpoint = { d: 'im.history', p: 'groups.history' }[room.t] || 'channels.history';
     api('GET', endpoint, { query: { roomId: room._id } }).then(function (res) {
       if (!res.ok || !state.room || state.room._id !== room._id) {
         return;
