@@ -166,16 +166,16 @@ def main() -> None:
         # A group change goes through the receivers (m2m_changed, then after the commit): count
         # the calls of the work they run.
         counted: list[int] = []
-        apply_account = membership.apply_account
+        apply_accounts = membership.apply_accounts
 
-        def counting(account: RocketChatAccount, client: RocketChatClient) -> object:
+        def counting(accounts: object, client: RocketChatClient) -> object:
             before = client.calls
             try:
-                return apply_account(account, client)
+                return apply_accounts(accounts, client)  # type: ignore[arg-type]
             finally:
                 counted.append(client.calls - before)
 
-        membership.apply_account = counting  # type: ignore[assignment]
+        membership.apply_accounts = counting  # type: ignore[assignment]
         for label, change in (
             ("removed from one mapped group", changer_user.groups.remove),
             ("added to one mapped group", changer_user.groups.add),
@@ -186,7 +186,7 @@ def main() -> None:
             print(
                 f"group change, {label}: {sum(counted)} calls ({time.monotonic() - started:.2f} s)"
             )
-        membership.apply_account = apply_account  # type: ignore[assignment]
+        membership.apply_accounts = apply_accounts  # type: ignore[assignment]
     finally:
         server.terminate()
         server.wait()

@@ -573,3 +573,43 @@ def test_the_plugin_fixture_lets_a_site_assert_on_rooms(
         issue_login_token(user)
         user.groups.add(staff)
     assert rocketchat_rooms.members_of("staff") == ["admin", "alice"]
+
+
+def test_many_users_added_to_a_group_at_once_cost_one_call(
+    rocketchat: FakeRocketChat, population: list[Any], commit: Any
+) -> None:
+    tenant = Group.objects.get(name="Tenant A")
+    rocketchat.rooms.add_group("tenant-a", owner="admin")
+    MappedRoom.objects.create(
+        name="tenant-a", rocketchat_room_id=rocketchat.rooms.group("tenant-a")["_id"]
+    )
+    rocketchat.reset_calls()
+    with commit():
+        tenant.user_set.add(*population)
+    assert room_calls(rocketchat) == ["POST groups.invite"]
+    assert rocketchat.rooms.members_of("tenant-a") == ["admin", "u0", "u1", "u2", "u3", "u4"]
+
+
+def test_the_sync_creating_users_reconciles_their_rooms_once_per_room(
+    rocketchat: FakeRocketChat, groups: dict[str, Group], django_user_model: Any, commit: Any
+) -> None:
+    for i in range(4):
+        make_user(django_user_model, f"n{i}", groups["Staff"])
+    with commit():
+        call_command("rocketchat_sso_sync", stdout=StringIO())
+    assert room_calls(rocketchat) == [
+        "POST groups.create",
+        "GET groups.members",
+        "POST groups.invite",
+    ]
+    assert rocketchat.rooms.members_of("staff") == ["admin", "n0", "n1", "n2", "n3"]
+
+
+def test_the_sync_of_named_users_brings_their_rooms_in_line(
+    rocketchat: FakeRocketChat, population: list[Any]
+) -> None:
+    rocketchat.rooms.remove_member("staff", "u1")
+    RoomMembership.objects.filter(account__user=population[1]).update(state="pending-add")
+    call_command("rocketchat_sso_sync", "u1", stdout=StringIO())
+    assert rocketchat.rooms.members_of("staff") == ["admin", "u0", "u1", "u2", "u3", "u4"]
+    assert "GET groups.members" not in room_calls(rocketchat)

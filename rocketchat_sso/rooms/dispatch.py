@@ -10,8 +10,10 @@ request: a failure is recorded on the membership and completed by the next sign-
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -34,7 +36,11 @@ logger = logging.getLogger(__name__)
 
 _pending: set[int] = set()
 _pending_lock = threading.Lock()
-_threads: list[threading.Thread] = []
+# One worker thread per process takes the batches in order: two quick changes of one user
+# never race each other.
+_queue: queue.Queue[list[int]] = queue.Queue()
+_worker: threading.Thread | None = None
+_local = threading.local()
 
 
 def tasks_available() -> bool:
@@ -60,7 +66,8 @@ def mode() -> str:
 def schedule(account_pks: Iterable[int]) -> None:
     """Bring these accounts' rooms in line once the current transaction commits."""
     pks = {int(pk) for pk in account_pks}
-    if not pks or not mapping.configured():
+    suppressed_here: int = getattr(_local, "suppressed", 0)
+    if not pks or suppressed_here or not mapping.configured():
         return
     with _pending_lock:
         _pending.update(pks)
@@ -86,26 +93,43 @@ def _flush() -> None:
             logger.warning("Could not enqueue the room task (%s); running it in a thread", error)
             how = ROOMS_RUN_THREAD
     if how == ROOMS_RUN_THREAD:
-        thread = threading.Thread(
-            target=_in_thread, args=(pks,), name="rocketchat-sso-rooms", daemon=True
-        )
-        _threads.append(thread)
-        thread.start()
+        _start_worker()
+        _queue.put(pks)
         return
     apply_accounts(pks)
 
 
-def _in_thread(pks: list[int]) -> None:
+def _start_worker() -> None:
+    global _worker
+    with _pending_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="rocketchat-sso-rooms", daemon=True)
+            _worker.start()
+
+
+def _work() -> None:
+    while True:
+        pks = _queue.get()
+        try:
+            apply_accounts(pks)
+        finally:
+            close_old_connections()
+            _queue.task_done()
+
+
+def wait() -> None:
+    """Until the worker thread has done every batch handed to it (tests, benchmarks)."""
+    _queue.join()
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """No scheduling in this thread meanwhile: the sync command reconciles rooms itself."""
+    _local.suppressed = getattr(_local, "suppressed", 0) + 1
     try:
-        apply_accounts(pks)
+        yield
     finally:
-        close_old_connections()
-
-
-def wait(timeout: float = 30.0) -> None:
-    """Join the threads started so far (tests, and a command that must finish its work)."""
-    while _threads:
-        _threads.pop().join(timeout)
+        _local.suppressed -= 1
 
 
 def apply_accounts(pks: list[int]) -> None:
@@ -116,8 +140,7 @@ def apply_accounts(pks: list[int]) -> None:
     )
     try:
         with RocketChatClient(retries=0, rate_limit_wait=0) as client:
-            for account in accounts:
-                membership.apply_account(account, client)
+            membership.apply_accounts(accounts, client)
     except RocketChatError as error:  # pragma: no cover - apply_account records its own
         logger.warning("Rocket.Chat room membership left to the sync: %s", error.message)
     except Exception:

@@ -13,9 +13,8 @@ reconciliation one ``groups.members``, one ``groups.invite`` per 500 missing mem
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -110,82 +109,95 @@ class AccountResult:
 
 
 def apply_account(account: RocketChatAccount, client: RocketChatClient) -> AccountResult:
-    """Bring one linked account's mapped rooms in line with its user's groups.
+    """Bring one linked account's mapped rooms in line with its user's groups."""
+    return apply_accounts([account], client)
 
-    Rooms already recorded as the user's cost no call. A failure is recorded on the membership
-    (``pending-add``/``pending-remove`` with the error) and left to the next sign-in or sync;
-    the other rooms go on.
+
+def apply_accounts(
+    accounts: Iterable[RocketChatAccount], client: RocketChatClient
+) -> AccountResult:
+    """Bring linked accounts' mapped rooms in line with their users' groups.
+
+    Rooms already recorded as theirs cost no call; the accounts joining one room are invited
+    together (one ``groups.invite`` for up to 500: a group's ``user_set.add(*users)`` is one
+    call). A failure is recorded on the membership (``pending-add``/``pending-remove`` with the
+    error) and left to the next sign-in or sync; the other rooms go on.
     """
     result = AccountResult()
-    user = account.user
-    if user is None:  # a deleted user: lifecycle deactivates them; their rooms stay as they are
-        return result
     group_map = mapping.group_rooms()
     specs = mapping.rooms()
-    wanted = mapping.room_names_for(user, group_map)
-    rows = {row.room.name: row for row in account.room_memberships.select_related("room")}
-    for name in sorted(wanted):
-        row = rows.get(name)
-        if row is not None and row.state == MEMBER:
+    joining: dict[str, list[RocketChatAccount]] = {}
+    leaving: list[tuple[RocketChatAccount, RoomMembership]] = []
+    for account in accounts:
+        if account.user is None:  # a deleted user: their rooms stay as they are
             continue
-        _record(account, name, PENDING_ADD, result, partial(_add, account, specs[name], client))
-    for name, row in sorted(rows.items()):
-        if name in wanted:
+        wanted = mapping.room_names_for(account.user, group_map)
+        rows = {row.room.name: row for row in account.room_memberships.select_related("room")}
+        for name in sorted(wanted):
+            row = rows.get(name)
+            if row is None or row.state != MEMBER:
+                joining.setdefault(name, []).append(account)
+        for name, row in sorted(rows.items()):
+            if name in wanted:
+                continue
+            if name not in specs:  # no longer mapped: never touched again, forgotten here
+                row.delete()
+                continue
+            leaving.append((account, row))
+    for name, members in sorted(joining.items()):
+        try:
+            _add(members, specs[name], client)
+        except RocketChatError as error:
+            result.failed += len(members)
+            _pending(members, name, PENDING_ADD, error)
             continue
-        if name not in specs:  # no longer mapped: never touched again, forgotten here
-            row.delete()
+        result.added += len(members)
+    for account, row in leaving:
+        try:
+            _remove(account, row, client)
+        except RocketChatError as error:
+            result.failed += 1
+            _pending([account], row.room.name, PENDING_REMOVE, error)
             continue
-        _record(account, name, PENDING_REMOVE, result, partial(_remove, account, row, client))
+        result.removed += 1
     return result
 
 
-def _record(
-    account: RocketChatAccount,
-    name: str,
-    pending: str,
-    result: AccountResult,
-    work: Callable[[], None],
+def _pending(
+    accounts: list[RocketChatAccount], name: str, state: str, error: RocketChatError
 ) -> None:
-    try:
-        work()
-    except RocketChatError as error:
-        result.failed += 1
-        logger.warning(
-            "Rocket.Chat room %s: membership of %s left pending: %s",
-            name,
-            account.rocketchat_username,
-            _error_text(error),
-        )
-        room, _ = MappedRoom.objects.get_or_create(name=name)
+    text = _error_text(error)
+    logger.warning(
+        "Rocket.Chat room %s: membership of %s left pending: %s",
+        name,
+        ", ".join(account.rocketchat_username for account in accounts),
+        text,
+    )
+    room, _ = MappedRoom.objects.get_or_create(name=name)
+    for account in accounts:
         RoomMembership.objects.update_or_create(
-            account=account,
-            room=room,
-            defaults={"state": pending, "last_error": _error_text(error)},
+            account=account, room=room, defaults={"state": state, "last_error": text}
         )
-        return
-    if pending == PENDING_ADD:
-        result.added += 1
-    else:
-        result.removed += 1
 
 
-def _add(account: RocketChatAccount, spec: RoomSpec, client: RocketChatClient) -> None:
-    room, created = ensure_room(spec, client, members=[account.rocketchat_username], recheck=False)
+def _add(accounts: list[RocketChatAccount], spec: RoomSpec, client: RocketChatClient) -> None:
+    usernames = [account.rocketchat_username for account in accounts]
+    user_ids = [account.rocketchat_user_id for account in accounts]
+    room, created = ensure_room(spec, client, members=usernames, recheck=False)
     if not created:
         try:
-            api.invite(client, room.rocketchat_room_id, [account.rocketchat_user_id])
+            api.invite(client, room.rocketchat_room_id, user_ids)
         except RocketChatError as error:
             if not api.is_error(error, api.ROOM_NOT_FOUND):
                 raise
             _forget_room(room)  # deleted in Rocket.Chat: found or made again, once
-            room, created = ensure_room(
-                spec, client, members=[account.rocketchat_username], recheck=False
-            )
+            room, created = ensure_room(spec, client, members=usernames, recheck=False)
             if not created:
-                api.invite(client, room.rocketchat_room_id, [account.rocketchat_user_id])
-    RoomMembership.objects.update_or_create(
-        account=account, room=room, defaults={"state": MEMBER, "last_error": ""}
-    )
+                api.invite(client, room.rocketchat_room_id, user_ids)
+    for account in accounts:
+        RoomMembership.objects.update_or_create(
+            account=account, room=room, defaults={"state": MEMBER, "last_error": ""}
+        )
 
 
 def _remove(account: RocketChatAccount, row: RoomMembership, client: RocketChatClient) -> None:

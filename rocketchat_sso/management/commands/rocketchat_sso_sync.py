@@ -16,7 +16,7 @@ from rocketchat_sso import accounts, lifecycle, revocation, signin
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError, RoomUnmanageable
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.rooms import mapping, membership
+from rocketchat_sso.rooms import dispatch, mapping, membership
 
 T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 500
@@ -131,14 +131,18 @@ class Command(BaseCommand):
             return
         users = self._users(options)
         total = users.count()
-        for done, user in enumerate(users.iterator(chunk_size=options["batch_size"]), 1):
-            account = getattr(user, "rocketchat_account", None)
-            self._one(str(user), partial(self._user, user, account))
-            self.last_pk = user.pk
-            if self.progress and (done % PROGRESS_EVERY == 0 or done == total):
-                self.stdout.write(f"\r{done}/{total} users", ending="")
-                self.stdout.flush()
+        # Users synced here would each schedule their rooms: the rooms are reconciled below.
+        with dispatch.suppressed():
+            for done, user in enumerate(users.iterator(chunk_size=options["batch_size"]), 1):
+                account = getattr(user, "rocketchat_account", None)
+                self._one(str(user), partial(self._user, user, account))
+                self.last_pk = user.pk
+                if self.progress and (done % PROGRESS_EVERY == 0 or done == total):
+                    self.stdout.write(f"\r{done}/{total} users", ending="")
+                    self.stdout.flush()
         self._end_progress_line()
+        if options["usernames"] and not self.dry_run and not options["no_rooms"]:
+            self._rooms_of(users)
         if not options["usernames"]:
             for orphan in lifecycle.orphan_accounts(failed=options["failed"]):
                 label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
@@ -175,6 +179,18 @@ class Command(BaseCommand):
                     what += f", failed {result.failed} (left pending)"
             self.stdout.write(
                 f"room {number}/{len(specs)} {spec.name}: {result.members} members, {what}"
+            )
+
+    def _rooms_of(self, users: QuerySet[Any]) -> None:
+        """The named users' rooms (the rooms as wholes are left to a run without usernames)."""
+        if not mapping.configured():
+            return
+        accounts = RocketChatAccount.objects.filter(user__in=users).select_related("user")
+        result = membership.apply_accounts(accounts, self.client)
+        self.counts[FAILED] += result.failed
+        if result.added or result.removed or result.failed:
+            self.stdout.write(
+                f"Rooms: added {result.added}, removed {result.removed}, failed {result.failed}"
             )
 
     def _room_progress(self, text: str) -> None:
