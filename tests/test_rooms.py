@@ -613,3 +613,46 @@ def test_the_sync_of_named_users_brings_their_rooms_in_line(
     call_command("rocketchat_sso_sync", "u1", stdout=StringIO())
     assert rocketchat.rooms.members_of("staff") == ["admin", "u0", "u1", "u2", "u3", "u4"]
     assert "GET groups.members" not in room_calls(rocketchat)
+
+
+def test_a_room_deleted_in_rocketchat_is_made_again_once(
+    rocketchat: FakeRocketChat, alice_signed_in: Any, groups: dict[str, Group], commit: Any
+) -> None:
+    rocketchat.rooms.delete_group("course-101")
+    with commit():
+        alice_signed_in.groups.add(groups["Course 101"])
+    assert rocketchat.rooms.members_of("course-101") == ["admin", "alice"]
+    assert [g["name"] for g in rocketchat.rooms.groups()].count("course-101") == 1
+    assert room_calls(rocketchat) == ["POST groups.invite", "POST groups.create"]
+
+
+def test_a_sync_whose_invites_fail_leaves_them_pending_and_says_so(
+    rocketchat: FakeRocketChat, population: list[Any]
+) -> None:
+    rocketchat.rooms.remove_member("staff", "u1")
+    rocketchat.inject(Fault.CONNECTION_REFUSED, path="/api/v1/groups.invite", times=5)
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 failed"):
+        call_command("rocketchat_sso_sync", "--rooms-only", stdout=out)
+    assert "staff: 5 members, added 0, removed 0, failed 1 (left pending)" in out.getvalue()
+    row = RoomMembership.objects.get(account__user=population[1], room__name="staff")
+    assert row.state == RoomMembership.PENDING_ADD and "could not be reached" in row.last_error
+    rocketchat.clear_faults()
+    call_command("rocketchat_sso_sync", "--rooms-only", stdout=StringIO())
+    row.refresh_from_db()
+    assert row.state == RoomMembership.MEMBER
+
+
+def test_a_rocketchat_capping_pages_is_read_page_by_page(
+    rocketchat: FakeRocketChat, population: list[Any]
+) -> None:
+    rocketchat.set_setting("API_Allow_Infinite_Count", False)
+    for i in range(120):
+        rocketchat.add_user(f"h{i:03d}", f"h{i}@example.com")
+        rocketchat.rooms.add_member("staff", f"h{i:03d}")
+    rocketchat.reset_calls()
+    out = StringIO()
+    call_command("rocketchat_sso_sync", "--rooms-only", stdout=out)
+    assert "staff: 126 members, added 0, removed 0" in out.getvalue()
+    # staff: 50 (the default count) first, then a page of 100; course-101 (6 members): one
+    assert room_calls(rocketchat) == ["GET groups.members"] * 3

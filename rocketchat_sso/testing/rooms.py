@@ -31,6 +31,7 @@ from rocketchat_sso.testing.model import (
     ID_ALPHABET,
     ID_LENGTH,
     INVALID_USER,
+    LIST_DEFAULT_COUNT,
     MSG_BAD_USER_PARAM,
     MSG_NO_USER_PARAM,
     USER_PARAM_MISSING,
@@ -122,6 +123,15 @@ class Rooms:
                 return []
             users = (self.fake.user_by_id(uid) for uid in found.members)
             return sorted(str(user["username"]) for user in users if user)
+
+    def delete_group(self, name: str) -> None:
+        """What an admin does by hand in Rocket.Chat: delete the group and its subscriptions."""
+        with self.fake._lock:
+            group = self._by_name(name)
+            assert group is not None, name
+            for user_id in list(group.members):
+                self._unsubscribe(group, self.fake._users[user_id])
+            del self._groups[group.doc["_id"]]
 
     def add_member(self, name: str, username: str) -> None:
         """What someone does by hand in Rocket.Chat: add ``username`` to the group."""
@@ -346,8 +356,8 @@ class Rooms:
 
     def _members(self, call: Call) -> FakeResponse:
         """``groups.members``: members only (``findPrivateGroupByIdOrName``, archived refused);
-        ``offset``/``count`` by ``getPaginationItems`` (``count=0``: all, as
-        ``API_Allow_Infinite_Count`` is on by default; otherwise at most 100); sorted by
+        ``offset``/``count`` by ``getPaginationItems`` (``count=0``: all, while the setting
+        ``API_Allow_Infinite_Count`` is on, its default; else 50; at most 100); sorted by
         username."""
         group = self._accessible(call.params, call.user)
         if group.doc.get("archived"):
@@ -355,6 +365,8 @@ class Rooms:
                 "error-room-archived", f"The private group, {group.doc['name']}, is archived"
             )
         offset, count = self.fake._pagination(call.params)
+        if count == 0 and self.fake.settings.get("API_Allow_Infinite_Count") is False:
+            count = LIST_DEFAULT_COUNT  # getPaginationItems: API_Default_Count instead
         users = [self.fake._users[uid] for uid in group.members if uid in self.fake._users]
         users.sort(key=lambda u: str(u.doc["username"]))
         page = users[offset : offset + count] if count else users[offset:]
