@@ -656,3 +656,23 @@ def test_a_rocketchat_capping_pages_is_read_page_by_page(
     assert "staff: 126 members, added 0, removed 0" in out.getvalue()
     # staff: 50 (the default count) first, then a page of 100; course-101 (6 members): one
     assert room_calls(rocketchat) == ["GET groups.members"] * 3
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("django.tasks") is None,
+    reason="django.tasks needs Django 6.0+",
+)
+def test_with_a_task_queue_the_change_waits_on_nothing(
+    rocketchat: FakeRocketChat, user: Any, groups: dict[str, Group], commit: Any, settings: Any
+) -> None:
+    from django.tasks import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.ROCKETCHAT_SSO_ROOMS_RUN = "auto"
+    with commit():
+        issue_login_token(user)
+        user.groups.add(groups["Staff"])
+    assert room_calls(rocketchat) == []  # queued, not done
+    [queued] = task_backends["default"].results
+    queued.task.call(*queued.args, **queued.kwargs)  # what a worker does
+    assert rocketchat.rooms.members_of("staff") == ["admin", "alice"]
