@@ -676,3 +676,21 @@ def test_with_a_task_queue_the_change_waits_on_nothing(
     [queued] = task_backends["default"].results
     queued.task.call(*queued.args, **queued.kwargs)  # what a worker does
     assert rocketchat.rooms.members_of("staff") == ["admin", "alice"]
+
+
+def test_inactive_users_keep_their_rooms_and_cost_no_call(
+    rocketchat: FakeRocketChat, population: list[Any], groups: dict[str, Group]
+) -> None:
+    # Deactivated in Rocket.Chat (as this site does for an inactive user): groups.members does
+    # not list them, so the sync neither re-invites them nor takes their rooms away.
+    population[2].is_active = False
+    population[2].save()
+    RocketChatAccount.objects.filter(user=population[2]).update(deactivated_at="2026-01-01T00:00Z")
+    rocketchat.user_by_username("u2")["active"] = False
+    rocketchat.reset_calls()
+    out = StringIO()
+    call_command("rocketchat_sso_sync", "--rooms-only", stdout=out)
+    assert "staff: 5 members, added 0, removed 0" in out.getvalue()
+    assert room_calls(rocketchat) == ["GET groups.members"] * 2
+    assert "u2" in rocketchat.rooms.members_of("staff")
+    assert RoomMembership.objects.filter(account__user=population[2]).count() == 2

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from rocketchat_sso.accounts import MAX_ERROR_LENGTH
@@ -238,11 +239,21 @@ def sync_room(
     """
     result = RoomResult(spec.name)
     groups = mapping.groups_of(spec.name)
-    desired = dict(
-        RocketChatAccount.objects.filter(user__groups__name__in=groups)
+    # groups.members lists active users only (findUsersOfRoom.ts:
+    # findPaginatedByActiveUsersExcept): a deactivated user can be neither seen nor told apart,
+    # so inactive users keep their rooms, and their records, until they are active again.
+    inactive = set(
+        RocketChatAccount.objects.filter(
+            Q(user__is_active=False) | Q(deactivated_at__isnull=False)
+        ).values_list("pk", flat=True)
+    )
+    desired = {
+        uid: pk
+        for uid, pk in RocketChatAccount.objects.filter(user__groups__name__in=groups)
         .values_list("rocketchat_user_id", "pk")
         .distinct()
-    )
+        if pk not in inactive
+    }
     room, _ = MappedRoom.objects.get_or_create(name=spec.name)
     if not room.rocketchat_room_id and not room.problem and not desired:
         return result  # nobody linked belongs in it yet: made when the first one does
@@ -295,7 +306,7 @@ def sync_room(
         result.removed += 1
         RoomMembership.objects.filter(room=room, account_id=linked[uid]).delete()
     # Rows of accounts neither wanted nor present: nothing left to do for them.
-    stale = set(rows) - set(desired.values()) - {linked[uid] for uid in to_remove}
+    stale = set(rows) - set(desired.values()) - {linked[uid] for uid in to_remove} - inactive
     RoomMembership.objects.filter(room=room, account_id__in=stale).delete()
     room.synced_at = timezone.now()
     room.save(update_fields=["synced_at"])

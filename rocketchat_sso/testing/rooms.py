@@ -12,10 +12,13 @@ played here, ``groups.kick`` checking access first); ``apps/meteor/server/meteor
 addUsersToRoom.ts`` @09893e6, ``removeUserFromRoom.ts`` @269944d; ``apps/meteor/server/api/lib/
 getUserFromParams.ts`` @0781f57 (``userIds``/``usernames``, so ``groups.invite`` is a bulk
 form), ``getPaginationItems.ts`` @85f6fa3 (``count=0``: every item while
-``API_Allow_Infinite_Count``), ``apps/meteor/app/utils/server/lib/getValidRoomName.ts`` @356989d
+``API_Allow_Infinite_Count``, on by default), ``apps/meteor/server/lib/findUsersOfRoom.ts``
+@0716b16 (active users only), ``apps/meteor/app/utils/server/lib/getValidRoomName.ts`` @356989d
 (``UTF8_Channel_Names_Validation``, default ``[0-9a-zA-Z-_.]+``), the default roles of
-``apps/meteor/app/authorization/server/constant/permissions.ts``. The 7.10, 8.0 and 8.8 tags
-themselves were not read: the routes are played alike on every release.
+``apps/meteor/app/authorization/server/constant/permissions.ts``. The server source at the 7.10,
+8.0 and 8.8 tags was not read; the request typings of these routes are identical in npm
+``@rocket.chat/rest-typings`` 7.10.0, 8.0.0 and 8.8.1 (``groups.create`` with ``members``,
+``readOnly``, ``excludeSelf``), so the routes are played alike on every release.
 """
 
 from __future__ import annotations
@@ -367,7 +370,13 @@ class Rooms:
         offset, count = self.fake._pagination(call.params)
         if count == 0 and self.fake.settings.get("API_Allow_Infinite_Count") is False:
             count = LIST_DEFAULT_COUNT  # getPaginationItems: API_Default_Count instead
-        users = [self.fake._users[uid] for uid in group.members if uid in self.fake._users]
+        # findUsersOfRoom: active users only (findPaginatedByActiveUsersExcept), by
+        # statusConnection then username (the model sorts by username alone).
+        users = [
+            self.fake._users[uid]
+            for uid in group.members
+            if uid in self.fake._users and self.fake._users[uid].doc.get("active", True)
+        ]
         users.sort(key=lambda u: str(u.doc["username"]))
         page = users[offset : offset + count] if count else users[offset:]
         members = [
