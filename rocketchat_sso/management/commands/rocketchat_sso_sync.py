@@ -42,7 +42,7 @@ class Command(BaseCommand):
     help = (
         "Sync Django users to Rocket.Chat: create the missing, update changed profiles, "
         "deactivate inactive and deleted users, and retry what failed before (token revocations "
-        "too). Users unchanged "
+        "too); then bring each room of ROCKETCHAT_SSO_GROUP_ROOMS in line. Users unchanged "
         "since their last sync cost no Rocket.Chat call (see --full), so running it again "
         "after an interruption carries on where it stopped."
     )
