@@ -289,8 +289,8 @@ class Settings:
     @property
     def ROCKETCHAT_SSO_GROUP_ROOMS(self) -> object:
         """Django group name -> Rocket.Chat private group: ``{"Staff": "staff"}``, a value may
-        be ``{"name": ..., "read_only": True}``; or the dotted path of a callable returning such
-        a mapping. Empty (default): no rooms are managed."""
+        be ``{"name": ..., "read_only": True, "moderators": "<group>"}``; or the dotted path of a
+        callable returning such a mapping. Empty (default): no rooms are managed."""
         return getattr(django_settings, "ROCKETCHAT_SSO_GROUP_ROOMS", {})
 
     @property

@@ -169,6 +169,8 @@ class RoomMembership(models.Model):
         MappedRoom, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("room")
     )
     state = models.CharField(_("state"), max_length=16, choices=STATES, default=PENDING_ADD)
+    # Made a moderator of the room by this site (the room's "moderators" group).
+    moderator = models.BooleanField(_("moderator"), default=False)
     last_error = models.TextField(_("last error"), blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -400,6 +400,10 @@ def test_the_task_does_the_work(
         ({"ROCKETCHAT_SSO_GROUP_ROOMS": {"Staff": "#staff"}}, ["rocketchat_sso.E071"]),
         ({"ROCKETCHAT_SSO_GROUP_ROOMS": {"Staff": {"room": "x"}}}, ["rocketchat_sso.E072"]),
         ({"ROCKETCHAT_SSO_GROUP_ROOMS": {"Staff": 3}}, ["rocketchat_sso.E072"]),
+        (
+            {"ROCKETCHAT_SSO_GROUP_ROOMS": {"Staff": {"name": "staff", "moderators": ["A"]}}},
+            ["rocketchat_sso.E072"],
+        ),
         ({"ROCKETCHAT_SSO_ROOM_NAME_VALIDATION": "[a-z"}, ["rocketchat_sso.W070"]),
         ({"ROCKETCHAT_SSO_ROOMS_RUN": "celery"}, ["rocketchat_sso.E073"]),
         ({"ROCKETCHAT_SSO_ROOMS_RUN": "tasks"}, ["rocketchat_sso.W071"]),
@@ -694,3 +698,110 @@ def test_inactive_users_keep_their_rooms_and_cost_no_call(
     assert room_calls(rocketchat) == ["GET groups.members"] * 2
     assert "u2" in rocketchat.rooms.members_of("staff")
     assert RoomMembership.objects.filter(account__user=population[2]).count() == 2
+
+
+# -- moderators from another group -------------------------------------------------------------
+
+COURSES = {
+    "Course 101": {"name": "course-101", "moderators": "Teachers 101"},
+    "Staff": "staff",
+}
+
+
+@pytest.fixture
+def courses(settings: Any) -> dict[str, Group]:
+    settings.ROCKETCHAT_SSO_GROUP_ROOMS = COURSES
+    return {name: Group.objects.create(name=name) for name in ("Course 101", "Teachers 101")}
+
+
+def test_a_teacher_joins_as_moderator_in_two_calls_and_steps_down_in_one(
+    rocketchat: FakeRocketChat,
+    user: Any,
+    courses: dict[str, Group],
+    commit: Any,
+    django_user_model: Any,
+) -> None:
+    student = make_user(django_user_model, "stu", courses["Course 101"])
+    sign_in(student, commit)  # the room exists, the admin its owner
+    sign_in(user, commit)
+    rocketchat.reset_calls()
+    with commit():
+        user.groups.add(courses["Teachers 101"])
+    assert room_calls(rocketchat) == ["POST groups.invite", "POST groups.addModerator"]
+    assert rocketchat.rooms.members_of("course-101") == ["admin", "alice", "stu"]
+    assert rocketchat.rooms.moderators_of("course-101") == ["alice"]
+    rocketchat.reset_calls()
+    with commit():
+        user.groups.add(courses["Course 101"])  # also a member: nothing changes
+    assert room_calls(rocketchat) == []
+    with commit():
+        user.groups.remove(courses["Teachers 101"])  # still in the course: stays, not moderator
+    assert room_calls(rocketchat) == ["POST groups.removeModerator"]
+    assert rocketchat.rooms.members_of("course-101") == ["admin", "alice", "stu"]
+    assert rocketchat.rooms.moderators_of("course-101") == []
+
+
+def test_the_sync_repairs_moderators_with_one_more_read(
+    rocketchat: FakeRocketChat,
+    user: Any,
+    courses: dict[str, Group],
+    commit: Any,
+    django_user_model: Any,
+) -> None:
+    teacher = make_user(django_user_model, "teach", courses["Teachers 101"])
+    student = make_user(django_user_model, "stu", courses["Course 101"])
+    sign_in(teacher, commit)
+    sign_in(student, commit)
+    rocketchat.add_user("hand", "hand@example.com")
+    rocketchat.rooms.add_member("course-101", "hand")
+    group_id = rocketchat.rooms.group("course-101")["_id"]
+    # By hand in Rocket.Chat: the teacher demoted, the student and a stranger promoted.
+    rocketchat.rooms._groups[group_id].members[rocketchat.user_by_username("teach")["_id"]].clear()
+    for name in ("stu", "hand"):
+        rocketchat.rooms._groups[group_id].members[rocketchat.user_by_username(name)["_id"]].add(
+            "moderator"
+        )
+    rocketchat.reset_calls()
+    out = StringIO()
+    call_command("rocketchat_sso_sync", "--rooms-only", stdout=out)
+    assert "course-101: 4 members, added 0, removed 0, moderators +1 -1" in out.getvalue()
+    assert rocketchat.rooms.moderators_of("course-101") == ["hand", "teach"]
+    assert sorted(room_calls(rocketchat)) == [
+        "GET groups.members",
+        "GET groups.moderators",
+        "POST groups.addModerator",
+        "POST groups.removeModerator",
+    ]
+    rocketchat.reset_calls()
+    call_command("rocketchat_sso_sync", "--rooms-only", stdout=StringIO())
+    assert room_calls(rocketchat) == ["GET groups.members", "GET groups.moderators"]
+
+
+def test_stand_in_moderator_routes(rocketchat: FakeRocketChat) -> None:
+    rocketchat.add_user("bob", "bob@example.com")
+    status, answer = call(rocketchat, "POST", "groups.create", name="team")
+    room_id = answer["group"]["_id"]
+    bob_id = rocketchat.user_by_username("bob")["_id"]
+    assert call(rocketchat, "POST", "groups.addModerator", roomId=room_id, userId=bob_id) == (
+        400,
+        "error-user-not-in-room",
+    )
+    assert call(rocketchat, "POST", "groups.removeModerator", roomId=room_id, userId=bob_id) == (
+        400,
+        "error-invalid-room",
+    )
+    call(rocketchat, "POST", "groups.invite", roomId=room_id, userIds=[bob_id])
+    assert call(rocketchat, "POST", "groups.addModerator", roomId=room_id, userId=bob_id)[0] == 200
+    assert call(rocketchat, "POST", "groups.addModerator", roomId=room_id, userId=bob_id) == (
+        400,
+        "error-user-already-moderator",
+    )
+    status, answer = call(rocketchat, "GET", "groups.moderators", roomId=room_id)
+    assert answer["moderators"] == [{"_id": bob_id, "username": "bob"}]
+    assert (
+        call(rocketchat, "POST", "groups.removeModerator", roomId=room_id, userId=bob_id)[0] == 200
+    )
+    assert call(rocketchat, "POST", "groups.removeModerator", roomId=room_id, userId=bob_id) == (
+        400,
+        "error-user-not-moderator",
+    )

@@ -28,7 +28,7 @@ class RoomMembershipInline(MembershipInlineBase):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ("room", "state", "last_error", "room_problem", "updated_at")
+    fields = ("room", "state", "moderator", "last_error", "room_problem", "updated_at")
     readonly_fields = fields
     verbose_name_plural = _("rooms from groups")
 

@@ -6,7 +6,8 @@ groups.ts`` @08b924c and ``apps/meteor/app/api/server/v1/groups.ts`` @043f062: `
 takes ``members`` (usernames) and ``readOnly``; ``groups.invite`` takes ``userIds``
 (``getUserListFromParams``), so a sync adds many members in one call; ``groups.kick`` takes one
 user; ``groups.members`` with ``count=0`` answers every member while ``API_Allow_Infinite_Count``
-is on (its default; ``getPaginationItems.ts``), else pages are read until ``total``.
+is on (its default; ``getPaginationItems.ts``), else pages are read until ``total``;
+``groups.addModerator``/``removeModerator``/``moderators`` set and read the room role.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ ARCHIVED_DUPLICATE = "error-archived-duplicate-name"
 INVALID_ROOM_NAME = "error-invalid-room-name"
 NOT_ALLOWED = "error-not-allowed"
 NOT_IN_ROOM = "error-user-not-in-room"
+ALREADY_MODERATOR = "error-user-already-moderator"
+NOT_MODERATOR = "error-user-not-moderator"
 LAST_OWNER = "error-you-are-last-owner"
 # Users per groups.invite: a bounded request body (17-character ids: ~10 KB).
 INVITE_CHUNK = 500
@@ -62,6 +65,26 @@ def invite(client: RocketChatClient, room_id: str, user_ids: list[str]) -> None:
 
 def kick(client: RocketChatClient, room_id: str, user_id: str) -> None:
     client.request("POST", "groups.kick", body={"roomId": room_id, "userId": user_id})
+
+
+def add_moderator(client: RocketChatClient, room_id: str, user_id: str) -> None:
+    """``groups.addModerator`` (``addRoomModerator.ts``: ``set-moderator``, the user a member;
+    ``error-user-already-moderator`` if they are one)."""
+    client.request("POST", "groups.addModerator", body={"roomId": room_id, "userId": user_id})
+
+
+def remove_moderator(client: RocketChatClient, room_id: str, user_id: str) -> None:
+    """``groups.removeModerator`` (``removeRoomModerator.ts``: ``error-user-not-moderator``)."""
+    client.request("POST", "groups.removeModerator", body={"roomId": room_id, "userId": user_id})
+
+
+def moderator_ids(client: RocketChatClient, room_id: str) -> set[str]:
+    """``groups.moderators``: the ids of the room's moderators, in one call."""
+    answer = client.request("GET", "groups.moderators", params={"roomId": room_id})
+    found = answer.get("moderators")
+    if not isinstance(found, list):
+        raise RocketChatBadResponse("Rocket.Chat's groups.moderators answer has no moderators")
+    return {str(u["_id"]) for u in found if isinstance(u, dict) and u.get("_id")}
 
 
 def member_ids(client: RocketChatClient, room_id: str) -> set[str]:

@@ -51,7 +51,8 @@ def check_rooms(**kwargs: Any) -> list[CheckMessage]:
             messages.append(
                 Error(
                     str(error),
-                    hint='A room name ("staff") or {"name": "staff", "read_only": True}.',
+                    hint='A room name ("staff") or {"name": "staff", "read_only": True, '
+                    '"moderators": "Django group name"}.',
                     id="rocketchat_sso.E072",
                 )
             )

@@ -129,15 +129,18 @@ def apply_accounts(
     specs = mapping.rooms()
     joining: dict[str, list[RocketChatAccount]] = {}
     leaving: list[tuple[RocketChatAccount, RoomMembership]] = []
+    roles: list[tuple[RocketChatAccount, str, bool]] = []  # (account, room, moderator?)
     for account in accounts:
         if account.user is None:  # a deleted user: their rooms stay as they are
             continue
-        wanted = mapping.room_names_for(account.user, group_map)
+        wanted, moderated = mapping.rooms_and_moderation_for(account.user, group_map)
         rows = {row.room.name: row for row in account.room_memberships.select_related("room")}
         for name in sorted(wanted):
             row = rows.get(name)
             if row is None or row.state != MEMBER:
                 joining.setdefault(name, []).append(account)
+            if (name in moderated) != bool(row and row.moderator):
+                roles.append((account, name, name in moderated))
         for name, row in sorted(rows.items()):
             if name in wanted:
                 continue
@@ -161,7 +164,49 @@ def apply_accounts(
             _pending([account], row.room.name, PENDING_REMOVE, error)
             continue
         result.removed += 1
+    for account, name, moderator in roles:
+        if not _set_moderator(account, name, moderator, client):
+            result.failed += 1
     return result
+
+
+def _set_moderator(
+    account: RocketChatAccount, name: str, moderator: bool, client: RocketChatClient
+) -> bool:
+    """Make the member a moderator of the room, or no longer one: one call. A failure stays on
+    the membership's ``last_error``; the role is tried again at the next sign-in or sync."""
+    row = RoomMembership.objects.select_related("room").filter(account=account, room__name=name)
+    membership = row.first()
+    if membership is None or membership.state != MEMBER:
+        return True  # not in the room (yet): the role follows once they are
+    room_id, user_id = membership.room.rocketchat_room_id, account.rocketchat_user_id
+    try:
+        if moderator:
+            try:
+                api.add_moderator(client, room_id, user_id)
+            except RocketChatError as error:
+                if not api.is_error(error, api.ALREADY_MODERATOR):
+                    raise
+        else:
+            try:
+                api.remove_moderator(client, room_id, user_id)
+            except RocketChatError as error:
+                if not api.is_error(error, api.NOT_MODERATOR):
+                    raise
+    except RocketChatError as error:
+        membership.last_error = _error_text(error)
+        membership.save(update_fields=["last_error", "updated_at"])
+        logger.warning(
+            "Rocket.Chat room %s: moderator role of %s left pending: %s",
+            name,
+            account.rocketchat_username,
+            membership.last_error,
+        )
+        return False
+    membership.moderator = moderator
+    membership.last_error = ""
+    membership.save(update_fields=["moderator", "last_error", "updated_at"])
+    return True
 
 
 def _pending(
@@ -222,6 +267,8 @@ class RoomResult:
     added: int = 0
     removed: int = 0
     failed: int = 0
+    moderators: int = 0  # made moderators by this run
+    moderators_removed: int = 0
 
 
 def sync_room(
@@ -292,6 +339,7 @@ def sync_room(
             _mark_pending(room, pks, PENDING_ADD, _error_text(error))
             continue
         result.added += len(chunk)
+        present.update(chunk)
         _mark_members(room, pks, rows)
         if progress:
             progress(f"{spec.name}: added {result.added}/{len(to_add)}")
@@ -304,13 +352,69 @@ def sync_room(
                 _mark_pending(room, [linked[uid]], PENDING_REMOVE, _error_text(error))
                 continue
         result.removed += 1
+        present.discard(uid)
         RoomMembership.objects.filter(room=room, account_id=linked[uid]).delete()
     # Rows of accounts neither wanted nor present: nothing left to do for them.
     stale = set(rows) - set(desired.values()) - {linked[uid] for uid in to_remove} - inactive
     RoomMembership.objects.filter(room=room, account_id__in=stale).delete()
+    moderator_groups = mapping.moderator_groups_of(spec.name)
+    if moderator_groups:
+        _sync_moderators(room, moderator_groups, present, linked, inactive, client, result)
     room.synced_at = timezone.now()
     room.save(update_fields=["synced_at"])
     return result
+
+
+def _sync_moderators(
+    room: MappedRoom,
+    groups: list[str],
+    members: set[str],
+    linked: dict[str, int],
+    inactive: set[int],
+    client: RocketChatClient,
+    result: RoomResult,
+) -> None:
+    """The room's moderators in line with its moderators' groups: one ``groups.moderators``,
+    then one call per role to give or take. Only linked members; never the admin."""
+    wanted = {
+        uid: pk
+        for uid, pk in RocketChatAccount.objects.filter(user__groups__name__in=groups)
+        .values_list("rocketchat_user_id", "pk")
+        .distinct()
+        if pk not in inactive and uid in members
+    }
+    current = api.moderator_ids(client, room.rocketchat_room_id)
+    never = {conf.ROCKETCHAT_SSO_ADMIN_USER_ID}
+    changes = [(uid, True) for uid in sorted(set(wanted) - current)] + [
+        (uid, False)
+        for uid in sorted((current & set(linked)) - set(wanted) - never)
+        if linked[uid] not in inactive
+    ]
+    for uid, moderator in changes:
+        try:
+            if moderator:
+                api.add_moderator(client, room.rocketchat_room_id, uid)
+            else:
+                api.remove_moderator(client, room.rocketchat_room_id, uid)
+        except RocketChatError as error:
+            if not api.is_error(error, api.ALREADY_MODERATOR, api.NOT_MODERATOR):
+                result.failed += 1
+                RoomMembership.objects.filter(room=room, account_id=linked[uid]).update(
+                    last_error=_error_text(error)
+                )
+                continue
+        result.moderators += 1 if moderator else 0
+        result.moderators_removed += 0 if moderator else 1
+        RoomMembership.objects.filter(room=room, account_id=linked[uid]).update(
+            moderator=moderator, last_error=""
+        )
+    # The records of those already right.
+    RoomMembership.objects.filter(room=room, account_id__in=wanted.values()).exclude(
+        moderator=True
+    ).update(moderator=True)
+    RoomMembership.objects.filter(room=room, moderator=True).exclude(
+        account_id__in=[*wanted.values(), *inactive]
+    ).exclude(account_id__in=[linked[uid] for uid in current & set(linked)]).update(moderator=False)
 
 
 def _mark_members(room: MappedRoom, account_pks: list[int], rows: dict[int, str]) -> None:

@@ -9,7 +9,8 @@ Sources read (RocketChat/Rocket.Chat, commits as stored by the search index):
 ``apps/meteor/server/api/v1/groups.ts`` @08b924c (the newest line) and
 ``apps/meteor/app/api/server/v1/groups.ts`` @043f062 (the older line: same bodies for the routes
 played here, ``groups.kick`` checking access first); ``apps/meteor/server/meteor-methods/rooms/
-addUsersToRoom.ts`` @09893e6, ``removeUserFromRoom.ts`` @269944d; ``apps/meteor/server/api/lib/
+addUsersToRoom.ts`` @09893e6, ``removeUserFromRoom.ts`` @269944d, ``addRoomModerator.ts``
+@4d887fa, ``removeRoomModerator.ts`` @2a23455; ``apps/meteor/server/api/lib/
 getUserFromParams.ts`` @0781f57 (``userIds``/``usernames``, so ``groups.invite`` is a bulk
 form), ``getPaginationItems.ts`` @85f6fa3 (``count=0``: every item while
 ``API_Allow_Infinite_Count``, on by default), ``apps/meteor/server/lib/findUsersOfRoom.ts``
@@ -60,6 +61,7 @@ ROOM_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "add-user-to-any-p-room": frozenset(),  # no role by default
     "kick-user-from-any-p-room": frozenset(),  # no role by default
     "remove-user": frozenset({"admin", "owner", "moderator"}),
+    "set-moderator": frozenset({"admin", "owner"}),
 }
 DEFAULT_NAME_VALIDATION = "[0-9a-zA-Z-_.]+"  # setting UTF8_Channel_Names_Validation
 MSG_ROOM_NOT_FOUND = 'The required "roomId" or "roomName" param provided does not match any group'
@@ -90,6 +92,9 @@ class Rooms:
             ("POST", f"{API}/groups.invite"): Route(self._invite),
             ("POST", f"{API}/groups.kick"): Route(self._kick),
             ("GET", f"{API}/groups.members"): Route(self._members),
+            ("POST", f"{API}/groups.addModerator"): Route(self._add_moderator),
+            ("POST", f"{API}/groups.removeModerator"): Route(self._remove_moderator),
+            ("GET", f"{API}/groups.moderators"): Route(self._moderators),
         }
 
     # -- test helpers ----------------------------------------------------------------------
@@ -117,6 +122,18 @@ class Rooms:
     def groups(self) -> list[dict[str, Any]]:
         with self.fake._lock:
             return [group.doc for group in self._groups.values()]
+
+    def moderators_of(self, name: str) -> list[str]:
+        """The usernames holding the moderator role in the group ``name``, sorted."""
+        with self.fake._lock:
+            found = self._by_name(name)
+            if found is None:
+                return []
+            return sorted(
+                str(self.fake._users[uid].doc["username"])
+                for uid, roles in found.members.items()
+                if "moderator" in roles and uid in self.fake._users
+            )
 
     def members_of(self, name: str) -> list[str]:
         """The usernames in the private group ``name``, sorted; [] if there is none."""
@@ -389,3 +406,54 @@ class Rooms:
             for u in page
         ]
         return ok(members=members, count=len(members), offset=offset, total=len(users))
+
+    def _role_change(self, call: Call, method: str) -> tuple[Group, User, set[str]]:
+        """``groups.addModerator``/``removeModerator``: ``findPrivateGroupByIdOrName`` (members
+        only), ``getUserFromParams``, then ``set-moderator`` in the room (``error-not-allowed``);
+        the user's subscription and its roles."""
+        group = self._accessible(call.params, call.user)
+        user = self._user_from_params(call.params)
+        if not self._has(call.user, "set-moderator", group):
+            raise meteor_error("error-not-allowed", "Not allowed", {"method": method})
+        roles = group.members.get(user.doc["_id"])
+        if roles is None:
+            if method == "addRoomModerator":
+                raise meteor_error(
+                    "error-user-not-in-room", "User is not in this room", {"method": method}
+                )
+            raise meteor_error("error-invalid-room", "Invalid room", {"method": method})
+        return group, user, roles
+
+    def _add_moderator(self, call: Call) -> FakeResponse:
+        """``addRoomModerator.ts``: ``error-user-already-moderator`` for a moderator."""
+        _, _, roles = self._role_change(call, "addRoomModerator")
+        if "moderator" in roles:
+            raise meteor_error(
+                "error-user-already-moderator",
+                "User is already a moderator",
+                {"method": "addRoomModerator"},
+            )
+        roles.add("moderator")
+        return ok()
+
+    def _remove_moderator(self, call: Call) -> FakeResponse:
+        """``removeRoomModerator.ts``: ``error-user-not-moderator`` for anyone else."""
+        _, _, roles = self._role_change(call, "removeRoomModerator")
+        if "moderator" not in roles:
+            raise meteor_error(
+                "error-user-not-moderator",
+                "User is not a moderator",
+                {"method": "removeRoomModerator"},
+            )
+        roles.discard("moderator")
+        return ok()
+
+    def _moderators(self, call: Call) -> FakeResponse:
+        """``groups.moderators``: members only; ``{moderators: [{_id, username}]}``."""
+        group = self._accessible(call.params, call.user)
+        found = [
+            {"_id": uid, "username": self.fake._users[uid].doc["username"]}
+            for uid, roles in group.members.items()
+            if "moderator" in roles and uid in self.fake._users
+        ]
+        return ok(moderators=found)

@@ -175,6 +175,8 @@ class Command(BaseCommand):
                 what = f"would add {result.added}, remove {result.removed}"
             else:
                 what = f"added {result.added}, removed {result.removed}"
+                if result.moderators or result.moderators_removed:
+                    what += f", moderators +{result.moderators} -{result.moderators_removed}"
                 if result.failed:
                     what += f", failed {result.failed} (left pending)"
             self.stdout.write(
