@@ -805,3 +805,21 @@ def test_stand_in_moderator_routes(rocketchat: FakeRocketChat) -> None:
         400,
         "error-user-not-moderator",
     )
+
+
+def test_a_mapped_group_renamed_or_deleted_moves_its_members(
+    rocketchat: FakeRocketChat, alice_signed_in: Any, groups: dict[str, Group], commit: Any
+) -> None:
+    staff = groups["Staff"]
+    with commit():
+        staff.name = "Former staff"
+        staff.save()
+    assert rocketchat.rooms.members_of("staff") == ["admin"]
+    with commit():
+        staff.name = "Staff"
+        staff.save()
+    assert rocketchat.rooms.members_of("staff") == ["admin", "alice"]
+    with commit():
+        staff.delete()
+    assert rocketchat.rooms.members_of("staff") == ["admin"]
+    assert room_calls(rocketchat) == ["POST groups.kick", "POST groups.invite", "POST groups.kick"]

@@ -180,6 +180,41 @@ def groups_changed(
     schedule(_accounts_of(user_pks))
 
 
+def _mapped_group_names() -> set[str]:
+    group_map = mapping.group_rooms()
+    return {*group_map, *(g for spec in group_map.values() for g in spec.moderator_groups)}
+
+
+def _user_accounts_of_group(group: Any) -> list[int]:
+    return list(RocketChatAccount.objects.filter(user__groups=group).values_list("pk", flat=True))
+
+
+def group_renaming(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """``pre_save`` of a group: remember its name, to tell a rename (the mapping is by name)."""
+    if raw or instance.pk is None or not mapping.configured():
+        return
+    instance._rocketchat_sso_name = (
+        sender.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
+    )
+
+
+def group_renamed(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """``post_save``: a mapped group renamed (or a group renamed to a mapped name) moves its
+    members' rooms."""
+    before = getattr(instance, "_rocketchat_sso_name", None)
+    if created or before is None or before == instance.name:
+        return
+    if {before, instance.name} & _mapped_group_names():
+        schedule(_user_accounts_of_group(instance))
+
+
+def group_deleting(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """``pre_delete``: a mapped group's members leave its room once the deletion commits
+    (Django deletes the memberships without ``m2m_changed``)."""
+    if mapping.configured() and instance.name in _mapped_group_names():
+        schedule(_user_accounts_of_group(instance))
+
+
 def signed_in(sender: Any, account: RocketChatAccount | None = None, **kwargs: Any) -> None:
     """``token_issued``/``user_synced``: complete what is pending for the account (no call when
     its rooms are as recorded)."""
@@ -195,7 +230,7 @@ def _accounts_of(user_pks: Iterable[Any]) -> list[int]:
 
 def connect() -> None:
     from django.contrib.auth import get_user_model
-    from django.db.models.signals import m2m_changed
+    from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 
     from rocketchat_sso import signals
 
@@ -208,5 +243,11 @@ def connect() -> None:
         m2m_changed.connect(
             groups_changed, sender=groups.through, dispatch_uid="rocketchat_sso.rooms.groups"
         )
+        from django.contrib.auth.models import Group
+
+        uid = "rocketchat_sso.rooms.group_"
+        pre_save.connect(group_renaming, sender=Group, dispatch_uid=uid + "renaming")
+        post_save.connect(group_renamed, sender=Group, dispatch_uid=uid + "renamed")
+        pre_delete.connect(group_deleting, sender=Group, dispatch_uid=uid + "deleting")
     signals.token_issued.connect(signed_in, dispatch_uid="rocketchat_sso.rooms.token_issued")
     signals.user_synced.connect(signed_in, dispatch_uid="rocketchat_sso.rooms.user_synced")
