@@ -823,3 +823,19 @@ def test_a_mapped_group_renamed_or_deleted_moves_its_members(
         staff.delete()
     assert rocketchat.rooms.members_of("staff") == ["admin"]
     assert room_calls(rocketchat) == ["POST groups.kick", "POST groups.invite", "POST groups.kick"]
+
+
+def test_the_doctor_asks_about_a_bounded_number_of_rooms(
+    rocketchat: FakeRocketChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketchat_sso import doctor
+    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.rooms import membership
+
+    monkeypatch.setattr(membership, "DOCTOR_MAX_ROOMS", 1)
+    MappedRoom.objects.create(name="tenant-a", problem="tenant-a: add the admin user")
+    check = [c for c in doctor.CHECKS if c.name == "rooms"]
+    with RocketChatClient() as client:
+        (finding,) = doctor.Doctor(client).run(check)
+    assert (finding.status, finding.detail) == ("FAIL", "the admin cannot manage tenant-a")
+    assert room_calls(rocketchat) == ["GET groups.info"]

@@ -30,6 +30,8 @@ from rocketchat_sso.rooms.mapping import RoomSpec
 
 logger = logging.getLogger(__name__)
 
+# Rooms the doctor asks Rocket.Chat about, one call each (a callable mapping may hold many).
+DOCTOR_MAX_ROOMS = 50
 MEMBER, PENDING_ADD, PENDING_REMOVE = (
     RoomMembership.MEMBER,
     RoomMembership.PENDING_ADD,
@@ -450,12 +452,19 @@ def unmanageable_rooms() -> list[MappedRoom]:
 def room_problems(client: RocketChatClient) -> tuple[list[str], dict[str, str]]:
     """For the doctor: the mapped rooms the admin can manage, and the others with why.
 
-    One ``groups.info`` per mapped room not yet known to this site; a known room is asked by
-    name too, so a room the admin was removed from since shows up.
+    One ``groups.info`` per mapped room (the first :data:`DOCTOR_MAX_ROOMS`; the others as the
+    last sync recorded them), so a room the admin was removed from since shows up.
     """
     fine: list[str] = []
     problems: dict[str, str] = {}
-    for name in mapping.rooms():
+    names = list(mapping.rooms())
+    for name in names[DOCTOR_MAX_ROOMS:]:  # beyond the cap: what the last sync found
+        known = MappedRoom.objects.filter(name=name).exclude(problem="").first()
+        if known is not None:
+            problems[name] = known.problem
+    if len(names) > DOCTOR_MAX_ROOMS:
+        fine.append(f"{len(names) - DOCTOR_MAX_ROOMS} more as the last sync found them")
+    for name in names[:DOCTOR_MAX_ROOMS]:
         try:
             api.group_info(client, name)
         except RocketChatError as error:
