@@ -589,7 +589,7 @@
       return el('option', { value: s, text: s, selected: (user.status || 'online') === s });
     }));
     var rooms = state.subscriptions.map(function (s) {
-      var href = (s.t === 'd' ? '/direct/' : '/channel/') + encodeURIComponent(s.t === 'd' ? s.rid : s.name);
+      var href = ({ d: '/direct/', p: '/group/' }[s.t] || '/channel/') + encodeURIComponent(s.t === 'd' ? s.rid : s.name);
       var active = state.room && state.room._id === s.rid;
       return el('li', {}, [
         el('a', {
