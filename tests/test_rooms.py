@@ -839,3 +839,20 @@ def test_the_doctor_asks_about_a_bounded_number_of_rooms(
         (finding,) = doctor.Doctor(client).run(check)
     assert (finding.status, finding.detail) == ("FAIL", "the admin cannot manage tenant-a")
     assert room_calls(rocketchat) == ["GET groups.info"]
+
+
+def test_one_threads_commit_never_runs_what_another_has_not_committed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    callbacks: list[Any] = []
+    applied: list[list[int]] = []
+    monkeypatch.setattr(dispatch.transaction, "on_commit", callbacks.append)
+    monkeypatch.setattr(dispatch, "apply_accounts", applied.append)
+    other = threading.Thread(target=dispatch.schedule, args=([5],))  # its transaction stays open
+    other.start()
+    other.join()
+    dispatch.schedule([7])
+    callbacks[-1]()  # this thread commits
+    assert applied == [[7]]

@@ -34,13 +34,14 @@ from rocketchat_sso.rooms import mapping, membership
 
 logger = logging.getLogger(__name__)
 
-_pending: set[int] = set()
-_pending_lock = threading.Lock()
+# Accounts scheduled by this thread's transaction: another thread's commit must not take
+# (and run early) what this one has not committed yet.
+_local = threading.local()
+_worker_lock = threading.Lock()
 # One worker thread per process takes the batches in order: two quick changes of one user
 # never race each other.
 _queue: queue.Queue[list[int]] = queue.Queue()
 _worker: threading.Thread | None = None
-_local = threading.local()
 
 
 def tasks_available() -> bool:
@@ -69,17 +70,23 @@ def schedule(account_pks: Iterable[int]) -> None:
     suppressed_here: int = getattr(_local, "suppressed", 0)
     if not pks or suppressed_here or not mapping.configured():
         return
-    with _pending_lock:
-        _pending.update(pks)
+    _pending_here().update(pks)
     transaction.on_commit(_flush)
+
+
+def _pending_here() -> set[int]:
+    pending: set[int] | None = getattr(_local, "pending", None)
+    if pending is None:
+        pending = _local.pending = set()
+    return pending
 
 
 def _flush() -> None:
     """Hand every account scheduled so far to the runner (one run for a ``set()``'s
     remove and add)."""
-    with _pending_lock:
-        pks = sorted(_pending)
-        _pending.clear()
+    pending = _pending_here()
+    pks = sorted(pending)
+    pending.clear()
     if not pks:
         return
     how = mode()
@@ -101,7 +108,7 @@ def _flush() -> None:
 
 def _start_worker() -> None:
     global _worker
-    with _pending_lock:
+    with _worker_lock:
         if _worker is None or not _worker.is_alive():
             _worker = threading.Thread(target=_work, name="rocketchat-sso-rooms", daemon=True)
             _worker.start()
