@@ -23,7 +23,12 @@ from rocketchat_sso import accounts, lifecycle, revocation
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import IssuedToken, MappedRoom, RocketChatAccount, SettingsSnapshot
-from rocketchat_sso.rooms.admin import MappedRoomAdmin, RoomMembershipInline, rooms_summary
+from rocketchat_sso.rooms.admin import (
+    MappedRoomAdmin,
+    RoomMembershipInline,
+    rooms_summary,
+    sync_rooms,
+)
 
 if TYPE_CHECKING:
     SnapshotAdminBase = admin.ModelAdmin[SettingsSnapshot]
@@ -144,7 +149,7 @@ class RocketChatAccountAdmin(AccountAdminBase):
     list_select_related = ("user",)
     readonly_fields = ("user", *ACCOUNT_FIELDS)
     date_hierarchy = "created_at"
-    actions = ("sync_now", "log_out_everywhere", "deactivate", "reactivate")
+    actions = ("sync_now", "log_out_everywhere", "deactivate", "reactivate", sync_rooms)
     inlines = (RoomMembershipInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -856,3 +856,23 @@ def test_one_threads_commit_never_runs_what_another_has_not_committed(
     dispatch.schedule([7])
     callbacks[-1]()  # this thread commits
     assert applied == [[7]]
+
+
+def test_the_admin_action_completes_pending_room_changes(
+    rocketchat: FakeRocketChat, alice_signed_in: Any, groups: dict[str, Group], commit: Any
+) -> None:
+    rocketchat.inject(Fault.CONNECTION_REFUSED, times=5)
+    with commit():
+        alice_signed_in.groups.add(groups["Course 101"])
+    rocketchat.clear_faults()
+    account = RocketChatAccount.objects.get(user=alice_signed_in)
+    assert account.room_memberships.get(room__name="course-101").state == "pending-add"
+    admin = Client()
+    admin.force_login(type(alice_signed_in).objects.create_superuser("root", "r@x.com", "pw"))
+    answer = admin.post(
+        "/admin/rocketchat_sso/rocketchataccount/",
+        {"action": "sync_rooms", "_selected_action": [account.pk]},
+        follow=True,
+    )
+    assert b"Rooms: added 1, removed 0, failed 0." in answer.content
+    assert rocketchat.rooms.members_of("course-101") == ["admin", "alice"]

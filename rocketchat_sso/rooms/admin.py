@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.models import MappedRoom, RocketChatAccount, RoomMembership
+from rocketchat_sso.rooms import membership
 
 if TYPE_CHECKING:
     MembershipInlineBase = admin.TabularInline[RoomMembership, Any]
@@ -50,7 +53,7 @@ class MappedRoomAdmin(MappedRoomAdminBase):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description=_("problem"), boolean=True)
+    @admin.display(description=_("manageable"), boolean=True)
     def has_problem(self, room: MappedRoom) -> bool:
         return not room.problem
 
@@ -65,3 +68,18 @@ def rooms_summary(account: RocketChatAccount) -> str:
             text += f" ({why})"
         lines.append(text)
     return "\n".join(lines) or gettext("none")
+
+
+@admin.action(description=_("Bring rooms from groups in line now"), permissions=["change"])
+def sync_rooms(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[RocketChatAccount]
+) -> None:
+    """Complete the selected accounts' pending room changes now (one call per change)."""
+    with RocketChatClient() as client:
+        result = membership.apply_accounts(queryset.select_related("user"), client)
+    text = gettext("Rooms: added %(added)d, removed %(removed)d, failed %(failed)d.") % {
+        "added": result.added,
+        "removed": result.removed,
+        "failed": result.failed,
+    }
+    modeladmin.message_user(request, text, messages.WARNING if result.failed else messages.SUCCESS)
