@@ -22,7 +22,13 @@ from django.utils.translation import gettext_lazy as _
 from rocketchat_sso import accounts, lifecycle, revocation
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatError
-from rocketchat_sso.models import IssuedToken, RocketChatAccount, SettingsSnapshot
+from rocketchat_sso.models import IssuedToken, MappedRoom, RocketChatAccount, SettingsSnapshot
+from rocketchat_sso.rooms.admin import (
+    MappedRoomAdmin,
+    RoomMembershipInline,
+    rooms_summary,
+    sync_rooms,
+)
 
 if TYPE_CHECKING:
     SnapshotAdminBase = admin.ModelAdmin[SettingsSnapshot]
@@ -143,7 +149,8 @@ class RocketChatAccountAdmin(AccountAdminBase):
     list_select_related = ("user",)
     readonly_fields = ("user", *ACCOUNT_FIELDS)
     date_hierarchy = "created_at"
-    actions = ("sync_now", "log_out_everywhere", "deactivate", "reactivate")
+    actions = ("sync_now", "log_out_everywhere", "deactivate", "reactivate", sync_rooms)
+    inlines = (RoomMembershipInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -233,9 +240,13 @@ class RocketChatAccountInline(AccountInlineBase):
     can_delete = False
     extra = 0
     max_num = 0
-    fields = ("manage", *ACCOUNT_FIELDS)
-    readonly_fields = ("manage", *ACCOUNT_FIELDS)
+    fields = ("manage", *ACCOUNT_FIELDS, "rooms")
+    readonly_fields = ("manage", *ACCOUNT_FIELDS, "rooms")
     verbose_name_plural = _("Rocket.Chat")
+
+    @admin.display(description=_("rooms from groups"))
+    def rooms(self, account: RocketChatAccount) -> str:
+        return rooms_summary(account)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -268,6 +279,9 @@ def _add_inline_to_default_user_admin() -> None:
 
 
 _add_inline_to_default_user_admin()
+
+
+admin.site.register(MappedRoom, MappedRoomAdmin)
 
 
 @admin.register(SettingsSnapshot)

@@ -13,6 +13,8 @@ class RocketChatSSOConfig(AppConfig):
         from django.core.checks import Tags, register
 
         from rocketchat_sso import checks, receivers
+        from rocketchat_sso.rooms import checks as room_checks
+        from rocketchat_sso.rooms import dispatch as rooms
 
         register(Tags.compatibility)(checks.check_settings)
         register(Tags.security)(checks.check_linking)
@@ -24,4 +26,6 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.compatibility, Tags.security)(checks.check_revocation)
         register(Tags.compatibility)(checks.check_site_url)
         register(Tags.security)(checks.check_client_address)
+        register(Tags.compatibility)(room_checks.check_rooms)
         receivers.connect()
+        rooms.connect()

@@ -55,6 +55,14 @@ DEFAULT_LINKABLE_ROLES = ("user",)
 # Never linkable, whatever ROCKETCHAT_SSO_LINKABLE_ROLES says (checks.py reports them).
 PRIVILEGED_ROLES = ("admin", "bot", "app", "livechat-agent", "livechat-manager", "livechat-monitor")
 
+# Rocket.Chat's setting UTF8_Channel_Names_Validation, default (getValidRoomName.ts).
+DEFAULT_ROOM_NAME_VALIDATION = "[0-9a-zA-Z-_.]+"
+ROOMS_RUN_AUTO = "auto"  # django.tasks where the site configured TASKS, else a thread
+ROOMS_RUN_TASKS = "tasks"
+ROOMS_RUN_THREAD = "thread"
+ROOMS_RUN_INLINE = "inline"  # after the commit, in the request (tests, small sites)
+ROOMS_RUN_CHOICES = (ROOMS_RUN_AUTO, ROOMS_RUN_TASKS, ROOMS_RUN_THREAD, ROOMS_RUN_INLINE)
+
 DEFAULT_CACHE_ALIAS = "default"
 # One day: far below Rocket.Chat's Accounts_LoginExpiration (90 days by default), so a cached
 # token never outlives Rocket.Chat's own expiry.
@@ -290,6 +298,28 @@ class Settings:
     def ROCKETCHAT_SSO_SITE_URL(self) -> str:
         """This site's public URL as browsers see it, for the doctor and configure commands."""
         return str(getattr(django_settings, "ROCKETCHAT_SSO_SITE_URL", "") or "").rstrip("/")
+
+    # -- rooms from groups (rocketchat_sso.rooms) -------------------------------------------
+
+    @property
+    def ROCKETCHAT_SSO_GROUP_ROOMS(self) -> object:
+        """Django group name -> Rocket.Chat private group: ``{"Staff": "staff"}``, a value may
+        be ``{"name": ..., "read_only": True, "moderators": "<group>"}``; or the dotted path of a
+        callable returning such a mapping. Empty (default): no rooms are managed."""
+        return getattr(django_settings, "ROCKETCHAT_SSO_GROUP_ROOMS", {})
+
+    @property
+    def ROCKETCHAT_SSO_ROOM_NAME_VALIDATION(self) -> str:
+        """Rocket.Chat's ``UTF8_Channel_Names_Validation``, for the checks of room names."""
+        value = getattr(django_settings, "ROCKETCHAT_SSO_ROOM_NAME_VALIDATION", None)
+        return str(value) if value else DEFAULT_ROOM_NAME_VALIDATION
+
+    @property
+    def ROCKETCHAT_SSO_ROOMS_RUN(self) -> str:
+        """Where membership work runs after the commit: ``"auto"`` (default: ``django.tasks``
+        where the site configured ``TASKS``, else a thread), ``"tasks"``, ``"thread"`` or
+        ``"inline"`` (in the request, after the commit)."""
+        return str(getattr(django_settings, "ROCKETCHAT_SSO_ROOMS_RUN", ROOMS_RUN_AUTO))
 
 
 conf = Settings()

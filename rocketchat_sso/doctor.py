@@ -531,6 +531,23 @@ def session_cookie(doctor: Doctor) -> Finding:
     )
 
 
+def mapped_rooms(doctor: Doctor) -> Finding:
+    """Rooms from groups (:mod:`rocketchat_sso.rooms`): each mapped room is one the admin can
+    manage, or not created yet."""
+    from rocketchat_sso.rooms import mapping, membership
+
+    if not mapping.configured():
+        return Finding(OK, "no room mapped (ROCKETCHAT_SSO_GROUP_ROOMS)")
+    fine, problems = membership.room_problems(doctor.client)
+    if problems:
+        return Finding(
+            FAIL,
+            f"the admin cannot manage {', '.join(sorted(problems))}",
+            " ".join(problems.values()),
+        )
+    return Finding(OK, ", ".join(fine))
+
+
 AFTER_ADMIN = ("admin",)
 AFTER_ADMIN_AND_SITE = ("admin", "site_url")
 CHECKS: list[Check] = [
@@ -551,6 +568,7 @@ CHECKS: list[Check] = [
     Check("rate_limiter", "Rate limiter leaves room for logins", rate_limiter, AFTER_ADMIN),
     Check("token_reuse", "Token reuse", token_reuse, AFTER_ADMIN),
     Check("token_records", "Token records outlast Rocket.Chat's", token_records, AFTER_ADMIN),
+    Check("rooms", "Rooms from groups", mapped_rooms, AFTER_ADMIN),
 ]
 
 AFTER_SITE = ("site_url",)

@@ -99,6 +99,12 @@ class RocketChatCreateTokenRefused(RocketChatPermissionDenied):
 # -- this site's token machinery: cache, lock, budgets -------------------------------------
 
 
+class RoomUnmanageable(RocketChatAPIError):
+    """A mapped private group exists in Rocket.Chat but the admin is not in it, so Rocket.Chat
+    lets it neither see nor change the members (``groups.ts``, ``addUsersToRoom.ts``); the
+    message says how to fix it."""
+
+
 class CacheUnavailable(Exception):
     """The shared cache did not answer (Redis or Memcached down, the cache table missing...)."""
 

@@ -125,3 +125,67 @@ class IssuedToken(models.Model):
     def pending(self) -> bool:
         """The session ended but Rocket.Chat still has the token."""
         return self.ended_at is not None and self.revoked_at is None
+
+
+class MappedRoom(models.Model):
+    """A Rocket.Chat private group that ``ROCKETCHAT_SSO_GROUP_ROOMS`` maps Django groups to.
+
+    Its Rocket.Chat id once known (found or created), so membership changes cost one call; or
+    why the admin cannot manage it (``problem``, with the fix), so no twin is ever created.
+    """
+
+    name = models.CharField(_("room name"), max_length=255, unique=True)
+    rocketchat_room_id = models.CharField(_("Rocket.Chat room id"), max_length=64, blank=True)
+    problem = models.TextField(_("problem"), blank=True)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last reconciled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mapped Rocket.Chat room")
+        verbose_name_plural = _("mapped Rocket.Chat rooms")
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoomMembership(models.Model):
+    """An account's place in a mapped room, as this site put it there or means to.
+
+    ``member``: added (or found) by this site; ``pending-add``/``pending-remove``: a change
+    Rocket.Chat has not taken yet (``last_error`` says why), completed by the next sign-in or
+    sync. A removal done deletes the row.
+    """
+
+    MEMBER = "member"
+    PENDING_ADD = "pending-add"
+    PENDING_REMOVE = "pending-remove"
+    STATES = ((MEMBER, _("member")), (PENDING_ADD, _("to add")), (PENDING_REMOVE, _("to remove")))
+
+    account = models.ForeignKey(
+        RocketChatAccount,
+        on_delete=models.CASCADE,
+        related_name="room_memberships",
+        verbose_name=_("Rocket.Chat account"),
+    )
+    room = models.ForeignKey(
+        MappedRoom, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("room")
+    )
+    state = models.CharField(_("state"), max_length=16, choices=STATES, default=PENDING_ADD)
+    # Made a moderator of the room by this site (the room's "moderators" group).
+    moderator = models.BooleanField(_("moderator"), default=False)
+    last_error = models.TextField(_("last error"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("room membership")
+        verbose_name_plural = _("room memberships")
+        ordering = ("room__name",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=("account", "room"), name="rocketchat_sso_one_membership"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} in {self.room} ({self.state})"

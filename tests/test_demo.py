@@ -128,3 +128,26 @@ def test_colleague_writes_once_the_demo_user_exists() -> None:
     demo._chatter(fake, 1, Ticks(2))  # type: ignore[arg-type]
     [direct] = fake.subscriptions_of(user["_id"])
     assert (direct["name"], direct["unread"]) == ("alex", 2)
+
+
+def test_the_demo_user_is_in_the_mapped_groups() -> None:
+    with override_settings(ROCKETCHAT_SSO_GROUP_ROOMS={"Staff": "staff", "Course 101": "c-101"}):
+        run_demo("--chat-port", "0", "--chatter", "0")
+    user = get_user_model().objects.get(username="demo")
+    assert sorted(user.groups.values_list("name", flat=True)) == ["Course 101", "Staff"]
+
+
+def test_the_demo_chat_lists_a_room_per_group_and_opens_it() -> None:
+    from rocketchat_sso.testing.model import FakeRequest
+
+    fake = ChatRocketChat()
+    user: Any = fake.add_user("demo", "demo@example.com", "Demo User")
+    fake.rooms.add_group("staff", owner="admin", members=("demo",))
+    [room] = [s for s in fake.subscriptions_of(user["_id"]) if s["t"] == "p"]
+    assert room["name"] == "staff"
+    admin = {"X-User-Id": "rcadmin0000000001", "X-Auth-Token": "admin-personal-access-token"}
+    query = {"roomId": room["rid"]}
+    answer = fake.handle(FakeRequest("GET", "/api/v1/groups.history", query, admin))
+    assert answer.status == 200  # type: ignore[union-attr]
+    fake.rooms.remove_member("staff", "demo")
+    assert [s for s in fake.subscriptions_of(user["_id"]) if s["t"] == "p"] == []

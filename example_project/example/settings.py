@@ -88,6 +88,9 @@ ROCKETCHAT_SSO_ADMIN_TOKEN = os.environ.get(
 # Where browsers find this site, for `manage.py rocketchat_sso_doctor` and `..._configure`.
 ROCKETCHAT_SSO_SITE_URL = os.environ.get("ROCKETCHAT_SSO_SITE_URL", "http://localhost:8000")
 
+# Rooms from groups (docs/rooms.rst): the demo user is in both groups, so the chat lists both.
+ROCKETCHAT_SSO_GROUP_ROOMS = {"Staff": "staff", "Course 101": "course-101"}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

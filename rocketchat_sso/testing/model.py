@@ -44,10 +44,13 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rocketchat_sso.testing import ajv, login_attempts
 from rocketchat_sso.testing.versions import RocketChatVersion, default_version
+
+if TYPE_CHECKING:
+    from rocketchat_sso.testing.rooms import Rooms
 
 API = "/api/v1"
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"  # Meteor Random.id()
@@ -425,6 +428,9 @@ class FakeRocketChat:
         # every release played here keeps the pre-break bodies (401 ``status``/``message``, 403
         # ``[error-unauthorized]``, ``forbidden()`` text ``unauthorized``).
         self._breaking = self.version.since(9, 0)
+        from rocketchat_sso.testing.rooms import Rooms  # it builds on this module
+
+        self.rooms: Rooms = Rooms(self)  # private groups, the groups.* routes
         admin = self._create(
             admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]
         )
@@ -469,6 +475,7 @@ class FakeRocketChat:
             ("POST", f"{API}/settings/"): Route(
                 self._setting_post, permission="edit-privileged-setting", two_factor=True
             ),
+            **self.rooms.routes(),
         }
 
     def _user_created(self, user: User, data: Mapping[str, Any]) -> None:

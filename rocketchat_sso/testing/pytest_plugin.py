@@ -6,8 +6,9 @@ Enable it in the project's top ``conftest.py`` (it needs pytest-django and ``res
     pytest_plugins = ["rocketchat_sso.testing.pytest_plugin"]
 
 Fixtures: ``rocketchat`` (a fresh stand-in answering at ``ROCKETCHAT_SSO_URL`` through
-``responses``) and ``rocketchat_server`` (the stand-in over real HTTP, ``ROCKETCHAT_SSO_URL``
-pointed at it). Both play the run's Rocket.Chat release, ``--rocketchat-version X.Y`` or the
+``responses``), ``rocketchat_rooms`` (its private groups, room changes made inline) and
+``rocketchat_server`` (the stand-in over real HTTP, ``ROCKETCHAT_SSO_URL`` pointed at it). Both
+play the run's Rocket.Chat release, ``--rocketchat-version X.Y`` or the
 environment variable ``ROCKETCHAT_TEST_VERSION`` (the option wins; neither means the newest),
 at Rocket.Chat's defaults, changed per test by ``@pytest.mark.rocketchat(**options)``
 (:class:`~rocketchat_sso.testing.FakeRocketChat`'s options; ``rate_limiter=False`` needs a
@@ -91,6 +92,16 @@ def rocketchat(request: pytest.FixtureRequest) -> Iterator[FakeRocketChat]:
     url = django_settings.ROCKETCHAT_SSO_URL
     with mock_rocketchat(url, **stand_in_options(request)) as fake:
         yield fake
+
+
+@pytest.fixture
+def rocketchat_rooms(rocketchat: FakeRocketChat, settings: Any) -> Any:
+    """The stand-in's private groups (``rocketchat.rooms``), with room changes made in the
+    test's thread once the transaction commits (``ROCKETCHAT_SSO_ROOMS_RUN = "inline"``):
+    ``rocketchat_rooms.members_of("staff")``. Wrap group changes in pytest-django's
+    ``django_capture_on_commit_callbacks(execute=True)``, since tests never commit."""
+    settings.ROCKETCHAT_SSO_ROOMS_RUN = "inline"
+    return rocketchat.rooms
 
 
 @pytest.fixture(scope="session")

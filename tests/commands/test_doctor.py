@@ -63,7 +63,10 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
     out, error = doctor()
     assert error is None, out
-    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 12
+    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 13
+    assert line(out, "Rooms from groups") == (
+        "OK    Rooms from groups: no room mapped (ROCKETCHAT_SSO_GROUP_ROOMS)"
+    )
     assert line(out, "This site's URL") == f"OK    This site's URL: {SITE}"
     assert line(out, "Rocket.Chat reachable").endswith(
         f"https://chat.example.com, {rocketchat.version.short}"

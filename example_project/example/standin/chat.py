@@ -68,6 +68,17 @@ class ChatRocketChat(FakeRocketChat):
         admin = self._find_username("admin")
         assert admin is not None  # FakeRocketChat starts with it
         self._subscribe(admin, self._rooms[GENERAL_ROOM_ID])
+        # Rooms from groups: a member the site adds to a private group gets a subscription here.
+        self.rooms.on_member_added = self._group_joined
+        self.rooms.on_member_removed = self._group_left
+
+    def _group_joined(self, user: User, group: dict[str, Any]) -> None:
+        if group["_id"] not in self._rooms:
+            self._add_room(group)
+        self._subscribe(user, self._rooms[group["_id"]])
+
+    def _group_left(self, user: User, group: dict[str, Any]) -> None:
+        self._subscriptions.pop((user.doc["_id"], group["_id"]), None)
 
     def route_table(self) -> dict[tuple[str, str], Route]:
         return {
@@ -79,6 +90,7 @@ class ChatRocketChat(FakeRocketChat):
             ("GET", f"{API}/rooms.info"): Route(self._rooms_info),
             ("GET", f"{API}/channels.history"): Route(self._history),
             ("GET", f"{API}/im.history"): Route(self._history),
+            ("GET", f"{API}/groups.history"): Route(self._history),
         }
 
     def _user_created(self, user: User, data: Mapping[str, Any]) -> None:
@@ -253,14 +265,16 @@ class ChatRocketChat(FakeRocketChat):
         return ok(ts=ts, channel=target, message=copy.deepcopy(message))
 
     def _history(self, call: Call) -> FakeResponse:
-        """``channels.history``/``im.history``: newest first; a DM only for its members."""
+        """``channels.history``/``im.history``/``groups.history``: newest first; a DM or a
+        private group only for its members."""
         assert call.user is not None
         rid = str(call.params.get("roomId") or "")
         room = self._rooms.get(rid)
-        kind = "d" if call.request.path.endswith("im.history") else "c"
+        path = call.request.path
+        kind = "d" if path.endswith("im.history") else "p" if "groups." in path else "c"
         if room is None or room["t"] != kind:
             raise meteor_error(INVALID_CHANNEL, "invalid-channel")
-        if kind == "d" and (call.user.doc["_id"], rid) not in self._subscriptions:
+        if kind != "c" and (call.user.doc["_id"], rid) not in self._subscriptions:
             raise self._forbidden()
         count = int(call.params.get("count") or HISTORY_DEFAULT_COUNT)
         messages = [copy.deepcopy(m) for m in reversed(self._messages[rid])][:count]

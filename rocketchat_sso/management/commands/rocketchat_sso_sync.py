@@ -14,8 +14,9 @@ from django.db.models import QuerySet
 
 from rocketchat_sso import accounts, lifecycle, revocation, signin
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.exceptions import RocketChatError
+from rocketchat_sso.exceptions import RocketChatError, RoomUnmanageable
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rooms import dispatch, mapping, membership
 
 T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 500
@@ -41,7 +42,7 @@ class Command(BaseCommand):
     help = (
         "Sync Django users to Rocket.Chat: create the missing, update changed profiles, "
         "deactivate inactive and deleted users, and retry what failed before (token revocations "
-        "too). Users unchanged "
+        "too); then bring each room of ROCKETCHAT_SSO_GROUP_ROOMS in line. Users unchanged "
         "since their last sync cost no Rocket.Chat call (see --full), so running it again "
         "after an interruption carries on where it stopped."
     )
@@ -78,6 +79,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--yes", action="store_true", help="With --link: do it without asking.")
         parser.add_argument(
+            "--no-rooms",
+            action="store_true",
+            help="Leave the rooms of ROCKETCHAT_SSO_GROUP_ROOMS alone (by default a run that "
+            "names no users reconciles each mapped room: one membership read per room).",
+        )
+        parser.add_argument(
+            "--rooms-only",
+            action="store_true",
+            help="Only reconcile the rooms of ROCKETCHAT_SSO_GROUP_ROOMS; leave users alone.",
+        )
+        parser.add_argument(
             "--batch-size",
             type=int,
             default=DEFAULT_BATCH_SIZE,
@@ -112,22 +124,81 @@ class Command(BaseCommand):
             raise CommandError(f"{self.counts[FAILED]} failed; see above.")
 
     def _run(self, options: dict[str, Any]) -> None:
+        if options["rooms_only"]:
+            if options["no_rooms"] or options["usernames"]:
+                raise CommandError("--rooms-only takes neither usernames nor --no-rooms.")
+            self._rooms()
+            return
         users = self._users(options)
         total = users.count()
-        for done, user in enumerate(users.iterator(chunk_size=options["batch_size"]), 1):
-            account = getattr(user, "rocketchat_account", None)
-            self._one(str(user), partial(self._user, user, account))
-            self.last_pk = user.pk
-            if self.progress and (done % PROGRESS_EVERY == 0 or done == total):
-                self.stdout.write(f"\r{done}/{total} users", ending="")
-                self.stdout.flush()
+        # Users synced here would each schedule their rooms: the rooms are reconciled below.
+        with dispatch.suppressed():
+            for done, user in enumerate(users.iterator(chunk_size=options["batch_size"]), 1):
+                account = getattr(user, "rocketchat_account", None)
+                self._one(str(user), partial(self._user, user, account))
+                self.last_pk = user.pk
+                if self.progress and (done % PROGRESS_EVERY == 0 or done == total):
+                    self.stdout.write(f"\r{done}/{total} users", ending="")
+                    self.stdout.flush()
         self._end_progress_line()
+        if options["usernames"] and not self.dry_run and not options["no_rooms"]:
+            self._rooms_of(users)
         if not options["usernames"]:
             for orphan in lifecycle.orphan_accounts(failed=options["failed"]):
                 label = f"deleted user (Rocket.Chat {orphan.rocketchat_username})"
                 self._one(label, partial(self._orphan, orphan))
             if not self.dry_run:
                 self._retry_revocations()
+            if not options["no_rooms"] and not options["failed"]:
+                self._rooms()
+
+    def _rooms(self) -> None:
+        """Each mapped room in line with its groups (rocketchat_sso.rooms.membership); each
+        committed as it goes, so an interrupted run is simply run again."""
+        specs = mapping.rooms()
+        for number, spec in enumerate(specs.values(), 1):
+            try:
+                result = membership.sync_room(
+                    spec, self.client, dry_run=self.dry_run, progress=self._room_progress
+                )
+            except RoomUnmanageable as error:
+                self.counts[FAILED] += 1
+                self.stderr.write(f"{spec.name}: cannot be managed: {error.message}")
+                continue
+            except RocketChatError as error:
+                self.counts[FAILED] += 1
+                self.stderr.write(f"{spec.name}: failed: {error.message}")
+                continue
+            self._end_progress_line()
+            self.counts[FAILED] += result.failed
+            if self.dry_run:
+                what = f"would add {result.added}, remove {result.removed}"
+            else:
+                what = f"added {result.added}, removed {result.removed}"
+                if result.moderators or result.moderators_removed:
+                    what += f", moderators +{result.moderators} -{result.moderators_removed}"
+                if result.failed:
+                    what += f", failed {result.failed} (left pending)"
+            self.stdout.write(
+                f"room {number}/{len(specs)} {spec.name}: {result.members} members, {what}"
+            )
+
+    def _rooms_of(self, users: QuerySet[Any]) -> None:
+        """The named users' rooms (the rooms as wholes are left to a run without usernames)."""
+        if not mapping.configured():
+            return
+        accounts = RocketChatAccount.objects.filter(user__in=users).select_related("user")
+        result = membership.apply_accounts(accounts, self.client)
+        self.counts[FAILED] += result.failed
+        if result.added or result.removed or result.failed:
+            self.stdout.write(
+                f"Rooms: added {result.added}, removed {result.removed}, failed {result.failed}"
+            )
+
+    def _room_progress(self, text: str) -> None:
+        if self.progress:
+            self.stdout.write(f"\r{text}", ending="")
+            self.stdout.flush()
 
     def _retry_revocations(self) -> None:
         """Token revocations that failed earlier (see ``rocketchat_sso_revoke``)."""

@@ -22,11 +22,13 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from example.standin.chat import ChatRocketChat
 from example.standin.webclient import WebClient
+from rocketchat_sso.rooms.mapping import group_rooms
 from rocketchat_sso.testing import NEWEST, RELEASES
 from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
 
@@ -141,6 +143,9 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(DEMO_PASSWORD)
         user.save()
+        # A room per group in the chat (ROCKETCHAT_SSO_GROUP_ROOMS), joined at sign-in.
+        for name in group_rooms():
+            user.groups.add(Group.objects.get_or_create(name=name)[0])
 
     def _use_stand_in(
         self, server_url: str, chat_url: str, site_url: str, fake: ChatRocketChat

@@ -494,7 +494,7 @@
     if (!room || !room._id) {
       return;
     }
-    var endpoint = room.t === 'd' ? 'im.history' : 'channels.history';
+    var endpoint = { d: 'im.history', p: 'groups.history' }[room.t] || 'channels.history';
     api('GET', endpoint, { query: { roomId: room._id } }).then(function (res) {
       if (!res.ok || !state.room || state.room._id !== room._id) {
         return;
@@ -589,7 +589,7 @@
       return el('option', { value: s, text: s, selected: (user.status || 'online') === s });
     }));
     var rooms = state.subscriptions.map(function (s) {
-      var href = (s.t === 'd' ? '/direct/' : '/channel/') + encodeURIComponent(s.t === 'd' ? s.rid : s.name);
+      var href = ({ d: '/direct/', p: '/group/' }[s.t] || '/channel/') + encodeURIComponent(s.t === 'd' ? s.rid : s.name);
       var active = state.room && state.room._id === s.rid;
       return el('li', {}, [
         el('a', {
