@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rocketchat_sso", "0005_issued_tokens"),
+        ("rocketchat_sso", "0006_app_tokens"),
     ]
 
     operations = [
