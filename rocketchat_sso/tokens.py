@@ -253,12 +253,11 @@ def _check(
     usable = cached.belongs_to(user) and _linked(cached, user)
     if not usable:
         return None, False
-    age = time.time() - cached.checked_at
-    if recheck and 0 <= age < conf.ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL:
-        return cached.token, False  # Rocket.Chat accepted it moments ago
     wait = budgets.take_check(_cache(), _session_hash(session_key))
     if wait is not None:
         if recheck:
+            # Rocket.Chat may have dropped the token since it last accepted it, moments ago or
+            # not: the caller waits in line (429, Retry-After) rather than get it unchecked.
             raise budgets.recheck_exhausted(wait)
         # The warm path: checked again once the session's budget allows.
         return cached.token, False

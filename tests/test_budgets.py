@@ -61,8 +61,31 @@ def test_twelve_rechecks_from_one_session_cost_at_most_one_call(
     assert paths(rocketchat) == ["GET me"]
     assert answers[0].json()["loginToken"] == first
     for refused in answers[1:]:
-        # Rocket.Chat accepted the token moments ago: handed out without asking again.
-        assert refused.status_code == 200 and refused.json()["loginToken"] == first
+        # A recheck is never answered with an unchecked token (issue 19, item 7): wait in line.
+        assert refused.status_code == 429, refused.content
+        assert refused.json()["error"] == "token_recheck_budget"
+        assert "loginToken" not in refused.json()
+        assert 1 <= int(refused["Retry-After"]) <= DEFAULT_RECHECK_MIN_INTERVAL
+
+
+def test_a_token_dropped_moments_after_the_mint_is_never_handed_out_again(
+    rocketchat: FakeRocketChat, signed_in: Client
+) -> None:
+    """Issue 19, item 7: a recheck within the interval of the last check used to hand back the
+    cached token unchecked, however often the loading page asked."""
+    from rocketchat_sso.client import RocketChatClient
+
+    first = signed_in.post(TOKEN_URL).json()["loginToken"]
+    rc_user = rocketchat.user_by_username("alice")
+    assert rc_user is not None
+    RocketChatClient().logout_user_everywhere(rc_user["_id"])  # Rocket.Chat drops it at once
+    answers = [signed_in.post(TOKEN_URL + "?recheck=1") for _ in range(5)]
+    tokens = [a.json().get("loginToken") for a in answers]
+    assert first not in tokens
+    assert answers[0].status_code == 200 and tokens[0] in rocketchat.tokens_of(rc_user["_id"])
+    for later in answers[1:]:  # the new token was checked by its mint moments ago
+        assert later.status_code in (200, 429)
+        assert later.status_code == 429 or later.json()["loginToken"] == tokens[0]
 
 
 def test_rechecks_of_a_token_that_failed_its_check_wait_in_line(
