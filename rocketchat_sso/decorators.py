@@ -31,6 +31,7 @@ from rocketchat_sso.conf import conf, origin_of
 from rocketchat_sso.exceptions import (
     BudgetExhausted,
     CacheUnavailable,
+    CallShareExhausted,
     RocketChatAccountConflict,
     RocketChatAuthenticationFailed,
     RocketChatBadResponse,
@@ -274,6 +275,10 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         retry_after=DEFAULT_RETRY_AFTER,
     ),
     BudgetExhausted: ErrorAnswer(
+        429, _own_code, _own_message, retry_after=_own_retry_after, log=None
+    ),
+    # Never sent: the user's or the site's share of Rocket.Chat's rate limit is spent.
+    CallShareExhausted: ErrorAnswer(
         429, _own_code, _own_message, retry_after=_own_retry_after, log=None
     ),
     TokenPending: ErrorAnswer(

@@ -40,6 +40,7 @@ from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
+    CallShareExhausted,
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatRateLimited,
@@ -199,6 +200,20 @@ def session_login_token(
     cached = get_cached(session_key)
     if cached is not None and not recheck and _recently_checked(cached, user):
         return cached.token  # no Rocket.Chat call, so no lock and no client either
+    with budgets.spending_for(user.pk):  # the user's calls come out of the user's share
+        return _checked_or_minted(session, session_key, user, client, recheck=recheck)
+
+
+@sensitive_variables("cached", "token", "login_token")
+def _checked_or_minted(
+    session: SessionBase,
+    session_key: str,
+    user: AbstractBaseUser,
+    client: RocketChatClient | None,
+    *,
+    recheck: bool,
+) -> LoginToken:
+    """The slow path of :func:`session_login_token`, under the session's lock."""
     client = client or RocketChatClient()
     lock = session_lock(session_key)
     if not lock.acquire():
@@ -338,6 +353,8 @@ def _still_valid(
         return None
     try:
         me = client.user_of_token(cached.token)
+    except CallShareExhausted:
+        raise  # never sent: nothing to record
     except RocketChatError as error:
         # Rate-limited or down: hand out nothing unchecked, mint nothing.
         accounts.record_account_error(account, error)
@@ -368,7 +385,14 @@ def revoke_session_token(
     Raises :class:`~rocketchat_sso.exceptions.CacheUnavailable` after revoking when the cache
     is down.
     """
-    client = client or RocketChatClient()
+    with budgets.spending_for(user.pk):
+        return _revoke_session_token(session_key, user, client or RocketChatClient())
+
+
+@sensitive_variables("cached")
+def _revoke_session_token(
+    session_key: str, user: AbstractBaseUser, client: RocketChatClient
+) -> bool:
     cache_error: CacheUnavailable | None = None
     cached = None
     try:

@@ -64,6 +64,10 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
     "token_pending": SITE_BUSY,
     "token_cache_unavailable": SITE_BUSY,
     budgets.RECHECK_BUDGET: SITE_BUSY,
+    budgets.SITE_SHARE: _("The chat is very busy. Please try again in a minute."),
+    budgets.USER_SHARE: _(
+        "The chat was signed in too often in a short time. Please wait a minute and try again."
+    ),
     budgets.MINT_BUDGET: _(
         "The chat was signed in too often in a short time. Please wait a minute and try again."
     ),

@@ -13,7 +13,10 @@ import pytest
 from django.test import Client, override_settings
 
 from rocketchat_sso.conf import (
+    DEFAULT_RATE_LIMIT_CALLS,
+    DEFAULT_RATE_LIMIT_WINDOW,
     DEFAULT_RECHECK_MIN_INTERVAL,
+    DEFAULT_USER_CALL_SHARE,
     DEFAULT_USER_MINT_LIMIT,
     DEFAULT_USER_MINT_WINDOW,
 )
@@ -31,6 +34,9 @@ def default_budgets() -> Any:
         ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL=DEFAULT_RECHECK_MIN_INTERVAL,
         ROCKETCHAT_SSO_USER_MINT_LIMIT=DEFAULT_USER_MINT_LIMIT,
         ROCKETCHAT_SSO_USER_MINT_WINDOW=DEFAULT_USER_MINT_WINDOW,
+        ROCKETCHAT_SSO_RATE_LIMIT_CALLS=DEFAULT_RATE_LIMIT_CALLS,
+        ROCKETCHAT_SSO_RATE_LIMIT_WINDOW=DEFAULT_RATE_LIMIT_WINDOW,
+        ROCKETCHAT_SSO_USER_CALL_SHARE=DEFAULT_USER_CALL_SHARE,
     ):
         yield
 
@@ -136,3 +142,106 @@ def test_without_reuse_one_session_still_cannot_mint_without_bound(
     statuses = [signed_in.post(TOKEN_URL).status_code for _ in range(10)]
     assert statuses.count(200) == DEFAULT_USER_MINT_LIMIT
     assert len(rocketchat.calls_to("/api/v1/login")) == DEFAULT_USER_MINT_LIMIT
+
+
+# -- the shared buckets: per user across sessions, and room for everyone else (issue 19, item 1)
+
+
+class Clock:
+    """One clock for Django's cache, the budgets and the stand-in's rate limiter."""
+
+    def __init__(self) -> None:
+        import time as real_time
+
+        self.now = real_time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, rocketchat: FakeRocketChat) -> Clock:
+    import time
+    from datetime import datetime, timezone
+
+    clock = Clock()
+    monkeypatch.setattr(time, "time", clock)
+    rocketchat.now = lambda: datetime.fromtimestamp(clock.now, timezone.utc)
+    return clock
+
+
+def _hammer_rechecks(clock: Clock, sessions: list[Client], seconds: int, every: int) -> list[int]:
+    statuses = []
+    for _ in range(0, seconds, every):
+        clock.now += every
+        statuses += [s.post(TOKEN_URL + "?recheck=1").status_code for s in sessions]
+    return statuses
+
+
+def test_one_user_with_five_sessions_spends_at_most_their_share_of_me(
+    rocketchat: FakeRocketChat, user: Any, django_user_model: Any, clock: Clock
+) -> None:
+    """Five sessions hammering ``?recheck=1`` every 5 s for a minute: before, 1 check per session
+    per 15 s, 20 ``/me`` calls (Rocket.Chat refused 10 of them, and everyone else's check with
+    them); now the user's share of the bucket, over all sessions."""
+    sessions = [new_session(user) for _ in range(5)]
+    for session in sessions[:DEFAULT_USER_MINT_LIMIT]:
+        assert session.post(TOKEN_URL).status_code == 200
+    clock.now += 61  # the mints' calls are out of the window
+    for session in sessions[DEFAULT_USER_MINT_LIMIT:]:
+        assert session.post(TOKEN_URL).status_code == 200
+    clock.now += 61
+    rocketchat.reset_calls()
+    statuses = _hammer_rechecks(clock, sessions, 60, 5)
+    me_calls = len(rocketchat.calls_to("/api/v1/me"))
+    print(f"\none user, 5 sessions, a minute of rechecks: {me_calls} /me calls")
+    assert me_calls <= DEFAULT_USER_CALL_SHARE
+    assert set(statuses) <= {200, 429}
+    assert 0 < statuses.count(200) <= DEFAULT_USER_CALL_SHARE
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    bobs = new_session(bob)
+    assert bobs.post(TOKEN_URL).status_code == 200
+    rocketchat.reset_calls()
+    answer = bobs.post(TOKEN_URL + "?recheck=1")
+    assert answer.status_code == 200, answer.content  # checked, not refused
+    assert paths(rocketchat) == ["GET me"]
+
+
+def test_a_few_users_cannot_empty_the_login_bucket(
+    rocketchat: FakeRocketChat, django_user_model: Any, clock: Clock
+) -> None:
+    """Four users with three sessions each used to fill ``/login`` (3 mints each, 12 > 10): the
+    second and later calls of a window never take the bucket's last half, so six users with all
+    the sessions they like leave room for a seventh's sign-in."""
+    users = [
+        django_user_model.objects.create_user(f"u{n}", f"u{n}@example.com", "pw") for n in range(6)
+    ]
+    for heavy in users:
+        for _ in range(DEFAULT_USER_MINT_LIMIT):
+            new_session(heavy).post(TOKEN_URL)
+            clock.now += 1
+    logins = len(rocketchat.calls_to("/api/v1/login"))
+    print(f"\n6 users x {DEFAULT_USER_MINT_LIMIT} sessions: {logins} /login calls")
+    assert logins <= 10 - 1
+    late = django_user_model.objects.create_user("late", "late@example.com", "pw")
+    answer = new_session(late).post(TOKEN_URL)
+    assert answer.status_code == 200, answer.content
+    assert len(rocketchat.calls_to("/api/v1/login")) <= 10
+
+
+def test_a_refused_call_answers_429_with_retry_after(
+    rocketchat: FakeRocketChat, user: Any, clock: Clock
+) -> None:
+    sessions = [new_session(user) for _ in range(DEFAULT_USER_CALL_SHARE + 1)]
+    for session in sessions[:DEFAULT_USER_MINT_LIMIT]:
+        session.post(TOKEN_URL)
+    clock.now += 61
+    for session in sessions[DEFAULT_USER_MINT_LIMIT:]:
+        session.post(TOKEN_URL)
+    clock.now += 61
+    answers = [session.post(TOKEN_URL + "?recheck=1") for session in sessions]
+    refused = answers[-1]
+    assert refused.status_code == 429, refused.content
+    assert refused.json()["error"] == "rocketchat_user_share"
+    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert "loginToken" not in refused.json()
