@@ -245,3 +245,26 @@ def test_a_refused_call_answers_429_with_retry_after(
     assert refused.json()["error"] == "rocketchat_user_share"
     assert 1 <= int(refused["Retry-After"]) <= 61
     assert "loginToken" not in refused.json()
+
+
+def test_one_users_logouts_spend_at_most_their_share_of_logout(
+    rocketchat: FakeRocketChat, user: Any, clock: Clock
+) -> None:
+    """Five sessions logged out within a minute: the revocations beyond the user's share stay
+    pending (retried by ``rocketchat_sso_revoke``), not sent into a full bucket."""
+    from rocketchat_sso.models import IssuedToken
+
+    sessions = [new_session(user) for _ in range(5)]
+    for n, session in enumerate(sessions):
+        if n == DEFAULT_USER_MINT_LIMIT:
+            clock.now += 61
+        assert session.post(TOKEN_URL).status_code == 200
+    clock.now += 61
+    rocketchat.reset_calls()
+    for session in sessions:
+        session.logout()
+    logouts = len(rocketchat.calls_to("/api/v1/logout"))
+    print(f"\none user, 5 logouts in a minute: {logouts} /logout calls")
+    assert logouts == DEFAULT_USER_CALL_SHARE
+    pending = IssuedToken.objects.filter(ended_at__isnull=False, revoked_at__isnull=True)
+    assert pending.count() == 5 - DEFAULT_USER_CALL_SHARE
