@@ -109,6 +109,11 @@ class CacheUnavailable(Exception):
     """The shared cache did not answer (Redis or Memcached down, the cache table missing...)."""
 
 
+class SessionEnded(Exception):
+    """The session was deleted (a logout in another tab) while its token was being minted: the
+    token is revoked, and the user must sign in again."""
+
+
 class TokenPending(Exception):
     """Another request of the session is still getting its token: ask again in a moment."""
 

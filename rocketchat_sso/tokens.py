@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
 from django.db import connections, router
 from django.utils import timezone
@@ -44,6 +45,7 @@ from rocketchat_sso.exceptions import (
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatRateLimited,
+    SessionEnded,
     TokenPending,
 )
 from rocketchat_sso.locks import CacheLock, GuardedCache, poll
@@ -432,6 +434,29 @@ def _revoke_session_token(
     if cache_error is not None:
         raise cache_error
     return revoked
+
+
+def save_session(session: SessionBase, user: AbstractBaseUser, *, cookie_key: str | None) -> None:
+    """Save the session now if the mint wrote to it (its token's slot), as SessionMiddleware
+    would after the response.
+
+    A logout in another tab may have deleted the session meanwhile: SessionMiddleware would then
+    answer Django's HTML 400 (``SessionInterrupted``) and the token just minted would live until
+    the expiry sweep. Here the token is revoked and :class:`SessionEnded` raised (a JSON 401).
+    Once saved, the session is marked unmodified when its key is the browser's cookie, so the
+    middleware does not save it (and race) again; with ``SESSION_SAVE_EVERY_REQUEST`` it still
+    does.
+    """
+    if not session.modified:
+        return
+    try:
+        session.save()
+    except UpdateError:
+        session.modified = False  # nothing left to save
+        revoke_session_token(str(session.session_key), user)
+        raise SessionEnded("The session ended while its token was minted.") from None
+    if session.session_key == cookie_key:
+        session.modified = False
 
 
 def _session_of(session_key: str) -> SessionBase:

@@ -30,6 +30,7 @@ from rocketchat_sso import budgets, csp, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.decorators import (
+    answer_bad_requests,
     answer_errors,
     csrf_protect_json,
     own_origin,
@@ -101,6 +102,7 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
 # another site's page made the browser send without ``Origin`` (``refuse_foreign_fetch``).
 @csrf_exempt
 @never_cache
+@answer_bad_requests(logger)
 @require_methods(*TOKEN_METHODS)
 @require_origin(rocketchat_origin, own_origin, message="This origin may not request tokens.")
 @refuse_foreign_fetch("Another site's page may not request tokens.")
@@ -116,6 +118,8 @@ def token(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     recheck = request.GET.get(RECHECK_PARAMETER) == "1"
     login_token = tokens.session_login_token(request.session, user, recheck=recheck)
+    cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    tokens.save_session(request.session, user, cookie_key=cookie_key)
     return JsonResponse({"loginToken": login_token.auth_token})
 
 
@@ -161,6 +165,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # checked by csrf_protect_json, which answers in JSON
 @never_cache
+@answer_bad_requests(logger)
 @require_methods(*LOGOUT_METHODS)
 @require_origin(own_origin, message="Only this site's pages may log out.")
 @csrf_protect_json
