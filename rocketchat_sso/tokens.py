@@ -196,7 +196,9 @@ def session_login_token(
     replaces it. A ``recheck`` is never answered with an unchecked token.
 
     Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
-    user's mints are spent.
+    user's mints are spent, and :class:`~rocketchat_sso.exceptions.CallShareExhausted` when a
+    call with the user's credentials would overspend their share of Rocket.Chat's rate limit,
+    or the site's (:func:`rocketchat_sso.budgets.take_call`).
     """
     session_key = ensure_session_key(session)
     cached = get_cached(session_key)

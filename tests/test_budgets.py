@@ -268,3 +268,43 @@ def test_one_users_logouts_spend_at_most_their_share_of_logout(
     assert logouts == DEFAULT_USER_CALL_SHARE
     pending = IssuedToken.objects.filter(ended_at__isnull=False, revoked_at__isnull=True)
     assert pending.count() == 5 - DEFAULT_USER_CALL_SHARE
+
+
+def test_no_window_of_rocketchats_sees_more_than_the_bucket(
+    rocketchat: FakeRocketChat, clock: Clock
+) -> None:
+    """Sliding, not fixed windows: Rocket.Chat's window starts at its own first call, so ten
+    calls just before a minute turns and ten just after would all land in one of its windows."""
+    from rocketchat_sso import budgets
+    from rocketchat_sso.exceptions import CallShareExhausted
+
+    clock.now = (clock.now // 60 + 1) * 60 - 5  # five seconds before a minute turns
+    for n in range(DEFAULT_RATE_LIMIT_CALLS):
+        with budgets.spending_for(f"user{n}"):
+            budgets.take_call("me")
+    clock.now += 6
+    with budgets.spending_for("late"), pytest.raises(CallShareExhausted) as refused:
+        budgets.take_call("me")
+    assert refused.value.code == budgets.SITE_SHARE
+    assert DEFAULT_RATE_LIMIT_WINDOW - 6 <= refused.value.retry_after <= DEFAULT_RATE_LIMIT_WINDOW
+    with budgets.spending_for("late"):
+        budgets.take_call("login")  # another route, another bucket
+    clock.now += DEFAULT_RATE_LIMIT_WINDOW - 6 + 1
+    with budgets.spending_for("late"):
+        budgets.take_call("me")
+
+
+def test_the_sites_own_calls_leave_half_the_bucket_to_users(
+    rocketchat: FakeRocketChat, clock: Clock
+) -> None:
+    """Commands and password changes revoke tokens for no user: they never take the last half."""
+    from rocketchat_sso import budgets
+    from rocketchat_sso.exceptions import CallShareExhausted
+
+    for _ in range(DEFAULT_RATE_LIMIT_CALLS // 2):
+        budgets.take_call("logout")
+    with pytest.raises(CallShareExhausted):
+        budgets.take_call("logout")
+    for n in range(DEFAULT_RATE_LIMIT_CALLS // 2):
+        with budgets.spending_for(f"user{n}"):
+            budgets.take_call("logout")
