@@ -41,6 +41,7 @@ from django.http import (
     JsonResponse,
     UnreadablePostError,
 )
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import decorator_from_middleware
 
@@ -402,6 +403,9 @@ REQUEST_ANSWERS: dict[type[BaseException], ErrorAnswer] = {
     SessionInterrupted: SESSION_ENDED_ANSWER,
     UnreadablePostError: ErrorAnswer(
         400, "bad_request", "The request body could not be read.", log=None
+    ),
+    MultiPartParserError: ErrorAnswer(
+        400, "bad_request", "The request body is not valid multipart data.", log=None
     ),
     SuspiciousOperation: BAD_REQUEST,
     BadRequest: BAD_REQUEST,

@@ -113,3 +113,15 @@ def test_a_mint_keeps_the_session_saved(rocketchat: FakeRocketChat, signed_in: C
     first = signed_in.post(TOKEN_URL).json()["loginToken"]
     tokens.forget(signed_in.session.session_key)  # the cache forgot; the session's slot did not
     assert signed_in.post(TOKEN_URL).json()["loginToken"] == first
+
+
+def test_a_malformed_multipart_body_at_logout_answers_json(
+    rocketchat: FakeRocketChat, user: Any
+) -> None:
+    response = logout_browser(user).post(
+        reverse("rocketchat_sso:logout"),
+        b"--x\r\nnot a part",
+        content_type="multipart/form-data; boundary=",
+        headers={"Origin": "http://testserver", "X-CSRFToken": CSRF},
+    )
+    json_error(response, 400, "bad_request")
