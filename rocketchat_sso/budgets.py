@@ -82,7 +82,9 @@ def take_call(route: str) -> None:
     except CallShareExhausted:
         raise
     except Exception as error:  # each backend raises its own types
-        logger.warning("Rocket.Chat call budget not counted: the cache failed (%s)", type(error))
+        logger.warning(
+            "Rocket.Chat call budget not counted: the cache failed (%s)", type(error).__name__
+        )
 
 
 def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
@@ -98,8 +100,8 @@ def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
         if held is None:
             raise CallShareExhausted(
                 USER_SHARE,
-                f"You used your share of the chat's sign-in calls ({share} per {window} s); "
-                "try again shortly.",
+                f"You used your share of this site's calls to Rocket.Chat ({share} per "
+                f"{window} s); try again shortly.",
                 wait,
             )
         first = used == 0

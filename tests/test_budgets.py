@@ -308,3 +308,22 @@ def test_the_sites_own_calls_leave_half_the_bucket_to_users(
     for n in range(DEFAULT_RATE_LIMIT_CALLS // 2):
         with budgets.spending_for(f"user{n}"):
             budgets.take_call("logout")
+
+
+def test_a_cache_that_is_down_lets_the_call_through_unlogged_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Commands revoking tokens keep working; Rocket.Chat's own limiter still stands behind."""
+    from django.conf import settings
+
+    from rocketchat_sso import budgets
+    from tests.broken_cache import SECRET_URL
+
+    caches = {**settings.CACHES, "broken": {"BACKEND": "tests.broken_cache.BrokenCache"}}
+    with (
+        override_settings(CACHES=caches, ROCKETCHAT_SSO_CACHE="broken"),
+        budgets.spending_for("alice"),
+    ):
+        budgets.take_call("logout")
+    assert "not counted" in caplog.text and "CacheDown" in caplog.text
+    assert SECRET_URL not in caplog.text
