@@ -57,6 +57,7 @@ HANDOFF_PARAMETER = "handoff"  # the loading page as a top-level window that han
 UNREACHABLE = _("The chat server cannot be reached at the moment. Please try again in a minute.")
 MISCONFIGURED = _("The chat is not set up correctly. Please let the site's administrators know.")
 SITE_BUSY = _("The site is very busy. Please try again in a moment.")
+SOMETHING_WRONG = _("Something went wrong. Please try again.")
 LOADING_PAGE_REASONS: dict[str, Promise] = {
     "rocketchat_timeout": UNREACHABLE,
     "rocketchat_unavailable": UNREACHABLE,
@@ -92,7 +93,11 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
         "The chat did not accept the sign-in. Try again; if it keeps failing, please let the "
         "site's administrators know."
     ),
-    "default": _("Something went wrong. Please try again."),
+    # A malformed request: never the loading page's own, but its URL can be tampered with.
+    "bad_request": SOMETHING_WRONG,
+    "too_many_fields": SOMETHING_WRONG,
+    "request_too_big": SOMETHING_WRONG,
+    "default": SOMETHING_WRONG,
 }
 
 
