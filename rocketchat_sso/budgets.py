@@ -20,8 +20,10 @@ one and every ``/logout`` that revokes one comes out of the same buckets. So:
 
 All are counted in the shared token cache (``ROCKETCHAT_SSO_CACHE``), like the session lock,
 so they hold across worker processes and machines. The call counts are sliding windows: each
-call holds one of the bucket's slots (a cache key added atomically) for the window plus a
-second, so no window of Rocket.Chat's, wherever its clock starts, sees more than the bucket.
+call holds one of the bucket's slots (a cache key added atomically) for the window, so no window
+of Rocket.Chat's, wherever its clock starts, sees more than the bucket. (A call that reaches
+Rocket.Chat a few milliseconds before its window ends, latency being uneven, is refused there
+and waited out by the client, within ``ROCKETCHAT_SSO_RATE_LIMIT_WAIT``.)
 """
 
 from __future__ import annotations
@@ -49,8 +51,6 @@ USER_SHARE = "rocketchat_user_share"
 SITE_SHARE = "rocketchat_site_share"
 # The bucket as the site sees it when no browser address is forwarded: the site's own.
 SITE_OWNER = "site"
-# Seconds a slot is held past the window: cache timeouts are whole seconds in some backends.
-SLOT_MARGIN = 1
 
 # The Django user on whose behalf the Rocket.Chat calls of this context are made (None: the
 # site's own work, e.g. a command).
@@ -89,7 +89,7 @@ def take_call(route: str) -> None:
 
 def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
     now = time.time()
-    ttl = window + SLOT_MARGIN
+    ttl = window  # whole seconds: Redis and Memcached truncate timeouts to them
     user = _spender.get()
     share = conf.ROCKETCHAT_SSO_USER_CALL_SHARE
     held: str | None = None
