@@ -72,13 +72,23 @@ def take_call(route: str) -> None:
     credentials; raise :class:`CallShareExhausted` instead if it would overspend the user's share
     or the site's bucket. A cache that fails lets the call through: Rocket.Chat's own limiter
     still stands behind it."""
+    _count_call(route, take=True)
+
+
+def expect_call(route: str) -> None:
+    """Raise :class:`CallShareExhausted` now if a call to ``route`` would be refused, counting
+    nothing: so a sign-in that could not log in does not create the Rocket.Chat user first."""
+    _count_call(route, take=False)
+
+
+def _count_call(route: str, *, take: bool) -> None:
     calls = conf.ROCKETCHAT_SSO_RATE_LIMIT_CALLS
     window = conf.ROCKETCHAT_SSO_RATE_LIMIT_WINDOW
     if calls <= 0 or window <= 0:
         return
     cache = caches[conf.ROCKETCHAT_SSO_CACHE]
     try:
-        _take_call(cache, route, calls, window)
+        _take_call(cache, route, calls, window, take=take)
     except CallShareExhausted:
         raise
     except Exception as error:  # each backend raises its own types
@@ -87,7 +97,7 @@ def take_call(route: str) -> None:
         )
 
 
-def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
+def _take_call(cache: BaseCache, route: str, calls: int, window: int, *, take: bool) -> None:
     now = time.time()
     ttl = window  # whole seconds: Redis and Memcached truncate timeouts to them
     user = _spender.get()
@@ -96,7 +106,7 @@ def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
     first = False  # the site's own calls never take the reserve
     if user is not None and share > 0:
         keys = [f"{CALLS_KEY_PREFIX}{route}:user:{user}:{slot}" for slot in range(share)]
-        held, used, wait = _take_slot(cache, keys, now, ttl, keep_free=0)
+        held, used, wait = _take_slot(cache, keys, now, ttl, keep_free=0, take=take)
         if held is None:
             raise CallShareExhausted(
                 USER_SHARE,
@@ -110,9 +120,9 @@ def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
     owner = client_address() or SITE_OWNER
     keys = [f"{CALLS_KEY_PREFIX}{route}:{owner}:{slot}" for slot in range(calls)]
     reserve = 0 if first else calls // 2
-    taken, _, wait = _take_slot(cache, keys, now, ttl, keep_free=reserve)
+    taken, _, wait = _take_slot(cache, keys, now, ttl, keep_free=reserve, take=take)
     if taken is None:
-        if held is not None:
+        if held is not None and take:
             cache.delete(held)  # not spent after all
         raise CallShareExhausted(
             SITE_SHARE,
@@ -123,16 +133,18 @@ def _take_call(cache: BaseCache, route: str, calls: int, window: int) -> None:
 
 
 def _take_slot(
-    cache: BaseCache, keys: list[str], now: float, ttl: int, *, keep_free: int
+    cache: BaseCache, keys: list[str], now: float, ttl: int, *, keep_free: int, take: bool
 ) -> tuple[str | None, int, float]:
     """Hold one free slot of ``keys`` for ``ttl`` seconds, leaving more than ``keep_free``
     free; returns it (None if refused), how many were held before, and the seconds until the
-    oldest is free again."""
+    oldest is free again. Without ``take``, only whether one is free (the first, not held)."""
     held = cache.get_many(keys)
     since = [value for value in held.values() if isinstance(value, (int, float))]
     wait = max(1.0, min(since) + ttl - now) if since else 1.0
     free = [key for key in keys if key not in held]
     if len(free) > keep_free:
+        if not take:
+            return free[0], len(held), wait
         for key in free:
             if cache.add(key, now, ttl):
                 return key, len(held), wait

@@ -38,7 +38,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from rocketchat_sso import accounts, budgets, revocation, signin
 from rocketchat_sso.client import LoginToken, RocketChatClient
-from rocketchat_sso.conf import conf
+from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
     CallShareExhausted,
@@ -245,6 +245,8 @@ def _checked_or_minted(
         exhausted = budgets.take_mint(_cache(), user.pk)
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)
+        if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
+            budgets.expect_call("login")  # refused now, before a Rocket.Chat user is created
         login_token = signin.issue_login_token(user, client=client)
         # Another Rocket.Chat user's token (the account was relinked): revoked later. The
         # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).

@@ -327,3 +327,19 @@ def test_a_cache_that_is_down_lets_the_call_through_unlogged_secrets(
         budgets.take_call("logout")
     assert "not counted" in caplog.text and "CacheDown" in caplog.text
     assert SECRET_URL not in caplog.text
+
+
+def test_a_sign_in_that_could_not_log_in_creates_no_rocketchat_user(
+    rocketchat: FakeRocketChat, django_user_model: Any, clock: Clock
+) -> None:
+    """With ``/login``'s bucket spent, a new user's sign-in used to create the Rocket.Chat user
+    (the admin's ``users.create``) and then be refused the login, on every attempt."""
+    for n in range(DEFAULT_RATE_LIMIT_CALLS):
+        user = django_user_model.objects.create_user(f"u{n}", f"u{n}@example.com", "pw")
+        assert new_session(user).post(TOKEN_URL).status_code == 200
+    late = django_user_model.objects.create_user("late", "late@example.com", "pw")
+    rocketchat.reset_calls()
+    answers = [new_session(late).post(TOKEN_URL) for _ in range(3)]
+    assert [a.status_code for a in answers] == [429] * 3
+    assert answers[0].json()["error"] == "rocketchat_site_share"
+    assert rocketchat.calls == []
