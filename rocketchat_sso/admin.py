@@ -363,7 +363,12 @@ class IssuedTokenAdmin(IssuedTokenAdminBase):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description=_("Revoke in Rocket.Chat now (retry)"), permissions=["view"])
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        """The model's change permission, which the read-only admin otherwise never grants:
+        revoking ends live tokens too, signing people out of the chat."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.action(description=_("Revoke in Rocket.Chat now (retry)"), permissions=["revoke"])
     def retry_revocation(self, request: HttpRequest, queryset: QuerySet[IssuedToken]) -> None:
         rows = revocation.end(queryset.filter(revoked_at__isnull=True))
         with RocketChatClient() as client:

@@ -460,6 +460,34 @@ def _int_setting(name: str) -> int | None:
         return None
 
 
+def _check_call_shares() -> list[CheckMessage]:
+    """The site's count of Rocket.Chat's rate-limit buckets, and one user's share of each."""
+    calls = _int_setting("ROCKETCHAT_SSO_RATE_LIMIT_CALLS")
+    window = _int_setting("ROCKETCHAT_SSO_RATE_LIMIT_WINDOW")
+    share = _int_setting("ROCKETCHAT_SSO_USER_CALL_SHARE")
+    if None in (calls, window, share) or min(calls or 0, window or 0, share or 0) < 0:
+        return [
+            Error(
+                "ROCKETCHAT_SSO_RATE_LIMIT_CALLS, ROCKETCHAT_SSO_RATE_LIMIT_WINDOW and "
+                "ROCKETCHAT_SSO_USER_CALL_SHARE must be whole numbers >= 0.",
+                hint="Set the first two to Rocket.Chat's API_Enable_Rate_Limiter_Limit_Calls_"
+                "Default and _Limit_Time_Default / 1000 (defaults 10 and 60); the share "
+                "defaults to 3 calls per user and window.",
+                id="rocketchat_sso.E130",
+            )
+        ]
+    if calls and share == 0:
+        return [
+            Warning(
+                "ROCKETCHAT_SSO_USER_CALL_SHARE is 0: one user may spend the site's whole "
+                "share of Rocket.Chat's rate limit on /me, /login or /logout.",
+                hint="Set a share (default 3 calls per user and window).",
+                id="rocketchat_sso.W130",
+            )
+        ]
+    return []
+
+
 def check_revocation(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
     """The budgets of Rocket.Chat calls, and what revocation keeps and encrypts with."""
     errors: list[CheckMessage] = []
@@ -504,6 +532,7 @@ def check_revocation(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 id="rocketchat_sso.W051",
             )
         )
+    errors += _check_call_shares()
     days = _int_setting("ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS")
     if days is None or days < 1:
         errors.append(

@@ -22,7 +22,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from rocketchat_sso import capabilities
+from rocketchat_sso import budgets, capabilities
 from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import Version
 from rocketchat_sso.conf import conf
@@ -178,6 +178,9 @@ class RocketChatClient:
         :attr:`rate_limit_budget`; any method may be, since Rocket.Chat refused it unread.
         """
         path = endpoint if endpoint.startswith("/") else API_PREFIX + endpoint
+        if not authenticated and path.startswith(API_PREFIX):
+            # A user's own call: Rocket.Chat counts it in the site's bucket for the route.
+            budgets.take_call(path.removeprefix(API_PREFIX))
         for _ in range(RATE_LIMIT_MAX_WAITS):
             try:
                 return self._request(method, path, params, body, headers, authenticated)

@@ -77,6 +77,15 @@ DEFAULT_RECHECK_MIN_INTERVAL = 15
 MIN_RECHECK_MIN_INTERVAL = 10
 DEFAULT_USER_MINT_LIMIT = 3
 DEFAULT_USER_MINT_WINDOW = 60
+# Rocket.Chat's REST rate limiter at its defaults: API_Enable_Rate_Limiter_Limit_Calls_Default
+# (10) per API_Enable_Rate_Limiter_Limit_Time_Default (60,000 ms), per route and client address
+# (RocketChat/Rocket.Chat, apps/meteor/server/settings/rate.ts at commit
+# d645562737250812650bd6b615041d0657d88a1d; the defaults the stand-in plays for 7.10 to 8.8).
+DEFAULT_RATE_LIMIT_CALLS = 10
+DEFAULT_RATE_LIMIT_WINDOW = 60
+# What one user may spend of each such bucket per window, over all their sessions: as many as
+# the mint budget allows logins.
+DEFAULT_USER_CALL_SHARE = 3
 
 
 def origin_of(url: str) -> str:
@@ -250,6 +259,28 @@ class Settings:
         """Seconds of the window ``ROCKETCHAT_SSO_USER_MINT_LIMIT`` counts in."""
         return int(
             getattr(django_settings, "ROCKETCHAT_SSO_USER_MINT_WINDOW", DEFAULT_USER_MINT_WINDOW)
+        )
+
+    @property
+    def ROCKETCHAT_SSO_RATE_LIMIT_CALLS(self) -> int:
+        """Rocket.Chat's calls per route and client per window, as this site counts them for
+        the calls made with users' credentials (``/login``, ``/me``, ``/logout``); 0: uncounted."""
+        return int(
+            getattr(django_settings, "ROCKETCHAT_SSO_RATE_LIMIT_CALLS", DEFAULT_RATE_LIMIT_CALLS)
+        )
+
+    @property
+    def ROCKETCHAT_SSO_RATE_LIMIT_WINDOW(self) -> int:
+        """Seconds of Rocket.Chat's rate-limit window (``..._Limit_Time_Default`` / 1000)."""
+        return int(
+            getattr(django_settings, "ROCKETCHAT_SSO_RATE_LIMIT_WINDOW", DEFAULT_RATE_LIMIT_WINDOW)
+        )
+
+    @property
+    def ROCKETCHAT_SSO_USER_CALL_SHARE(self) -> int:
+        """Calls one user may spend of each such bucket per window, over all their sessions."""
+        return int(
+            getattr(django_settings, "ROCKETCHAT_SSO_USER_CALL_SHARE", DEFAULT_USER_CALL_SHARE)
         )
 
     @property

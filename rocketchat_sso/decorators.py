@@ -12,6 +12,10 @@ client and the embed script read the code. Guards, outermost first as the views 
 * :func:`csrf_protect_json`: Django's ``csrf_protect``, answering a JSON 403;
 * :func:`require_active_user`: a signed-in, active user;
 * :func:`answer_errors`: the exceptions of :data:`ERROR_ANSWERS` become their JSON answers.
+
+Outermost, :func:`answer_bad_requests` answers what Django would answer with its HTML 400 page
+(a malformed request: too many parameters, a body too big or unreadable) and a session store
+that fails while the guards read the user, in JSON too.
 """
 
 from __future__ import annotations
@@ -22,8 +26,22 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    UnreadablePostError,
+)
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import decorator_from_middleware
 
@@ -31,6 +49,7 @@ from rocketchat_sso.conf import conf, origin_of
 from rocketchat_sso.exceptions import (
     BudgetExhausted,
     CacheUnavailable,
+    CallShareExhausted,
     RocketChatAccountConflict,
     RocketChatAuthenticationFailed,
     RocketChatBadResponse,
@@ -41,6 +60,7 @@ from rocketchat_sso.exceptions import (
     RocketChatTimeout,
     RocketChatUnavailable,
     RocketChatUserInactive,
+    SessionEnded,
     TokenPending,
 )
 
@@ -50,6 +70,7 @@ V = TypeVar("V", bound=View)
 DEFAULT_RETRY_AFTER = 10
 DATABASE_RETRY_AFTER = 1
 TOKEN_PENDING_RETRY_AFTER = 1  # the other request is nearly done
+SESSION_ENDED = "session_ended"
 # Fetch metadata (Sec-Fetch-Site) of requests another site made: an <img>, a link, a form.
 FOREIGN_FETCH_SITES = ("cross-site", "same-site")
 
@@ -256,6 +277,22 @@ ROCKETCHAT_MISCONFIGURED = ErrorAnswer(
 )
 
 
+# e.g. SQLite's "database is locked": worth a retry.
+DATABASE_UNAVAILABLE = ErrorAnswer(
+    503,
+    "database_unavailable",
+    "The site's database is busy; try again shortly.",
+    retry_after=DATABASE_RETRY_AFTER,
+    log="database: {error}",
+)
+SESSION_ENDED_ANSWER = ErrorAnswer(
+    401,
+    SESSION_ENDED,
+    "You were logged out of the site while the chat was signing you in; log in again.",
+    log=None,
+)
+
+
 def _unavailable(error: RocketChatUnavailable) -> ErrorAnswer:
     """No answer or a 503: unreachable, ask again later; another 5xx: an error."""
     if error.status is None or error.status == 503:
@@ -277,6 +314,11 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
     BudgetExhausted: ErrorAnswer(
         429, _own_code, _own_message, retry_after=_own_retry_after, log=None
     ),
+    # Never sent: the user's or the site's share of Rocket.Chat's rate limit is spent.
+    CallShareExhausted: ErrorAnswer(
+        429, _own_code, _own_message, retry_after=_own_retry_after, log=None
+    ),
+    SessionEnded: SESSION_ENDED_ANSWER,
     TokenPending: ErrorAnswer(
         503,
         "token_pending",
@@ -284,14 +326,7 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         retry_after=TOKEN_PENDING_RETRY_AFTER,
         log=None,
     ),
-    # e.g. SQLite's "database is locked": worth a retry.
-    OperationalError: ErrorAnswer(
-        503,
-        "database_unavailable",
-        "The site's database is busy; try again shortly.",
-        retry_after=DATABASE_RETRY_AFTER,
-        log="database: {error}",
-    ),
+    OperationalError: DATABASE_UNAVAILABLE,
     RocketChatTimeout: ErrorAnswer(
         504,
         "rocketchat_timeout",
@@ -349,6 +384,66 @@ def answer_errors(logger: logging.Logger, message: str) -> Callable[[V], V]:
                 if answer.log is not None:
                     user_pk = getattr(request.user, "pk", None)
                     logger.warning(message, user_pk, answer.log.format(error=error))
+                return answer.response(error)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorator
+
+
+# What Django answers with its HTML 400 page (``response_for_exception``), by class, looked up
+# along the MRO like ERROR_ANSWERS; and the session store failing while the guards read the
+# user (the first look at ``request.user`` loads the session).
+BAD_REQUEST = ErrorAnswer(400, "bad_request", "The request is malformed.", log=None)
+REQUEST_ANSWERS: dict[type[BaseException], ErrorAnswer] = {
+    TooManyFieldsSent: ErrorAnswer(
+        400,
+        "too_many_fields",
+        "The request has more parameters than the site accepts (DATA_UPLOAD_MAX_NUMBER_FIELDS).",
+        log=None,
+    ),
+    RequestDataTooBig: ErrorAnswer(
+        413,
+        "request_too_big",
+        "The request body is larger than the site accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+        log=None,
+    ),
+    # SessionMiddleware's, should a save in a view race a logout (tokens.save_session).
+    SessionInterrupted: SESSION_ENDED_ANSWER,
+    UnreadablePostError: ErrorAnswer(
+        400, "bad_request", "The request body could not be read.", log=None
+    ),
+    MultiPartParserError: ErrorAnswer(
+        400, "bad_request", "The request body is not valid multipart data.", log=None
+    ),
+    SuspiciousOperation: BAD_REQUEST,
+    BadRequest: BAD_REQUEST,
+    OperationalError: DATABASE_UNAVAILABLE,
+}
+
+
+def answer_bad_requests(logger: logging.Logger) -> Callable[[V], V]:
+    """The exceptions of :data:`REQUEST_ANSWERS` raised anywhere in the view, its guards
+    included, become their JSON answers; a ``SuspiciousOperation`` is logged to
+    ``django.security.<class>`` as Django logs it, a database failure to ``logger``."""
+
+    def decorator(view: V) -> V:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except Exception as error:
+                answer = next(
+                    (REQUEST_ANSWERS[c] for c in type(error).__mro__ if c in REQUEST_ANSWERS),
+                    None,
+                )
+                if answer is None:
+                    raise
+                if isinstance(error, SuspiciousOperation):
+                    security = logging.getLogger(f"django.security.{type(error).__name__}")
+                    security.error(str(error), extra={"status_code": 400, "request": request})
+                elif answer.log is not None:
+                    logger.warning("Endpoint failed: %s", answer.log.format(error=error))
                 return answer.response(error)
 
         return guarded  # type: ignore[return-value]

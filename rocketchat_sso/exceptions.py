@@ -50,6 +50,17 @@ class RocketChatLoginBlocked(RocketChatUnavailable):
     failed logins (``Block_Multiple_Failed_Logins_*``): a wait, never a wrong password."""
 
 
+class CallShareExhausted(RocketChatRateLimited):
+    """This site's own count of Rocket.Chat's rate-limit bucket refused a call made with a
+    user's credentials before it was sent: the user's share, or the site's, is spent
+    (:mod:`rocketchat_sso.budgets`). A rate limit like Rocket.Chat's, so it is handled as one;
+    ``code`` says whose share."""
+
+    def __init__(self, code: str, message: str, retry_after: float) -> None:
+        super().__init__(message, retry_after=max(1, math.ceil(retry_after)), status=429)
+        self.code = code
+
+
 class RocketChatBadResponse(RocketChatError):
     """Rocket.Chat answered something that is not its JSON API (a proxy page, a cut body)."""
 
@@ -107,6 +118,11 @@ class RoomUnmanageable(RocketChatAPIError):
 
 class CacheUnavailable(Exception):
     """The shared cache did not answer (Redis or Memcached down, the cache table missing...)."""
+
+
+class SessionEnded(Exception):
+    """The session was deleted (a logout in another tab) while its token was being minted: the
+    token is revoked, and the user must sign in again."""
 
 
 class TokenPending(Exception):

@@ -9,6 +9,7 @@ issue a login token (:func:`issue_login_token`). Deliberate linking by an admini
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -215,12 +216,87 @@ def _create_or_adopt(
                 # whose answer was lost: decided from what the site recorded, never by trying
                 # the derived password on it.
                 return existing, False, PASSWORD_SET
+            if _linked_elsewhere(existing, user):
+                return _create_beside(client, user, profile, username, existing), True, PASSWORD_SET
             check_linkable(existing, user, profile.email)
             return existing, False, PASSWORD_UNSET
         return created, True, PASSWORD_SET
     raise RocketChatAccountConflict(
         f"No free Rocket.Chat username for {profile.username!r}: every candidate is taken."
     )
+
+
+# Where an address another user of this site holds in Rocket.Chat is replaced: ``.invalid`` never
+# resolves (RFC 2606), so no one receives Rocket.Chat's mail for it; it passes Rocket.Chat's
+# address check (``validateEmail``) unless the server checks domains by DNS
+# (``Accounts_UseDNSDomainCheck``, off by default) or allows only listed domains.
+PLACEHOLDER_DOMAIN = "email-taken.invalid"
+
+
+def placeholder_email(key: object) -> str:
+    """An address of no one, unique to ``key`` (a Django user's pk, or a Rocket.Chat id)."""
+    return f"user-{hashlib.sha256(str(key).encode()).hexdigest()[:16]}@{PLACEHOLDER_DOMAIN}"
+
+
+def is_placeholder(email: str) -> bool:
+    return address_key(email).endswith("@" + PLACEHOLDER_DOMAIN)
+
+
+def _taken_conflict(email: str, kept: str) -> str:
+    """The ``sync_conflict`` of an account kept off an address (see :func:`_update`)."""
+    return f"email {email!r} is taken in Rocket.Chat; kept {kept!r}"
+
+
+def _create_beside(
+    client: RocketChatClient,
+    user: AbstractBaseUser,
+    profile: RocketChatProfile,
+    username: str,
+    holder: dict[str, Any],
+) -> dict[str, Any]:
+    """A Rocket.Chat account of ``user``'s own, beside the one another user of this site holds
+    with the same address (issue 19, item 4: email squatting).
+
+    An address the site does not vouch for never decides the account: whoever typed it first
+    keeps their own account, and the other still gets one. Only where the site vouches for
+    ``user``'s address and not for the holder's (or the holder no longer claims it) does the
+    address move: the holder's account gets a placeholder address. Otherwise ``user``'s account
+    gets one, and the address is recorded as a conflict (admin; ``rocketchat_sso_sync --full``
+    writes it once it is free). Costs one ``users.update`` (a move) and one ``users.create``.
+    """
+    address = profile.email
+    if conf.email_verified(user) and not _holder_vouched(holder, user, address):
+        moved_to = placeholder_email(holder["_id"])
+        client.update_user(str(holder["_id"]), {"email": moved_to, "verified": False})
+        RocketChatAccount.objects.filter(rocketchat_user_id=holder["_id"]).update(
+            sync_conflict=_taken_conflict(address, moved_to)[:MAX_ERROR_LENGTH]
+        )
+        logger.info("Rocket.Chat address moved to its vouched owner, Django user %s", user.pk)
+    else:
+        address = placeholder_email(user.pk)
+    return client.create_user(
+        username=username,
+        email=address,
+        name=profile.name,
+        password=rocketchat_password(user),
+        join_default_channels=conf.ROCKETCHAT_SSO_JOIN_DEFAULT_CHANNELS,
+        verified=address == profile.email,
+    )
+
+
+def _holder_vouched(holder: dict[str, Any], user: AbstractBaseUser, address: str) -> bool:
+    """Whether the site vouches that the Django user linked to ``holder`` owns ``address``."""
+    account = (
+        RocketChatAccount.objects.filter(rocketchat_user_id=holder["_id"])
+        .exclude(user_id=user.pk)
+        .select_related("user")
+        .first()
+    )
+    other = account.user if account is not None else None
+    if other is None:
+        return False  # a deleted Django user's account
+    claimed = {"emails": [{"address": conf.user_mapper(other).email}]}
+    return has_address(claimed, address) and conf.email_verified(other)
 
 
 def _update(
@@ -251,9 +327,7 @@ def _update(
             elif field == "email" and "email" in changes:
                 changes.pop("email")
                 changes.pop("verified", None)
-                conflicts.append(
-                    f"email {profile.email!r} is taken in Rocket.Chat; kept {email_of(rc_user)!r}"
-                )
+                conflicts.append(_taken_conflict(profile.email, email_of(rc_user)))
             else:
                 raise
             continue
@@ -326,6 +400,8 @@ def _bring_in_step(
     candidates = username_candidates(profile, user)
     changes: dict[str, Any] = {}
     conflict = ""
+    if created and is_placeholder(email_of(rc_user)) and not is_placeholder(profile.email):
+        conflict = _taken_conflict(profile.email, email_of(rc_user))  # see _create_beside
     if not created:
         wanted = profile_changes(rc_user, profile, candidates, vouched=conf.email_verified(user))
         wanted, known = _without_known_conflicts(wanted, account, profile_digest(profile))

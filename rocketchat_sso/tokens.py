@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import BaseCache, caches
 from django.db import connections, router
 from django.utils import timezone
@@ -37,12 +38,14 @@ from django.views.decorators.debug import sensitive_variables
 
 from rocketchat_sso import accounts, budgets, revocation, signin
 from rocketchat_sso.client import LoginToken, RocketChatClient
-from rocketchat_sso.conf import conf
+from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
+    CallShareExhausted,
     RocketChatAuthenticationFailed,
     RocketChatError,
     RocketChatRateLimited,
+    SessionEnded,
     TokenPending,
 )
 from rocketchat_sso.locks import CacheLock, GuardedCache, poll
@@ -193,12 +196,28 @@ def session_login_token(
     replaces it. A ``recheck`` is never answered with an unchecked token.
 
     Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
-    user's mints are spent.
+    user's mints are spent, and :class:`~rocketchat_sso.exceptions.CallShareExhausted` when a
+    call with the user's credentials would overspend their share of Rocket.Chat's rate limit,
+    or the site's (:func:`rocketchat_sso.budgets.take_call`).
     """
     session_key = ensure_session_key(session)
     cached = get_cached(session_key)
     if cached is not None and not recheck and _recently_checked(cached, user):
         return cached.token  # no Rocket.Chat call, so no lock and no client either
+    with budgets.spending_for(user.pk):  # the user's calls come out of the user's share
+        return _checked_or_minted(session, session_key, user, client, recheck=recheck)
+
+
+@sensitive_variables("cached", "token", "login_token")
+def _checked_or_minted(
+    session: SessionBase,
+    session_key: str,
+    user: AbstractBaseUser,
+    client: RocketChatClient | None,
+    *,
+    recheck: bool,
+) -> LoginToken:
+    """The slow path of :func:`session_login_token`, under the session's lock."""
     client = client or RocketChatClient()
     lock = session_lock(session_key)
     if not lock.acquire():
@@ -226,6 +245,8 @@ def session_login_token(
         exhausted = budgets.take_mint(_cache(), user.pk)
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)
+        if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
+            budgets.expect_call("login")  # refused now, before a Rocket.Chat user is created
         login_token = signin.issue_login_token(user, client=client)
         # Another Rocket.Chat user's token (the account was relinked): revoked later. The
         # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
@@ -253,12 +274,11 @@ def _check(
     usable = cached.belongs_to(user) and _linked(cached, user)
     if not usable:
         return None, False
-    age = time.time() - cached.checked_at
-    if recheck and 0 <= age < conf.ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL:
-        return cached.token, False  # Rocket.Chat accepted it moments ago
     wait = budgets.take_check(_cache(), _session_hash(session_key))
     if wait is not None:
         if recheck:
+            # Rocket.Chat may have dropped the token since it last accepted it, moments ago or
+            # not: the caller waits in line (429, Retry-After) rather than get it unchecked.
             raise budgets.recheck_exhausted(wait)
         # The warm path: checked again once the session's budget allows.
         return cached.token, False
@@ -339,6 +359,8 @@ def _still_valid(
         return None
     try:
         me = client.user_of_token(cached.token)
+    except CallShareExhausted:
+        raise  # never sent: nothing to record
     except RocketChatError as error:
         # Rate-limited or down: hand out nothing unchecked, mint nothing.
         accounts.record_account_error(account, error)
@@ -369,7 +391,14 @@ def revoke_session_token(
     Raises :class:`~rocketchat_sso.exceptions.CacheUnavailable` after revoking when the cache
     is down.
     """
-    client = client or RocketChatClient()
+    with budgets.spending_for(user.pk):
+        return _revoke_session_token(session_key, user, client or RocketChatClient())
+
+
+@sensitive_variables("cached")
+def _revoke_session_token(
+    session_key: str, user: AbstractBaseUser, client: RocketChatClient
+) -> bool:
     cache_error: CacheUnavailable | None = None
     cached = None
     try:
@@ -409,6 +438,29 @@ def revoke_session_token(
     if cache_error is not None:
         raise cache_error
     return revoked
+
+
+def save_session(session: SessionBase, user: AbstractBaseUser, *, cookie_key: str | None) -> None:
+    """Save the session now if the mint wrote to it (its token's slot), as SessionMiddleware
+    would after the response.
+
+    A logout in another tab may have deleted the session meanwhile: SessionMiddleware would then
+    answer Django's HTML 400 (``SessionInterrupted``) and the token just minted would live until
+    the expiry sweep. Here the token is revoked and :class:`SessionEnded` raised (a JSON 401).
+    Once saved, the session is marked unmodified when its key is the browser's cookie, so the
+    middleware does not save it (and race) again; with ``SESSION_SAVE_EVERY_REQUEST`` it still
+    does.
+    """
+    if not session.modified:
+        return
+    try:
+        session.save()
+    except UpdateError:
+        session.modified = False  # nothing left to save
+        revoke_session_token(str(session.session_key), user)
+        raise SessionEnded("The session ended while its token was minted.") from None
+    if session.session_key == cookie_key:
+        session.modified = False
 
 
 def _session_of(session_key: str) -> SessionBase:

@@ -31,6 +31,7 @@ from rocketchat_sso import budgets, csp, lifecycle, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import APP_TOKEN_URL_NAME, TOKEN_URL_NAME, conf
 from rocketchat_sso.decorators import (
+    answer_bad_requests,
     answer_errors,
     csrf_protect_json,
     own_origin,
@@ -57,6 +58,7 @@ HANDOFF_PARAMETER = "handoff"  # the loading page as a top-level window that han
 UNREACHABLE = _("The chat server cannot be reached at the moment. Please try again in a minute.")
 MISCONFIGURED = _("The chat is not set up correctly. Please let the site's administrators know.")
 SITE_BUSY = _("The site is very busy. Please try again in a moment.")
+SOMETHING_WRONG = _("Something went wrong. Please try again.")
 LOADING_PAGE_REASONS: dict[str, Promise] = {
     "rocketchat_timeout": UNREACHABLE,
     "rocketchat_unavailable": UNREACHABLE,
@@ -69,6 +71,10 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
     "token_pending": SITE_BUSY,
     "token_cache_unavailable": SITE_BUSY,
     budgets.RECHECK_BUDGET: SITE_BUSY,
+    budgets.SITE_SHARE: _("The chat is very busy. Please try again in a minute."),
+    budgets.USER_SHARE: _(
+        "The chat was signed in too often in a short time. Please wait a minute and try again."
+    ),
     budgets.MINT_BUDGET: _(
         "The chat was signed in too often in a short time. Please wait a minute and try again."
     ),
@@ -92,7 +98,11 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
         "The chat did not accept the sign-in. Try again; if it keeps failing, please let the "
         "site's administrators know."
     ),
-    "default": _("Something went wrong. Please try again."),
+    # A malformed request: never the loading page's own, but its URL can be tampered with.
+    "bad_request": SOMETHING_WRONG,
+    "too_many_fields": SOMETHING_WRONG,
+    "request_too_big": SOMETHING_WRONG,
+    "default": SOMETHING_WRONG,
 }
 
 
@@ -102,6 +112,7 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
 # another site's page made the browser send without ``Origin`` (``refuse_foreign_fetch``).
 @csrf_exempt
 @never_cache
+@answer_bad_requests(logger)
 @require_methods(*TOKEN_METHODS)
 @require_origin(rocketchat_origin, own_origin, message="This origin may not request tokens.")
 @refuse_foreign_fetch("Another site's page may not request tokens.")
@@ -117,6 +128,8 @@ def token(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     recheck = request.GET.get(RECHECK_PARAMETER) == "1"
     login_token = tokens.session_login_token(request.session, user, recheck=recheck)
+    cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    tokens.save_session(request.session, user, cookie_key=cookie_key)
     return JsonResponse({"loginToken": login_token.auth_token})
 
 
@@ -163,6 +176,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # checked by csrf_protect_json, which answers in JSON
 @never_cache
+@answer_bad_requests(logger)
 @require_methods(*LOGOUT_METHODS)
 @require_origin(own_origin, message="Only this site's pages may log out.")
 @csrf_protect_json

@@ -118,6 +118,7 @@ ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL = 0
 # session; tests/test_budgets.py covers them at their defaults.
 ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL = 0
 ROCKETCHAT_SSO_USER_MINT_LIMIT = 0
+ROCKETCHAT_SSO_RATE_LIMIT_CALLS = 0
 
 # Fast hashing: the default PBKDF2 costs ~0.3 s per user created, which adds up over the suite.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

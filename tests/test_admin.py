@@ -230,3 +230,79 @@ def test_recorded_rocketchat_settings_are_shown_read_only(admin_client: Client) 
     assert b"Accounts_iframe_enabled" in detail.content
     assert b'name="_save"' not in detail.content
     assert admin_client.get(reverse("admin:rocketchat_sso_settingssnapshot_add")).status_code == 403
+
+
+# -- permissions: a view-only staff user changes nothing ----------------------------------------
+
+
+@pytest.fixture
+def viewer(django_user_model: Any) -> Any:
+    """A staff user allowed to look at every model of the app, and to change none."""
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("viewer", "viewer@example.com", "pw")
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="rocketchat_sso", codename__startswith="view_"
+        )
+    )
+    return django_user_model.objects.get(pk=staff.pk)  # a fresh permission cache
+
+
+def test_a_view_only_staff_user_is_offered_no_action(viewer: Any) -> None:
+    """Every action of the app's admin changes Rocket.Chat or the records: none for a viewer."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = viewer
+    model_admins = [
+        model_admin
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label == "rocketchat_sso"
+    ]
+    assert len(model_admins) == 3
+    for model_admin in model_admins:
+        assert model_admin.has_view_permission(request)
+        assert model_admin.get_actions(request) == {}, type(model_admin).__name__
+
+
+def test_a_view_only_staff_user_cannot_revoke_a_live_token(
+    rocketchat: FakeRocketChat, signed_in: Client, user: Any, viewer: Any
+) -> None:
+    """The retry action revokes live rows too: it signs a user out of the chat."""
+    from rocketchat_sso.models import IssuedToken
+
+    token = signed_in.post(reverse("rocketchat_sso:token")).json()["loginToken"]
+    row = IssuedToken.objects.get()
+    staff = Client()
+    staff.force_login(viewer)
+    url = reverse("admin:rocketchat_sso_issuedtoken_changelist")
+    assert staff.get(url).status_code == 200
+    staff.post(url, {"action": "retry_revocation", "_selected_action": [row.pk]}, follow=True)
+    row.refresh_from_db()
+    assert row.ended_at is None and row.revoked_at is None
+    linked = RocketChatAccount.objects.get(user=user).rocketchat_user_id
+    assert token in rocketchat.tokens_of(linked)  # still signed in to the chat
+
+
+def test_change_permission_on_issued_tokens_allows_the_retry(
+    rocketchat: FakeRocketChat, signed_in: Client, viewer: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from rocketchat_sso.models import IssuedToken
+
+    signed_in.post(reverse("rocketchat_sso:token"))
+    viewer.user_permissions.add(Permission.objects.get(codename="change_issuedtoken"))
+    staff = Client()
+    staff.force_login(viewer)
+    row = IssuedToken.objects.get()
+    done = staff.post(
+        reverse("admin:rocketchat_sso_issuedtoken_changelist"),
+        {"action": "retry_revocation", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert "Revoked 1" in done.content.decode()

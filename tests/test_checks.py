@@ -301,6 +301,12 @@ def test_linkable_roles_setting(value: object, expected: list[str]) -> None:
         ({"ROCKETCHAT_SSO_USER_MINT_LIMIT": -1}, "rocketchat_sso.E051"),
         ({"ROCKETCHAT_SSO_USER_MINT_WINDOW": 0}, "rocketchat_sso.E051"),
         ({"ROCKETCHAT_SSO_USER_MINT_LIMIT": 0}, "rocketchat_sso.W051"),
+        ({"ROCKETCHAT_SSO_USER_CALL_SHARE": -1}, "rocketchat_sso.E130"),
+        ({"ROCKETCHAT_SSO_RATE_LIMIT_CALLS": "ten"}, "rocketchat_sso.E130"),
+        (
+            {"ROCKETCHAT_SSO_RATE_LIMIT_CALLS": 10, "ROCKETCHAT_SSO_USER_CALL_SHARE": 0},
+            "rocketchat_sso.W130",
+        ),
         ({"ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS": 0}, "rocketchat_sso.E052"),
         ({"ROCKETCHAT_SSO_TOKEN_KEY_FALLBACKS": "old-key"}, "rocketchat_sso.E053"),
     ],
