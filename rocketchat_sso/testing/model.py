@@ -44,13 +44,10 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rocketchat_sso.testing import ajv, login_attempts
 from rocketchat_sso.testing.versions import RocketChatVersion, default_version
-
-if TYPE_CHECKING:
-    from rocketchat_sso.testing.rooms import Rooms
 
 API = "/api/v1"
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"  # Meteor Random.id()
@@ -428,9 +425,11 @@ class FakeRocketChat:
         # every release played here keeps the pre-break bodies (401 ``status``/``message``, 403
         # ``[error-unauthorized]``, ``forbidden()`` text ``unauthorized``).
         self._breaking = self.version.since(9, 0)
-        from rocketchat_sso.testing.rooms import Rooms  # it builds on this module
+        # rooms.py builds on this module's replies and records, so it is imported here, when
+        # the first stand-in is made, not when this module is (no import-time cycle).
+        from rocketchat_sso.testing.rooms import Rooms
 
-        self.rooms: Rooms = Rooms(self)  # private groups, the groups.* routes
+        self.rooms = Rooms(self)  # private groups, the groups.* routes
         admin = self._create(
             admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]
         )
