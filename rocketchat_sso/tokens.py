@@ -35,7 +35,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import accounts, budgets, revocation, signin
+from rocketchat_sso import accounts, budgets, revocation, signin, signout
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
@@ -177,6 +177,7 @@ def session_login_token(
     *,
     client: RocketChatClient | None = None,
     recheck: bool = False,
+    respect_logout: bool = False,
 ) -> LoginToken:
     """The session's Rocket.Chat token: the cached one while Rocket.Chat accepts it, else new.
 
@@ -193,7 +194,10 @@ def session_login_token(
     replaces it. A ``recheck`` is never answered with an unchecked token.
 
     Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
-    user's mints are spent.
+    user's mints are spent. With ``respect_logout`` (the token endpoint), a token Rocket.Chat
+    refuses is taken for the user's logout in Rocket.Chat, unless it expired: the session is
+    marked and :class:`~rocketchat_sso.exceptions.SignedOutOfRocketChat` raised instead of a
+    mint (:mod:`rocketchat_sso.signout`).
     """
     session_key = ensure_session_key(session)
     cached = get_cached(session_key)
@@ -206,6 +210,8 @@ def session_login_token(
         if minted is not None:
             return minted
     try:
+        if respect_logout and signout.is_signed_out(session_key):
+            raise signout.refuse()  # marked meanwhile by a request that held the lock
         cached = get_cached(session_key)  # again: the previous holder may have replaced it
         rows = revocation.live_rows(session, user)
         if cached is None and conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT > 0:
@@ -220,6 +226,9 @@ def session_login_token(
             held = [row for row in rows if _holds(row, cached.token)]
             if checked:
                 revocation.mark_dead(held)  # Rocket.Chat refused it: nothing to revoke
+                if respect_logout:
+                    # Raises unless it expired or the account is gone.
+                    signout.token_found_dead(session_key, cached.token, client=client)
             else:
                 revocation.end(held)  # not this link's any more (relinked): revoked later
             rows = [row for row in rows if row not in held]

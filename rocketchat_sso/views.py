@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import budgets, csp, tokens
+from rocketchat_sso import budgets, csp, signout, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.decorators import (
@@ -80,6 +80,7 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
         "Your chat account could not be matched to your account on this site. Please contact "
         "the site's administrators."
     ),
+    "rocketchat_signed_out": _("You signed out of the chat."),
     "network": _(
         "The connection to the site was interrupted. Check your connection and try again."
     ),
@@ -108,10 +109,16 @@ def token(request: HttpRequest) -> HttpResponse:
 
     The session keeps reusing its token while Rocket.Chat accepts it (:mod:`rocketchat_sso.tokens`).
     The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
+    A user who logged out inside Rocket.Chat gets ``403 rocketchat_signed_out`` until they ask
+    back in with ``?signin=1`` (:mod:`rocketchat_sso.signout`).
     """
     user: Any = request.user
     recheck = request.GET.get(RECHECK_PARAMETER) == "1"
-    login_token = tokens.session_login_token(request.session, user, recheck=recheck)
+    if signout.asked_to_sign_in(request):
+        signout.clear(tokens.ensure_session_key(request.session))
+    login_token = tokens.session_login_token(
+        request.session, user, recheck=recheck, respect_logout=True
+    )
     return JsonResponse({"loginToken": login_token.auth_token})
 
 
