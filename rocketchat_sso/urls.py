@@ -10,4 +10,5 @@ urlpatterns = [
     path("token/", views.token, name="token"),
     path("login/", views.login_page, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("window/", views.sign_in_window, name="window"),
 ]

@@ -49,6 +49,11 @@ LOGOUT_METHODS = ("POST",)
 RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 HANDOFF_PARAMETER = "handoff"  # the loading page as a top-level window that hands a token back
+WINDOW_URL_NAME = "rocketchat_sso:window"  # the same, at a URL of its own
+# RocketChat/Rocket.Chat, apps/meteor/client/hooks/iframe/useIframe.ts (commit 2bb1afe):
+# ``url += `${separator}client=electron``` when navigator.userAgent contains "Electron".
+CLIENT_PARAMETER = "client"
+ELECTRON = "electron"
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
 # own: ``network``, ``login_refused`` when Rocket.Chat refused the token, ``default``). Plain
@@ -131,6 +136,23 @@ def login_page(request: HttpRequest) -> HttpResponse:
     Signed in, its script fetches a token and posts it to Rocket.Chat; signed out, it offers
     the site's login, which brings the user back here and on to Rocket.Chat.
     """
+    return _loading_page(request, handoff=HANDOFF_PARAMETER in request.GET)
+
+
+@xframe_options_exempt
+@never_cache
+@require_http_methods(["GET"])
+def sign_in_window(request: HttpRequest) -> HttpResponse:
+    """The loading page as the window that signs a framed loading page in ("handoff").
+
+    Its own URL, free of the words Rocket.Chat's desktop app may send to the system browser
+    (RocketChat/Rocket.Chat.Electron pull request 3088, ``isAuthenticationPopup``: "login",
+    "auth", "sso", ...), so that the window stays in the app (docs/apps_desktop.rst).
+    """
+    return _loading_page(request, handoff=True)
+
+
+def _loading_page(request: HttpRequest, *, handoff: bool) -> HttpResponse:
     user: Any = request.user
     login_url = resolve_url(settings.LOGIN_URL)
     site_url = conf.ROCKETCHAT_SSO_SITE_URL + "/" if conf.ROCKETCHAT_SSO_SITE_URL else ""
@@ -151,11 +173,15 @@ def login_page(request: HttpRequest) -> HttpResponse:
         # Who framed the page, as the browser says (fetch metadata): "cross-site" when the
         # frame may be kept from the site's cookies; blank where the browser does not say.
         "fetch_site": request.headers.get("Sec-Fetch-Site", ""),
+        # Rocket.Chat's desktop app adds ?client=electron to the Iframe URL (useIframe.ts).
+        "client": ELECTRON if request.GET.get(CLIENT_PARAMETER) == ELECTRON else "",
+        "handoff": handoff,
+        "window_url": reverse(WINDOW_URL_NAME),
     }
     response = render(request, LOGIN_TEMPLATE, context)
     # The site's own pages may frame it too: there the chat is embedded and signed out.
     csp.allow_framing_by(response, [csp.SELF, conf.public_origin])
-    if HANDOFF_PARAMETER in request.GET:
+    if handoff:
         # The window the framed page opened hands it the token through window.opener, which
         # Django's default policy ("same-origin") would cut for an opener framed by another site.
         response["Cross-Origin-Opener-Policy"] = "unsafe-none"
