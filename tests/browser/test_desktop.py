@@ -185,3 +185,26 @@ def test_the_app_sends_tabs_to_the_system_browser(
         ("foreground-tab", "home"),
         ("new-window", "login-help"),
     ]
+
+
+@BOTH
+def test_logged_out_in_the_app_stays_out_until_one_click(
+    request: pytest.FixtureRequest, deployment: Deployment, alice: Any
+) -> None:
+    context = request.getfixturevalue(
+        "webview_allowing_third_party_cookies" if deployment.cross_site else "webview"
+    )
+    app = start_app(context, deployment, authentication_rule=True)
+    log_in_inside_the_app(context, deployment)
+    page = app.open()
+    expect(page.locator("#rc-user")).to_have_text("alice")
+    page.click("#rc-logout")  # step 1: "Log out" in the app
+    loading_page = page.frame_locator("#rc-login-iframe")
+    root = loading_page.locator("#rocketchat-sso-login")
+    expect(root).to_have_attribute("data-current", "signed-out")
+    assert "client=electron" in loading_page_url(page)
+    page.reload()  # the app reopened: still out
+    expect(root).to_have_attribute("data-current", "signed-out")
+    loading_page.locator("[data-sign-in]").click()  # step 2: "Sign in to the chat"
+    expect(page.locator("#rc-user")).to_have_text("alice")
+    assert app.external == []
