@@ -22,7 +22,7 @@ a wrong guess is one click, the cost of the other guess a user signed back in ag
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
@@ -120,3 +120,11 @@ def token_found_dead(session_key: str, token: LoginToken, *, client: RocketChatC
     # remembers the user.
     _cache().set(_key(session_key), int(now.timestamp()), settings.SESSION_COOKIE_AGE)
     raise refuse()
+
+
+def logged_in(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in``: a new login to the site signs the chat in again. (Django keeps the
+    session key when the same user logs in over their own session, so the mark would stay.)"""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        clear(session_key)
