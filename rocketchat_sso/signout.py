@@ -2,18 +2,21 @@
 
 A user who logs out inside Rocket.Chat (web client, desktop app, phone) removes the token this
 site gave their session: Rocket.Chat's ``logout`` method deletes that one resume token. Its web
-client then asks the token endpoint straight away (``useIframeLoginListener`` hooks
-``tryLogin`` onto ``Accounts._unstoreLoginToken``), and a site that minted a fresh token would
-sign the user straight back in. So the first time a session's token is found dead at Rocket.Chat
-(``/me`` refuses it) and the site can tell no other cause, the session is marked signed out of
-the chat: the token endpoint answers ``403 rocketchat_signed_out`` without a Rocket.Chat call
-until the user asks to sign in again (the loading page's or the embed's one button, which sends
-``?signin=1``) or logs in to the site anew.
+client then asks the token endpoint straight away (RocketChat/Rocket.Chat,
+``apps/meteor/client/views/root/hooks/useIframeLoginListener.ts`` at commit 46a90ce:
+``userStorage.on('change')`` runs ``tryLogin()`` once the stored login token is gone), and a
+site that minted a fresh token would sign the user straight back in. So the first time a
+session's token is found dead at Rocket.Chat (``/me`` refuses it) and the site can tell no
+other cause, the session is marked signed out of the chat: the token endpoint answers ``403
+rocketchat_signed_out`` without a Rocket.Chat call until the user asks to sign in again (the
+loading page's or the embed's one button, which sends ``?signin=1``) or logs in to the site
+anew.
 
 What the site can tell apart: a token it revoked itself (logout, password change, the
 commands) is forgotten before anyone checks it, so it is never found dead; a token past
 ``Accounts_LoginExpiration`` (``IssuedToken.expires_at``) expired, and a new one is minted
-without a click. What it cannot: Rocket.Chat answers ``/me`` with the same 401 after the user's
+without a click; one admin call tells a user deactivated or deleted in Rocket.Chat. What it
+cannot: Rocket.Chat answers ``/me`` with the same 401 after the user's
 logout, an administrator's "log out other user", a password change made in Rocket.Chat and the
 eviction of the oldest token over the per-user cap. All of these count as a logout: the cost of
 a wrong guess is one click, the cost of the other guess a user signed back in against their will.

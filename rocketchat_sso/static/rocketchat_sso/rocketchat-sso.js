@@ -536,6 +536,7 @@
       this.heard = true;
       if (data.eventName === SIGNED_IN_EVENT) {
         this.isSignedIn = true;
+        this.loggingOut = false; // a later logout inside the chat is the user's again
         this.hideNotice();
         this.settle(null);
       } else if (SIGNED_OUT_EVENTS.includes(data.eventName)) {
