@@ -71,7 +71,9 @@ def test_one_click_signs_in_again_and_the_token_is_reused_after(
 ) -> None:
     log_out_in_rocketchat(rocketchat, token_of(open_chat(signed_in)))
     assert open_chat(signed_in).status_code == 403
+    rocketchat.reset_calls()
     fresh = token_of(open_chat(signed_in, "?recheck=1&signin=1"))  # "Sign in to the chat"
+    assert paths(rocketchat) == ["POST login"]  # one login (the "password" method), no check
     assert rocketchat.tokens_of(rc_id(rocketchat)) == [fresh]
     assert token_of(open_chat(signed_in)) == fresh  # the mark is gone for good
 
