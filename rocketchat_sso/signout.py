@@ -24,6 +24,7 @@ a wrong guess is one click, the cost of the other guess a user signed back in ag
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from django.views.decorators.debug import sensitive_variables
 from rocketchat_sso import revocation
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
+    CacheUnavailable,
     RocketChatUserInactive,
     RocketChatUserNotFound,
     SignedOutOfRocketChat,
@@ -45,6 +47,8 @@ from rocketchat_sso.models import IssuedToken
 
 if TYPE_CHECKING:
     from rocketchat_sso.client import LoginToken, RocketChatClient
+
+logger = logging.getLogger(__name__)
 
 # The mark, in the shared token cache (ROCKETCHAT_SSO_CACHE) by the session key's hash, so the
 # session's concurrent requests on any worker see it at once, and a new login to the site (a
@@ -129,5 +133,9 @@ def logged_in(sender: object, request: HttpRequest | None, user: Any, **kwargs: 
     """``user_logged_in``: a new login to the site signs the chat in again. (Django keeps the
     session key when the same user logs in over their own session, so the mark would stay.)"""
     session_key = getattr(getattr(request, "session", None), "session_key", None)
-    if session_key:
+    if not session_key:
+        return
+    try:
         clear(session_key)
+    except CacheUnavailable as error:  # logging in works without the cache
+        logger.warning("Could not clear the chat sign-out mark of user %s: %s", user.pk, error)
