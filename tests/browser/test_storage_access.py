@@ -177,3 +177,29 @@ def test_refused_with_the_window_blocked_the_second_click_opens_it(
         loading_page.locator("[data-state=refused] [data-handoff]").click()
     popup.value.wait_for_event("close")
     expect(page.locator("#rc-user")).to_have_text("alice")
+
+
+# A browser without the Storage Access API that keeps third-party cookies from frames.
+NO_STORAGE_ACCESS_API = (
+    "delete Document.prototype.hasStorageAccess; delete Document.prototype.requestStorageAccess;"
+)
+
+
+@CROSS_SITE
+def test_without_the_storage_access_api_one_click_opens_the_window(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    # It cannot tell blocked cookies from a logged-out user: the window signs in either way,
+    # where the site's login in the top window would come back to the same blind frame.
+    log_in(context, deployment, alice)
+    context.add_init_script(NO_STORAGE_ACCESS_API)
+    page = context.new_page()
+    page.goto(deployment.chat + "/home")
+    loading_page = loading_page_of(page)
+    expect(loading_page.locator("#rocketchat-sso-login")).to_have_attribute(
+        "data-current", "continue"
+    )
+    with page.expect_popup() as popup:
+        loading_page.locator("[data-continue]").click()  # the one click
+    popup.value.wait_for_event("close")
+    expect(page.locator("#rc-user")).to_have_text("alice")

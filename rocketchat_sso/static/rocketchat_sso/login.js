@@ -205,10 +205,15 @@
 
   // Whether the browser keeps the site's cookies from this frame: framed by another site
   // without storage access (a same-site frame has them, though hasStorageAccess() says false
-  // there). Without the Storage Access API there is no telling.
+  // there). Without the Storage Access API there is no telling: taken as blocked, since the
+  // window of the site ('continue') signs in either way, where the site's login in the top
+  // window would come back to a frame that still cannot see the session.
   async function cookiesBlocked() {
-    if (framedBySameSite() || typeof document.hasStorageAccess !== 'function') {
+    if (framedBySameSite()) {
       return false;
+    }
+    if (typeof document.hasStorageAccess !== 'function') {
+      return true;
     }
     try {
       return !(await document.hasStorageAccess());
