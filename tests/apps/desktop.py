@@ -1,8 +1,10 @@
 """Rocket.Chat's desktop app (RocketChat/Rocket.Chat.Electron), emulated in Chromium.
 
 Written from the app's source at release 4.15.6 (tag ``4.15.6``, commit
-5ec0102759e7a2478f8be26f0d285fa9a2f7a31d; unchanged in these parts at the newest commit read,
-713204c544d21b7c9c22f17d29647d30a2e90cdb). Each behaviour cites the file it follows:
+5ec0102759e7a2478f8be26f0d285fa9a2f7a31d). At the newest commit read,
+713204c544d21b7c9c22f17d29647d30a2e90cdb, the window-open handler and the partition are the
+same, and the permission handler still refuses storage access (it grants geolocation,
+notifications and fullscreen to known servers only there). Each behaviour cites its file:
 
 - **The web client in a webview with its own session.** ``src/ui/components/ServersView/
   ServerPane.tsx``: ``<webview partition={`persist:${serverUrl}`} allowpopups>``: cookies and
