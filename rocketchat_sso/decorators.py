@@ -61,6 +61,7 @@ from rocketchat_sso.exceptions import (
     RocketChatUnavailable,
     RocketChatUserInactive,
     SessionEnded,
+    SignedOutOfRocketChat,
     TokenPending,
 )
 
@@ -325,6 +326,10 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         "Another request of this session is getting the token; try again.",
         retry_after=TOKEN_PENDING_RETRY_AFTER,
         log=None,
+    ),
+    # The user logged out inside Rocket.Chat (rocketchat_sso.signout): no retry, a button.
+    SignedOutOfRocketChat: ErrorAnswer(
+        403, "rocketchat_signed_out", "You signed out of the chat.", log=None
     ),
     OperationalError: DATABASE_UNAVAILABLE,
     RocketChatTimeout: ErrorAnswer(

@@ -129,6 +129,10 @@ class TokenPending(Exception):
     """Another request of the session is still getting its token: ask again in a moment."""
 
 
+class SignedOutOfRocketChat(Exception):
+    """The user logged out inside Rocket.Chat: no token until they ask to sign in again."""
+
+
 class BudgetExhausted(Exception):
     """The session or user spent their budget of Rocket.Chat calls: ask again later."""
 

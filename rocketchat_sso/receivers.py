@@ -19,7 +19,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from rocketchat_sso import accounts, lifecycle, revocation, signin, tokens
+from rocketchat_sso import accounts, lifecycle, revocation, signin, signout, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import TOKEN_URL_NAME, conf
 from rocketchat_sso.exceptions import (
@@ -187,6 +187,8 @@ def connect() -> None:
     user_model = settings.AUTH_USER_MODEL  # lazy: resolved once the model is registered
     user_logged_out.connect(logged_out, dispatch_uid="rocketchat_sso.logout")
     user_logged_in.connect(logged_in, dispatch_uid="rocketchat_sso.login")
+    # A new login to the site ends a logout made in Rocket.Chat.
+    user_logged_in.connect(signout.logged_in, dispatch_uid="rocketchat_sso.signout")
     post_save.connect(user_saved, sender=user_model, dispatch_uid="rocketchat_sso.user_saved")
     request_started.connect(started, dispatch_uid="rocketchat_sso.request_started")
     request_finished.connect(finished, dispatch_uid="rocketchat_sso.request_finished")

@@ -36,7 +36,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import accounts, budgets, revocation, signin
+from rocketchat_sso import accounts, budgets, revocation, signin, signout
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
@@ -180,6 +180,7 @@ def session_login_token(
     *,
     client: RocketChatClient | None = None,
     recheck: bool = False,
+    respect_logout: bool = False,
 ) -> LoginToken:
     """The session's Rocket.Chat token: the cached one while Rocket.Chat accepts it, else new.
 
@@ -198,14 +199,20 @@ def session_login_token(
     Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
     user's mints are spent, and :class:`~rocketchat_sso.exceptions.CallShareExhausted` when a
     call with the user's credentials would overspend their share of Rocket.Chat's rate limit,
-    or the site's (:func:`rocketchat_sso.budgets.take_call`).
+    or the site's (:func:`rocketchat_sso.budgets.take_call`). With ``respect_logout`` (the
+    token endpoint), a token Rocket.Chat refuses is taken for the user's logout in Rocket.Chat,
+    unless it expired: the session is marked and
+    :class:`~rocketchat_sso.exceptions.SignedOutOfRocketChat` raised instead of a mint
+    (:mod:`rocketchat_sso.signout`).
     """
     session_key = ensure_session_key(session)
     cached = get_cached(session_key)
     if cached is not None and not recheck and _recently_checked(cached, user):
         return cached.token  # no Rocket.Chat call, so no lock and no client either
     with budgets.spending_for(user.pk):  # the user's calls come out of the user's share
-        return _checked_or_minted(session, session_key, user, client, recheck=recheck)
+        return _checked_or_minted(
+            session, session_key, user, client, recheck=recheck, respect_logout=respect_logout
+        )
 
 
 @sensitive_variables("cached", "token", "login_token")
@@ -216,6 +223,7 @@ def _checked_or_minted(
     client: RocketChatClient | None,
     *,
     recheck: bool,
+    respect_logout: bool,
 ) -> LoginToken:
     """The slow path of :func:`session_login_token`, under the session's lock."""
     client = client or RocketChatClient()
@@ -225,6 +233,8 @@ def _checked_or_minted(
         if minted is not None:
             return minted
     try:
+        if respect_logout and signout.is_signed_out(session_key):
+            raise signout.refuse()  # marked meanwhile by a request that held the lock
         cached = get_cached(session_key)  # again: the previous holder may have replaced it
         rows = revocation.live_rows(session, user)
         if cached is None and conf.ROCKETCHAT_SSO_TOKEN_CACHE_TIMEOUT > 0:
@@ -239,6 +249,9 @@ def _checked_or_minted(
             held = [row for row in rows if _holds(row, cached.token)]
             if checked:
                 revocation.mark_dead(held)  # Rocket.Chat refused it: nothing to revoke
+                if respect_logout:
+                    # Raises unless it expired or the account is gone.
+                    signout.token_found_dead(session_key, cached.token, client=client)
             else:
                 revocation.end(held)  # not this link's any more (relinked): revoked later
             rows = [row for row in rows if row not in held]

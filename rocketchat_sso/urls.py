@@ -12,4 +12,5 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("app-token/", views.app_token, name="app_token"),
     path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("window/", views.sign_in_window, name="window"),
 ]

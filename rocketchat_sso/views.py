@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import budgets, csp, lifecycle, tokens
+from rocketchat_sso import budgets, csp, lifecycle, signout, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import APP_TOKEN_URL_NAME, TOKEN_URL_NAME, conf
 from rocketchat_sso.decorators import (
@@ -51,6 +51,11 @@ LOGOUT_METHODS = ("POST",)
 RECHECK_PARAMETER = "recheck"
 LOGIN_TEMPLATE = "rocketchat_sso/login.html"
 HANDOFF_PARAMETER = "handoff"  # the loading page as a top-level window that hands a token back
+WINDOW_URL_NAME = "rocketchat_sso:window"  # the same, at a URL of its own
+# RocketChat/Rocket.Chat, apps/meteor/client/hooks/iframe/useIframe.ts (commit 2bb1afe):
+# ``url += `${separator}client=electron``` when navigator.userAgent contains "Electron".
+CLIENT_PARAMETER = "client"
+ELECTRON = "electron"
 
 # What the loading page tells a person, by the token endpoint's ``error`` code (or the page's
 # own: ``network``, ``login_refused`` when Rocket.Chat refused the token, ``default``). Plain
@@ -91,6 +96,7 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
         "Your chat account could not be matched to your account on this site. Please contact "
         "the site's administrators."
     ),
+    "rocketchat_signed_out": _("You signed out of the chat."),
     "network": _(
         "The connection to the site was interrupted. Check your connection and try again."
     ),
@@ -124,10 +130,16 @@ def token(request: HttpRequest) -> HttpResponse:
 
     The session keeps reusing its token while Rocket.Chat accepts it (:mod:`rocketchat_sso.tokens`).
     The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
+    A user who logged out inside Rocket.Chat gets ``403 rocketchat_signed_out`` until they ask
+    back in with ``?signin=1`` (:mod:`rocketchat_sso.signout`).
     """
     user: Any = request.user
     recheck = request.GET.get(RECHECK_PARAMETER) == "1"
-    login_token = tokens.session_login_token(request.session, user, recheck=recheck)
+    if signout.asked_to_sign_in(request):
+        signout.clear(tokens.ensure_session_key(request.session))
+    login_token = tokens.session_login_token(
+        request.session, user, recheck=recheck, respect_logout=True
+    )
     cookie_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     tokens.save_session(request.session, user, cookie_key=cookie_key)
     return JsonResponse({"loginToken": login_token.auth_token})
@@ -142,6 +154,23 @@ def login_page(request: HttpRequest) -> HttpResponse:
     Signed in, its script fetches a token and posts it to Rocket.Chat; signed out, it offers
     the site's login, which brings the user back here and on to Rocket.Chat.
     """
+    return _loading_page(request, handoff=HANDOFF_PARAMETER in request.GET)
+
+
+@xframe_options_exempt
+@never_cache
+@require_http_methods(["GET"])
+def sign_in_window(request: HttpRequest) -> HttpResponse:
+    """The loading page as the window that signs a framed loading page in ("handoff").
+
+    Its own URL, free of the words Rocket.Chat's desktop app may send to the system browser
+    (RocketChat/Rocket.Chat.Electron pull request 3088, ``isAuthenticationPopup``: "login",
+    "auth", "sso", ...), so that the window stays in the app (docs/apps_desktop.rst).
+    """
+    return _loading_page(request, handoff=True)
+
+
+def _loading_page(request: HttpRequest, *, handoff: bool) -> HttpResponse:
     user: Any = request.user
     login_url = resolve_url(settings.LOGIN_URL)
     site_url = conf.ROCKETCHAT_SSO_SITE_URL + "/" if conf.ROCKETCHAT_SSO_SITE_URL else ""
@@ -163,11 +192,15 @@ def login_page(request: HttpRequest) -> HttpResponse:
         # Who framed the page, as the browser says (fetch metadata): "cross-site" when the
         # frame may be kept from the site's cookies; blank where the browser does not say.
         "fetch_site": request.headers.get("Sec-Fetch-Site", ""),
+        # Rocket.Chat's desktop app adds ?client=electron to the Iframe URL (useIframe.ts).
+        "client": ELECTRON if request.GET.get(CLIENT_PARAMETER) == ELECTRON else "",
+        "handoff": handoff,
+        "window_url": reverse(WINDOW_URL_NAME),
     }
     response = render(request, LOGIN_TEMPLATE, context)
     # The site's own pages may frame it too: there the chat is embedded and signed out.
     csp.allow_framing_by(response, [csp.SELF, conf.public_origin])
-    if HANDOFF_PARAMETER in request.GET:
+    if handoff:
         # The window the framed page opened hands it the token through window.opener, which
         # Django's default policy ("same-origin") would cut for an opener framed by another site.
         response["Cross-Origin-Opener-Policy"] = "unsafe-none"

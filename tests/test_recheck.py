@@ -83,9 +83,14 @@ def test_recheck_replaces_a_token_rocketchat_no_longer_accepts(
     RocketChatClient().logout_user_everywhere(rc_user["_id"])  # e.g. logged out in Rocket.Chat
     assert open_chat(browser) == first  # within the interval nobody asked Rocket.Chat...
     rocketchat.reset_calls()
-    fresh = open_chat(browser, "?recheck=1")  # ...the loading page does
-    assert fresh != first
+    # ...the loading page does; the token is dead, taken for a logout in Rocket.Chat
+    # (RC #28006): no new token until the user asks (rocketchat_sso.signout).
+    refused = browser.post(TOKEN_URL + "?recheck=1")
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "rocketchat_signed_out"
     assert paths(rocketchat)[0] == "GET me"
+    fresh = open_chat(browser, "?recheck=1&signin=1")  # the user's "Sign in to the chat"
+    assert fresh != first
     assert rocketchat.tokens_of(rc_user["_id"]) == [fresh]
     assert open_chat(browser) == fresh
 

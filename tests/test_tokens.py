@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,10 +11,11 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from rocketchat_sso import signals, tokens
 from rocketchat_sso.client import LoginToken, RocketChatClient
-from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.models import IssuedToken, RocketChatAccount
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from tests.conftest import paths
 from tests.testing.helpers import Clock
@@ -75,7 +77,17 @@ def test_a_dead_token_is_replaced_not_handed_out_again(
 ) -> None:
     dead = open_chat(browser)
     kill(RocketChatClient(), LoginToken(user_id=rc_id(rocketchat), auth_token=dead))
-    fresh = open_chat(browser)
+    # Rocket.Chat answers /me with the same 401 whoever ended the token: taken for a logout
+    # made in Rocket.Chat (RC #28006), so no new token until the user asks for one
+    # (rocketchat_sso.signout; tests/test_signout.py).
+    for _ in range(2):
+        refused = browser.post(TOKEN_URL)
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "rocketchat_signed_out"
+    assert rocketchat.tokens_of(rc_id(rocketchat)) == []
+    response = browser.post(TOKEN_URL + "?signin=1")
+    assert response.status_code == 200, response.content
+    fresh = str(response.json()["loginToken"])
     assert fresh != dead
     assert rocketchat.tokens_of(rc_id(rocketchat)) == [fresh]
     rocketchat.reset_calls()
@@ -91,6 +103,9 @@ def test_an_expired_token_is_replaced(user: Any) -> None:
         fake.set_setting("Accounts_LoginExpiration", 1)  # a day, like the cache timeout
         old = open_chat(browser)
         clock.advance(days=1, seconds=1)
+        # The site's own record must say so too (ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS): an
+        # expiry it cannot see would be taken for a logout in Rocket.Chat (signout.py).
+        IssuedToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
         fresh = open_chat(browser)
         assert fresh != old
         assert fresh in fake.tokens_of(rc_id(fake))
@@ -106,8 +121,9 @@ def test_a_user_deactivated_in_rocketchat_gets_an_error_not_a_loop(
         assert response.status_code == 403
         assert response.json()["error"] == "rocketchat_user_inactive"
     # A linked user's new session tries the login first (1 call when all is well); refused, it
-    # asks users.info, which says deactivated: no password reset, no loop, no token.
-    assert len(rocketchat.calls_to("/api/v1/login")) == 1 + 2
+    # asks users.info, which says deactivated: no password reset, no loop, no token. The first
+    # reopening finds the token dead and asks users.info (signout.py), with no login at all.
+    assert len(rocketchat.calls_to("/api/v1/login")) == 1 + 1
     assert len(rocketchat.calls_to("/api/v1/users.info")) == 2
     assert rocketchat.calls_to("/api/v1/users.update") == []
     assert rocketchat.tokens_of(rc_id(rocketchat)) == []

@@ -16,8 +16,15 @@
  *   session in flight): wait as long as the server says and try again by itself ('queued').
  * Every failure shows a reason in plain words (translated server-side, #rocketchat-sso-reasons)
  * and a retry, never a raw error.
- * Top-level with ?handoff (the window 'Sign in in a new window' opens): log in if need be, then
- * fetch a token, post it to the opener at this page's own origin and close.
+ * - the user logged out inside Rocket.Chat (the token endpoint says 'rocketchat_signed_out'):
+ *   no sign-in behind their back; 'signed-out' offers one button that asks for a token with
+ *   ?signin=1 (RocketChat/Rocket.Chat#28006; rocketchat_sso/signout.py).
+ * - in Rocket.Chat's desktop app (?client=electron, which Rocket.Chat adds to the Iframe URL
+ *   there): the app refuses the Storage Access API (its permission handler grants a fixed list)
+ *   and sends new tabs to the system browser, so 'Continue to the chat' opens the sign-in window
+ *   as a popup, which the app keeps inside itself, and no link opens a tab (docs/apps_desktop.rst).
+ * Top-level with ?handoff or at the window URL (the window 'Sign in in a new window' opens): log
+ * in if need be, then fetch a token, post it to the opener at this page's own origin and close.
  * Top-level in Rocket.Chat's mobile app (its sign-in WebView): hand the app a token of its own
  *   through the page's URL, as the app reads it (see the end of this file).
  * Top-level otherwise (the site's login came back here): go on to Rocket.Chat.
@@ -37,12 +44,17 @@
     return;
   }
   const { rocketchatOrigin: origin, rocketchatUrl: chatUrl, tokenUrl, loginUrl } = root.dataset;
+  const windowUrl = root.dataset.windowUrl || window.location.pathname;
   const redirectField = root.dataset.redirectField || 'next';
   let authenticated = root.dataset.authenticated === 'true';
   let storageAccess = false; // this frame was granted the site's cookies (Storage Access API)
   const framed = window.parent !== window;
   const HANDOFF = 'handoff';
-  const handoff = !framed && new URLSearchParams(window.location.search).has(HANDOFF);
+  const handoff =
+    !framed && (root.dataset.handoff === 'true' || new URLSearchParams(window.location.search).has(HANDOFF));
+  // Rocket.Chat's desktop app (RocketChat/Rocket.Chat.Electron): see desktopApp() below.
+  const desktop = root.dataset.client === 'electron';
+  const SIGNED_OUT = 'rocketchat_signed_out'; // the user logged out inside Rocket.Chat
   const TOKEN_EVENT = 'rocketchat-sso-token'; // from the handoff window to this page
 
   let reasons = {};
@@ -133,8 +145,11 @@
   // signed in, so whatever token the session had may be dead: ask the server to check it with
   // Rocket.Chat before handing it out (?recheck=1). Same origin; credentials 'include' also
   // carries the cookies that storage access let in.
-  async function fetchToken() {
-    const { token, answer } = await sso.requestToken(sso.withQuery(tokenUrl, 'recheck=1'), {
+  // `signIn`: the user asked to sign in to the chat (a click), which ends a logout they made
+  // inside Rocket.Chat (?signin=1).
+  async function fetchToken({ signIn = false } = {}) {
+    const query = signIn ? 'recheck=1&signin=1' : 'recheck=1';
+    const { token, answer } = await sso.requestToken(sso.withQuery(tokenUrl, query), {
       credentials: 'include',
       onQueued: async (_answer, ms) => {
         await waitInLine(ms);
@@ -148,13 +163,17 @@
       authenticated = false;
       return 'anonymous';
     }
+    if (answer.body.error === SIGNED_OUT) {
+      show('signed-out'); // they chose to leave: only their click signs them in again
+      return null;
+    }
     show('error', answer.body.error || 'default');
     return null;
   }
 
-  async function signIn() {
+  async function signIn(options) {
     show('signing-in');
-    const token = await fetchToken();
+    const token = await fetchToken(options);
     if (token === 'anonymous') {
       show('login');
     } else if (token) {
@@ -188,10 +207,15 @@
 
   // Whether the browser keeps the site's cookies from this frame: framed by another site
   // without storage access (a same-site frame has them, though hasStorageAccess() says false
-  // there). Without the Storage Access API there is no telling.
+  // there). Without the Storage Access API there is no telling: taken as blocked, since the
+  // window of the site ('continue') signs in either way, where the site's login in the top
+  // window would come back to a frame that still cannot see the session.
   async function cookiesBlocked() {
-    if (framedBySameSite() || typeof document.hasStorageAccess !== 'function') {
+    if (framedBySameSite()) {
       return false;
+    }
+    if (typeof document.hasStorageAccess !== 'function') {
+      return true;
     }
     try {
       return !(await document.hasStorageAccess());
@@ -212,14 +236,38 @@
     }
   }
 
-  // 'Continue to the chat' (one click): storage access, else a window of the site.
+  // 'Continue to the chat' (one click): storage access, else a window of the site. Refused
+  // (Chromium refuses at once, without a prompt, where the user has not used the site lately),
+  // the window opens on the same click where the browser still allows a popup: one click, not
+  // two; else 'refused' offers it. The desktop app refuses storage access always: the window.
   async function continueToChat() {
-    if (typeof document.requestStorageAccess !== 'function') {
+    if (desktop || typeof document.requestStorageAccess !== 'function') {
       openHandoff();
     } else if (await askForStorageAccess()) {
-      signIn(); // a 401 now means really logged out: the login, which comes back here
+      signIn({ signIn: true }); // a 401 now means really logged out: the login, which comes back here
     } else {
-      show('refused');
+      openHandoff(); // 'refused' if the browser blocks it
+    }
+  }
+
+  // 'Sign in to the chat' after a logout inside Rocket.Chat: the user's own request.
+  function signInAgain() {
+    if (authenticated || storageAccess) {
+      signIn({ signIn: true });
+    } else {
+      openHandoff(); // a frame without the site's cookies: the window asks for them
+    }
+  }
+
+  // Rocket.Chat's desktop app (RocketChat/Rocket.Chat.Electron 4.15.6,
+  // src/ui/main/serverView/index.ts): setWindowOpenHandler sends 'foreground-tab' and
+  // 'background-tab' windows (a link with target=_blank, window.open without features) to the
+  // system browser with openExternal, and keeps 'new-window' ones (window.open with popup
+  // features) in the app, in the webview's session. So the links that open the site in a new
+  // tab go: the sign-in window (openHandoff) is the way in.
+  function desktopApp() {
+    for (const link of all('[data-site-link]')) {
+      link.hidden = true;
     }
   }
 
@@ -227,14 +275,37 @@
   // (at this page's own origin), or has the user log in first.
   let handoffWindow = null;
   function openHandoff() {
-    const url = new URL(window.location.pathname, window.location.origin);
-    url.searchParams.set(HANDOFF, '1');
+    // Its own URL (the window view), without "login" or "sso" in it: a window whose address has
+    // such words may go to the system browser in the desktop app (docs/apps_desktop.rst).
+    const url = new URL(windowUrl, window.location.origin);
     handoffWindow = window.open(url.href, 'rocketchat-sso-handoff', 'popup,width=520,height=640');
     if (handoffWindow) {
       show('signing-in');
+      watchHandoff(handoffWindow);
     } else {
       show('refused'); // a popup blocker: the link to the site remains
     }
+  }
+
+  // The window closed without handing a token over (the user closed it, or the site's login
+  // page cut it off from this page: Cross-Origin-Opener-Policy makes it look closed from here):
+  // offer it again, one click, rather than wait for ever.
+  const HANDOFF_POLL_MS = 500;
+  function watchHandoff(opened) {
+    let closedSeen = false; // give its last message one more round to arrive
+    const timer = window.setInterval(() => {
+      if (opened !== handoffWindow) {
+        window.clearInterval(timer); // it handed the token over, or another window replaced it
+      } else if (closedSeen) {
+        window.clearInterval(timer);
+        handoffWindow = null;
+        if (root.dataset.current === 'signing-in') {
+          show('continue');
+        }
+      } else {
+        closedSeen = opened.closed;
+      }
+    }, HANDOFF_POLL_MS);
   }
 
   function onMessage(event) {
@@ -244,6 +315,7 @@
     }
     if (handoffWindow && event.source === handoffWindow && event.origin === window.location.origin) {
       if (data.event === TOKEN_EVENT && typeof data.loginToken === 'string') {
+        handoffWindow = null; // done with it
         authenticated = true;
         show('signing-in');
         post({ event: 'login-with-token', loginToken: data.loginToken });
@@ -274,6 +346,12 @@
     for (const button of all('[data-handoff]')) {
       button.addEventListener('click', openHandoff);
     }
+    for (const button of all('[data-sign-in]')) {
+      button.addEventListener('click', signInAgain);
+    }
+    if (desktop) {
+      desktopApp();
+    }
     refineLoginLinks();
     if (authenticated) {
       signIn();
@@ -300,7 +378,7 @@
       return;
     }
     show('signing-in');
-    const token = await fetchToken();
+    const token = await fetchToken({ signIn: true }); // opened by the user's click to sign in
     if (token && token !== 'anonymous') {
       window.opener.postMessage({ event: TOKEN_EVENT, loginToken: token }, window.location.origin);
       window.close();

@@ -22,6 +22,12 @@
  *   with a retry; it clears itself once Rocket.Chat reports the user signed in. Theme it with
  *   the CSS custom properties --rocketchat-sso-notice-background, -color, -accent, -font.
  *
+ * - the user logs out inside the chat (Rocket.Chat's 'Custom_Script_Logged_Out', not after this
+ *   page's logout()): the token is checked again; the site, finding it dead, answers
+ *   'rocketchat_signed_out' (rocketchat_sso/signout.py, RocketChat/Rocket.Chat#28006), and the
+ *   notice offers "Sign in to the chat" (?signin=1) instead of signing the user back in. The same
+ *   answer on a later page shows the same notice.
+ *
  * API: window.RocketChatSSO.get(iframeOrId) -> chat; chat.command(name, payload),
  * chat.go(path), chat.setStatus(status), chat.on(eventName, handler) -> off();
  * chat.signedIn({timeout}) -> Promise: resolves when Rocket.Chat reports the user
@@ -77,6 +83,7 @@
   // Delays between re-posts of the token to a Rocket.Chat not heard from yet (about 4 s in all).
   const REPOST_DELAYS = [250, 1000, 2500];
   const CSRF_HEADER = 'X-CSRFToken';
+  const SIGNED_OUT = 'rocketchat_signed_out'; // the user logged out inside Rocket.Chat
   const ACCOUNT = new Set(['user_inactive', 'rocketchat_user_inactive', 'rocketchat_account_conflict']);
   // Why signedIn() rejected: error.reason, and a message naming what to check.
   const REASONS = {
@@ -239,16 +246,18 @@
       this.iframe.dispatchEvent(new CustomEvent(`rocketchat:${eventName}`, { detail: data, bubbles: true }));
     }
 
-    // The token is fetched once per page; every later sync posts the same one.
-    fetchToken(recheck = false) {
+    // The token is fetched once per page; every later sync posts the same one. `signIn`: the
+    // user's own "Sign in to the chat" after a logout inside Rocket.Chat.
+    fetchToken(recheck = false, signIn = false) {
       if (!this.token) {
-        this.token = this.requestToken(recheck);
+        this.token = this.requestToken(recheck, signIn);
       }
       return this.token;
     }
 
-    async requestToken(recheck) {
-      const url = recheck ? sso.withQuery(config.tokenUrl, 'recheck=1') : config.tokenUrl;
+    async requestToken(recheck, signIn = false) {
+      const params = [recheck || signIn ? 'recheck=1' : '', signIn ? 'signin=1' : ''].filter(Boolean);
+      const url = params.length ? sso.withQuery(config.tokenUrl, params.join('&')) : config.tokenUrl;
       const { token, answer } = await sso.requestToken(url, {
         onQueued: async (queuedAnswer, ms) => {
           const detail = sso.detailOf(queuedAnswer);
@@ -330,6 +339,8 @@
       let kind = 'unavailable';
       if (detail.status === 401) {
         kind = 'login';
+      } else if (detail.error === SIGNED_OUT) {
+        kind = 'signed_out';
       } else if (detail.status === 409 || ACCOUNT.has(detail.error)) {
         kind = 'account';
       }
@@ -350,7 +361,7 @@
         this.heard = false;
         this.iframe.setAttribute('src', this.iframe.getAttribute('src')); // its load event syncs
       } else {
-        this.fetchToken(kind === 'refused');
+        this.fetchToken(kind === 'refused', kind === 'signed_out');
         this.sync();
       }
       this.watch();
@@ -390,7 +401,8 @@
       } else if (kind !== 'queued') {
         const button = document.createElement('button');
         button.type = 'button';
-        button.textContent = texts.retry || 'Try again';
+        button.textContent =
+          kind === 'signed_out' ? texts.sign_in || 'Sign in to the chat' : texts.retry || 'Try again';
         button.addEventListener('click', () => this.retry(kind));
         actions.push(button);
       }
@@ -485,6 +497,7 @@
     // Rocket.Chat's 'logout' command, and the server-side revocation of the session's token, so
     // the user is signed out (and not shown online) even where Rocket.Chat ignores the command.
     async logout() {
+      this.loggingOut = true; // Rocket.Chat's logout event that follows is this page's doing
       this.command('logout');
       this.token = null;
       this.isSignedIn = false;
@@ -499,6 +512,22 @@
       return { revoked: Boolean(answer.body.revoked) };
     }
 
+    // Rocket.Chat says the user is signed out. After a sign-in this page did not undo itself,
+    // the user logged out inside the chat (or Rocket.Chat dropped the token): ask the site to
+    // check the token, which marks the logout and answers 'rocketchat_signed_out' (a notice
+    // with one button), and never post the old token again.
+    signedOutInChat() {
+      const wasSignedIn = this.isSignedIn;
+      this.isSignedIn = false;
+      if (!wasSignedIn || this.loggingOut || !this.authenticated) {
+        return;
+      }
+      this.token = null;
+      this.posted = false;
+      this.fetchToken(true);
+      this.sync();
+    }
+
     receive(event) {
       const data = event.data;
       if (!data || typeof data !== 'object' || typeof data.eventName !== 'string') {
@@ -507,10 +536,11 @@
       this.heard = true;
       if (data.eventName === SIGNED_IN_EVENT) {
         this.isSignedIn = true;
+        this.loggingOut = false; // a later logout inside the chat is the user's again
         this.hideNotice();
         this.settle(null);
       } else if (SIGNED_OUT_EVENTS.includes(data.eventName)) {
-        this.isSignedIn = false;
+        this.signedOutInChat();
       }
       if (data.eventName === 'startup') {
         this.sync(); // Rocket.Chat (re)started in the frame: it may not have heard us yet
