@@ -575,12 +575,13 @@ AFTER_SITE = ("site_url",)
 # What ``rocketchat_sso_configure --enable`` requires before Rocket.Chat hands its login page
 # over to this site: a failure here would lock users (and admins) out of Rocket.Chat. The login
 # method's check also says whether create_token, the method that scales, is usable, and if not
-# what to set.
+# what to set; e-mail two-factor would refuse every vouched user's password login.
 ENABLE_CHECKS: list[Check] = [
     *(
         check
         for check in CHECKS
-        if check.name in ("site_url", "reachable", "admin", "two_factor", "login_method")
+        if check.name
+        in ("site_url", "reachable", "admin", "two_factor", "login_method", "email_two_factor")
     ),
     Check(
         "token_preflight",
