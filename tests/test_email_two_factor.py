@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 TOKEN_URL = "/rocketchat/token/"
 SECRET = "create-tokens-secret"
+RC_ORIGIN = "https://chat.example.com"
 
 
 @override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)
@@ -33,8 +34,10 @@ def test_password_method_says_why_and_never_resets_the_password(
 ) -> None:
     browser = Client()
     browser.force_login(user)
-    first = browser.post(TOKEN_URL)
+    first = browser.post(TOKEN_URL, headers={"Origin": RC_ORIGIN})
     assert first.status_code == 502, first.content
+    assert first["Content-Type"] == "application/json" and "Retry-After" not in first
+    assert first["Access-Control-Allow-Origin"] == RC_ORIGIN  # Rocket.Chat's client reads it
     assert first.json()["error"] == "rocketchat_two_factor_required"
     assert "create_token" in first.json()["message"]
     assert paths(rocketchat) == ["POST users.create", "POST login"]  # 2 calls, no reset
