@@ -18,6 +18,7 @@ class RocketChatSSOConfig(AppConfig):
 
         register(Tags.compatibility)(checks.check_settings)
         register(Tags.security)(checks.check_linking)
+        register(Tags.compatibility)(checks.check_two_factor)
         register(Tags.security)(checks.check_cors)
         register(Tags.security)(checks.check_browser)
         register(Tags.urls)(checks.check_urls)

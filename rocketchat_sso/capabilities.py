@@ -133,6 +133,12 @@ def login_path(method: str | None = None) -> str:
 
 def create_token_fix(version: Version) -> str:
     """What to set so that ``users.createToken`` works on ``version``."""
+    return f"{create_token_requirements(version)}. Or use ROCKETCHAT_SSO_LOGIN_METHOD = 'password'."
+
+
+def create_token_requirements(version: Version) -> str:
+    """What ``users.createToken`` needs on ``version``: the server's environment, the admin's
+    permission and token."""
     permission = (
         "the admin's role needs the permission 'user-generate-access-token' (admins have it)"
     )
@@ -158,4 +164,4 @@ def create_token_fix(version: Version) -> str:
             "8.x needs CREATE_TOKENS_FOR_USERS_SECRET=<secret> and the same value in "
             "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET"
         )
-    return f"{env}; {permission}; {two_factor}. Or use ROCKETCHAT_SSO_LOGIN_METHOD = 'password'."
+    return f"{env}; {permission}; {two_factor}"

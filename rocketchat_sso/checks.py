@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 from rocketchat_sso.conf import (
+    LOGIN_METHOD_PASSWORD,
     LOGIN_METHODS,
     LOGIN_PAGE_URL_NAME,
     MIN_RECHECK_MIN_INTERVAL,
@@ -194,6 +195,29 @@ def check_linking(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
                 )
             )
     return errors
+
+
+def check_two_factor(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """W140: the ``password`` method with vouched addresses. A default Rocket.Chat opts every new
+    user in to e-mail two-factor, and then refuses each password login of a user with a verified
+    address (``totp-required``; apps/meteor/app/2fa/server/code/EmailCheck.ts). Settings alone
+    cannot tell whether this Rocket.Chat has it on: the doctor reads it."""
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_PASSWORD:
+        return []
+    if not conf.vouches_for_addresses():
+        return []  # nothing vouched (or not a valid setting: E011 says so)
+    return [
+        Warning(
+            "ROCKETCHAT_SSO_LOGIN_METHOD is 'password' and the site vouches for addresses "
+            "(ROCKETCHAT_SSO_EMAIL_VERIFIED): Rocket.Chat's e-mail two-factor, on by default, "
+            "refuses every password login of a user whose address is verified.",
+            hint="Set ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token' (docs/rocketchat.rst, "
+            "'E-mail two-factor'), or turn off Accounts_TwoFactorAuthentication_By_Email_Enabled "
+            "in Rocket.Chat and silence rocketchat_sso.W140 (python manage.py "
+            "rocketchat_sso_doctor reads the setting).",
+            id="rocketchat_sso.W140",
+        )
+    ]
 
 
 def check_cors(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:

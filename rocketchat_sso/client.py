@@ -33,6 +33,7 @@ from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatFieldUnavailable,
     RocketChatLoginBlocked,
+    RocketChatLoginTwoFactorRequired,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTimeout,
@@ -64,6 +65,11 @@ INVALID_PARAMS_TYPES = frozenset({INVALID_PARAMS, ERROR_INVALID_PARAMS})
 # than Block_Multiple_Failed_Logins_Time_To_Unblock_*_In_Minutes (default 5).
 LOGIN_BLOCKED = frozenset({"error-login-blocked-for-user", "error-login-blocked-for-ip"})
 LOGIN_BLOCKED_RETRY_AFTER = 5 * 60.0
+# The login route's refusal of a password login that needs a second factor: the 2fa
+# onValidateLogin hook (apps/meteor/app/2fa/server/loginHandler.ts @2052ba6, checkCodeForUser in
+# app/2fa/server/code/index.ts @14ba297) throws totp-required without a code (totp-invalid,
+# totp-max-attempts with one); the route answers 401 with the Meteor error's code as ``error``.
+LOGIN_TWO_FACTOR = frozenset({"totp-required", "totp-invalid", "totp-max-attempts"})
 # users.info answers this to a search it cannot do: ``email=`` before 8.6.
 INVALID_SEARCH = "Invalid search query."
 # users.list's count is clamped to API_Upper_Count_Limit (100 by default).
@@ -276,6 +282,17 @@ class RocketChatClient:
             )
             error.retry_after = LOGIN_BLOCKED_RETRY_AFTER
             raise error
+        if status == 401 and message in LOGIN_TWO_FACTOR:
+            details = data.get("details")
+            factor = details.get("method") if isinstance(details, dict) else None
+            raise RocketChatLoginTwoFactorRequired(
+                f"Rocket.Chat asks {where} for a second factor ({message}, method "
+                f"{factor or 'unknown'}): a password login cannot sign this user in. Use "
+                "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token', or turn off Rocket.Chat's e-mail "
+                "two-factor (docs/rocketchat.rst, 'E-mail two-factor')",
+                status=status,
+                error_type=message,
+            )
         if status == 401:
             raise RocketChatAuthenticationFailed(
                 f"Rocket.Chat refused the credentials for {where}: {message}",

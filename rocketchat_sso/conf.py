@@ -191,6 +191,11 @@ class Settings:
         existing Rocket.Chat account, and is sent to Rocket.Chat as verified."""
         return getattr(django_settings, "ROCKETCHAT_SSO_EMAIL_VERIFIED", False)
 
+    def vouches_for_addresses(self) -> bool:
+        """Whether the site may send some user's address to Rocket.Chat as verified."""
+        value = self.ROCKETCHAT_SSO_EMAIL_VERIFIED
+        return value is True or (isinstance(value, str) and bool(value))
+
     def email_verified(self, user: AbstractBaseUser) -> bool:
         """Whether the site vouches that ``user`` owns their address (see above)."""
         value = self.ROCKETCHAT_SSO_EMAIL_VERIFIED

@@ -55,6 +55,7 @@ from rocketchat_sso.exceptions import (
     RocketChatBadResponse,
     RocketChatError,
     RocketChatLoginBlocked,
+    RocketChatLoginTwoFactorRequired,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTimeout,
@@ -353,6 +354,15 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         retry_after=_unavailable_retry_after,
     ),
     RocketChatUnavailable: _unavailable,
+    # Rocket.Chat's e-mail two-factor (on by default) asks this user's password login for a
+    # code: a setup to change, not a wait, and never a reason to replace the password.
+    RocketChatLoginTwoFactorRequired: ErrorAnswer(
+        502,
+        "rocketchat_two_factor_required",
+        "Rocket.Chat asks this user's password login for a two-factor code, which this site "
+        "cannot give; an administrator must set ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token' "
+        "or turn off Rocket.Chat's e-mail two-factor (python manage.py rocketchat_sso_doctor).",
+    ),
     RocketChatBadResponse: ErrorAnswer(
         502, "rocketchat_bad_response", "Rocket.Chat's answer could not be understood."
     ),

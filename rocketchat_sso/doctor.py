@@ -273,6 +273,45 @@ def login_method(doctor: Doctor) -> Finding:
     return Finding(OK, f"{method}: users.createToken works (the probe's token was revoked)")
 
 
+def email_two_factor(doctor: Doctor) -> Finding:
+    """Whether Rocket.Chat's e-mail two-factor refuses this site's password logins.
+
+    Rocket.Chat opts every new user in when ``remote.TWO_FACTOR_ENABLED``,
+    ``remote.TWO_FACTOR_BY_EMAIL`` and ``remote.TWO_FACTOR_AUTO_OPT_IN`` are on (all three by
+    default), and then refuses each password login of an opted-in user with a verified address
+    while the first two stay on (app/2fa/server/code/EmailCheck.ts @063ff50). Three reads as
+    the admin (not rate-limited)."""
+    values = {key: doctor.setting(key) for key in remote.TWO_FACTOR_SETTINGS}
+    on = [key for key, value in values.items() if value is True]
+    asks = values[remote.TWO_FACTOR_ENABLED] is True and values[remote.TWO_FACTOR_BY_EMAIL] is True
+    state = f"on ({', '.join(on)})" if asks else "off"
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
+        return Finding(
+            OK, f"create_token mints resume tokens, which two-factor never asks; e-mail 2FA {state}"
+        )
+    if not asks:
+        return Finding(OK, "e-mail two-factor is off: password logins are not asked for a code")
+    if conf.vouches_for_addresses():
+        version = doctor.client.version()
+        return Finding(
+            FAIL,
+            f"e-mail two-factor is {state} and ROCKETCHAT_SSO_EMAIL_VERIFIED sends verified "
+            "addresses: Rocket.Chat refuses the password login of every such user it opted in "
+            "(totp-required) and e-mails them a code this site cannot type",
+            "Set ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token' ("
+            f"{capabilities.create_token_requirements(version)}). Or turn off "
+            f"{remote.TWO_FACTOR_BY_EMAIL} in Rocket.Chat (Administration > Settings > Accounts "
+            f"> Two Factor Authentication); turning off {remote.TWO_FACTOR_AUTO_OPT_IN} alone "
+            "spares only users created afterwards.",
+        )
+    return Finding(
+        OK,
+        f"e-mail two-factor is {state}; this site sends no verified address, but a user whose "
+        "address Rocket.Chat has verified (linked by an administrator, or verified in "
+        "Rocket.Chat) will be refused password logins: create_token avoids it",
+    )
+
+
 def iframe_login(doctor: Doctor) -> Finding:
     urls = doctor.urls()
     wrong = []
@@ -557,6 +596,9 @@ CHECKS: list[Check] = [
     Check("two_factor", "Admin token needs no 2FA code", two_factor, AFTER_ADMIN),
     Check("signin_paths", "Sign-in on this Rocket.Chat", signin_paths, AFTER_ADMIN),
     Check("login_method", "Login method", login_method, AFTER_ADMIN),
+    Check(
+        "email_two_factor", "Password logins need no e-mailed code", email_two_factor, AFTER_ADMIN
+    ),
     Check("iframe_login", "Iframe login points at this site", iframe_login, AFTER_ADMIN_AND_SITE),
     Check(
         "iframe_integration",
@@ -575,12 +617,13 @@ AFTER_SITE = ("site_url",)
 # What ``rocketchat_sso_configure --enable`` requires before Rocket.Chat hands its login page
 # over to this site: a failure here would lock users (and admins) out of Rocket.Chat. The login
 # method's check also says whether create_token, the method that scales, is usable, and if not
-# what to set.
+# what to set; e-mail two-factor would refuse every vouched user's password login.
 ENABLE_CHECKS: list[Check] = [
     *(
         check
         for check in CHECKS
-        if check.name in ("site_url", "reachable", "admin", "two_factor", "login_method")
+        if check.name
+        in ("site_url", "reachable", "admin", "two_factor", "login_method", "email_two_factor")
     ),
     Check(
         "token_preflight",

@@ -84,6 +84,13 @@ class RocketChatTwoFactorRequired(RocketChatAPIError):
     """
 
 
+class RocketChatLoginTwoFactorRequired(RocketChatError):
+    """Rocket.Chat asks a user's password login for a second factor (``totp-required``,
+    usually an e-mailed code: e-mail two-factor is on by default for every user with a
+    verified address). The site cannot give the code: the ``password`` method cannot sign this
+    user in, and the password was not wrong."""
+
+
 class RocketChatUserNotFound(RocketChatAPIError):
     """No Rocket.Chat user matches."""
 

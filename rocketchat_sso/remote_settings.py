@@ -37,6 +37,12 @@ RATE_LIMITER = "API_Enable_Rate_Limiter"
 RATE_LIMIT_CALLS = "API_Enable_Rate_Limiter_Limit_Calls_Default"
 RATE_LIMIT_MS = "API_Enable_Rate_Limiter_Limit_Time_Default"
 LOGIN_EXPIRATION_DAYS = "Accounts_LoginExpiration"
+# E-mail two-factor (apps/meteor/server/settings/accounts.ts, all on by default): read by the
+# doctor, never written by this app.
+TWO_FACTOR_ENABLED = "Accounts_TwoFactorAuthentication_Enabled"
+TWO_FACTOR_BY_EMAIL = "Accounts_TwoFactorAuthentication_By_Email_Enabled"
+TWO_FACTOR_AUTO_OPT_IN = "Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In"
+TWO_FACTOR_SETTINGS = (TWO_FACTOR_ENABLED, TWO_FACTOR_BY_EMAIL, TWO_FACTOR_AUTO_OPT_IN)
 
 ANY_ORIGIN = "*"
 ORIGIN_SEPARATOR = ","  # Rocket.Chat splits the receive origins on "," without trimming

@@ -85,6 +85,7 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
     ),
     "cross_site_request": MISCONFIGURED,
     "rocketchat_misconfigured": MISCONFIGURED,
+    "rocketchat_two_factor_required": MISCONFIGURED,
     "rocketchat_error": MISCONFIGURED,
     "rocketchat_bad_response": MISCONFIGURED,
     "origin_not_allowed": MISCONFIGURED,

@@ -69,6 +69,16 @@ def _empty_caches() -> Iterator[None]:
 
 
 @pytest.fixture
+def email_two_factor_off(rocketchat: FakeRocketChat) -> FakeRocketChat:
+    """Rocket.Chat's e-mail two-factor turned off by its administrator, as docs/rocketchat.rst
+    ("E-mail two-factor") tells a site that vouches addresses and logs users in with the
+    ``password`` method: for tests of linking rules, not of the login method (on by default,
+    it refuses every password login of a verified user: tests/test_email_two_factor.py)."""
+    rocketchat.set_setting("Accounts_TwoFactorAuthentication_By_Email_Enabled", False)
+    return rocketchat
+
+
+@pytest.fixture
 def signed_in(user: Any) -> Client:
     """A browser holding ``user``'s session."""
     client = Client()

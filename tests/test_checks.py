@@ -385,3 +385,36 @@ def test_new_checks_are_registered() -> None:
         call_command("check", stdout=out, stderr=out)
     assert "rocketchat_sso.W022" in out.getvalue()
     assert "rocketchat_sso.W034" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, []),  # nothing vouched: Rocket.Chat holds no verified address from this site
+        ({"ROCKETCHAT_SSO_EMAIL_VERIFIED": True}, ["rocketchat_sso.W140"]),
+        (
+            {"ROCKETCHAT_SSO_EMAIL_VERIFIED": "tests.test_checks.vouch_everyone"},
+            ["rocketchat_sso.W140"],
+        ),
+        (
+            {"ROCKETCHAT_SSO_EMAIL_VERIFIED": True, "ROCKETCHAT_SSO_LOGIN_METHOD": "create_token"},
+            [],
+        ),
+        ({"ROCKETCHAT_SSO_EMAIL_VERIFIED": 1}, []),  # E011's business
+    ],
+)
+def test_password_method_with_vouched_addresses_warns_of_email_two_factor(
+    overrides: dict[str, object], expected: list[str]
+) -> None:
+    from rocketchat_sso.checks import check_two_factor
+
+    with override_settings(**overrides):
+        found = check_two_factor()
+        assert ids(found) == expected
+        assert all("create_token" in message.hint for message in found)  # type: ignore[attr-defined]
+    with (
+        override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True),
+        pytest.raises(SystemCheckError) as info,
+    ):
+        call_command("check", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO())
+    assert "rocketchat_sso.W140" in str(info.value)  # registered

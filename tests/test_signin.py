@@ -130,6 +130,7 @@ def test_a_new_user_signs_in_next_to_the_admin(rocketchat: FakeRocketChat, user:
 
 
 @override_settings(**VERIFIED)
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_an_existing_account_with_a_vouched_address_is_linked(
     rocketchat: FakeRocketChat, user: Any
 ) -> None:
@@ -151,6 +152,7 @@ def test_an_existing_account_with_a_vouched_address_is_linked(
 
 
 @override_settings(**VERIFIED)
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_email_case_does_not_matter(rocketchat: FakeRocketChat, django_user_model: Any) -> None:
     """Issue 12 #8: Django ``Bob@corp.example``, Rocket.Chat ``bob@corp.example`` (it used to end
     in 409 "No free Rocket.Chat username")."""
@@ -208,6 +210,7 @@ def test_a_profile_with_a_kelvin_sign_is_not_in_step_with_kates_address() -> Non
 # -- issue 12 #1: no takeover by a typed address ------------------------------------------------
 
 
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_an_unvouched_address_never_takes_over_an_account(
     rocketchat: FakeRocketChat, django_user_model: Any
 ) -> None:
@@ -232,6 +235,7 @@ def test_an_unvouched_address_never_takes_over_an_account(
     ids=lambda roles: "+".join(roles),
 )
 @override_settings(**VERIFIED)
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_privileged_accounts_are_never_linked(
     rocketchat: FakeRocketChat, user: Any, roles: tuple[str, ...]
 ) -> None:
@@ -243,6 +247,7 @@ def test_privileged_accounts_are_never_linked(
 
 
 @override_settings(**VERIFIED, ROCKETCHAT_SSO_LINKABLE_ROLES=["user", "guest", "bot"])
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_linkable_roles_widen_the_allow_list_but_never_to_privileged_roles(
     rocketchat: FakeRocketChat, user: Any, django_user_model: Any
 ) -> None:
@@ -271,6 +276,7 @@ def test_an_address_rocketchat_has_not_verified_is_not_linked_automatically(
 
 
 @override_settings(**VERIFIED)
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_a_deleted_users_account_is_never_handed_to_a_newcomer(
     rocketchat: FakeRocketChat, django_user_model: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -310,6 +316,7 @@ def vouch_for_alice(user: Any) -> bool:
     ("setting", "verified"),
     [(False, False), (True, True), ("tests.test_signin.vouch_for_alice", True)],
 )
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_verified_is_sent_only_for_a_vouched_address(
     rocketchat: FakeRocketChat, user: Any, settings: Any, setting: Any, verified: bool
 ) -> None:
@@ -403,6 +410,7 @@ def test_allauth_vouches_for_no_address_that_only_unicode_folding_matches(
 @override_settings(
     ROCKETCHAT_SSO_EMAIL_VERIFIED="rocketchat_sso.verification.allauth_email_verified"
 )
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_allauth_vouching_links_an_existing_account(
     rocketchat: FakeRocketChat, user: Any, fake_allauth: Any
 ) -> None:
@@ -554,6 +562,7 @@ def test_user_deleted_in_rocketchat_is_recreated(rocketchat: FakeRocketChat, use
 
 
 @override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)  # the site vouches for addresses
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_existing_verified_rocketchat_user_is_linked_not_duplicated(
     rocketchat: FakeRocketChat, user: Any
 ) -> None:
@@ -610,6 +619,7 @@ def test_concurrent_creation_links_the_winner(rocketchat: FakeRocketChat, user: 
 
 
 @override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)
+@pytest.mark.usefixtures("email_two_factor_off")
 def test_password_login_repairs_a_password_it_does_not_know(
     rocketchat: FakeRocketChat, user: Any
 ) -> None:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from rocketchat_sso.testing import ajv, login_attempts
+from rocketchat_sso.testing import ajv, login_attempts, two_factor
 from rocketchat_sso.testing.versions import RocketChatVersion, default_version
 
 API = "/api/v1"
@@ -104,6 +104,7 @@ DEFAULT_SETTINGS: Mapping[str, Any] = {
     "API_Enable_Rate_Limiter_Limit_Time_Default": 60000,
     "UTF8_User_Names_Validation": "[0-9a-zA-Z-_.]+",
     **login_attempts.SETTINGS,  # Block_Multiple_Failed_Logins_*
+    **two_factor.SETTINGS,  # Accounts_TwoFactorAuthentication_* (e-mail two-factor)
 }
 DEFAULT_LOGIN_EXPIRATION_DAYS = 90  # non-positive values fall back to it (Rocket.Chat changelog)
 ROLES = frozenset({"admin", "user", "bot", "app", "guest", "anonymous", "livechat-agent"})
@@ -138,6 +139,7 @@ PUBLIC_SETTINGS = frozenset(
         "Iframe_Integration_receive_origin",
         "Accounts_RequireNameForSignUp",
         "UTF8_User_Names_Validation",
+        *two_factor.PUBLIC,
     }
 )
 LOGIN_KEYS = frozenset({"user", "username", "email", "password", "code"})
@@ -229,6 +231,7 @@ class Reply(Exception):
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
         super().__init__(status)
         self.response = FakeResponse(status, body, dict(headers or {}))
+        self.error_type = ""  # the Meteor error of a refused login, whatever the body shows
 
 
 def ok(**fields: Any) -> FakeResponse:
@@ -336,6 +339,8 @@ class User:
     doc: dict[str, Any]  # the public record, returned live by the test helpers
     password_hash: str | None = None
     tokens: list[_Token] = field(default_factory=list)
+    email2fa: bool = False  # services.email2fa.enabled (:mod:`.two_factor`)
+    email_code: two_factor.EmailCode | None = None  # services.emailCode
 
 
 @dataclass
@@ -415,6 +420,7 @@ class FakeRocketChat:
         self._users: dict[str, User] = {}
         self._faults: list[_Injected] = []
         self.login_attempts = login_attempts.LoginAttempts()  # server_events of logins
+        self.sent_emails: list[two_factor.SentEmail] = []  # what Rocket.Chat e-mailed
         # Meteor's RateLimiter, one per route, each with one rule: route key -> the rule's clock
         # and its counters per client address (see _rate_limit). Rules are added as the routes
         # are, when the server starts.
@@ -748,6 +754,8 @@ class FakeRocketChat:
             "name": name,
         }
         user = User(doc, _hash_password(password) if password is not None else None)
+        # Accounts.insertUserDoc: every new user, however created (:mod:`.two_factor`)
+        user.email2fa = two_factor.opted_in(self.settings)
         self._users[user_id] = user
         return user
 
@@ -882,13 +890,15 @@ class FakeRocketChat:
             body.update(status="error", error=error, message=message)
             if details:
                 body["details"] = details
-        return Reply(401, body)
+        reply = Reply(401, body)
+        reply.error_type = str(error)
+        return reply
 
     def _login(self, call: Call) -> FakeResponse:
         """``loginCompatibility`` then Meteor's password login (ApiClass.ts ``_initAuth``): a
         string ``user`` names a username, or an address if it has ``@``."""
         body, user, named = call.params, None, None
-        password = body.get("password")
+        password, code = body.get("password"), body.get("code")
         if password is None and isinstance(body.get("resume"), str):
             # loginCompatibility() passes the body through; Meteor's resume handler takes it.
             return self._attempt(call.request, None, None, lambda: self._resume(body["resume"]))
@@ -902,7 +912,10 @@ class FakeRocketChat:
             elif body.get("email"):
                 user = self._find_email(str(body["email"]))
         return self._attempt(
-            call.request, named, user, lambda: self._password_login(user, str(password))
+            call.request,
+            named,
+            user,
+            lambda: self._password_login(user, str(password), str(code) if code else None),
         )
 
     def _attempt(
@@ -922,14 +935,14 @@ class FakeRocketChat:
             if blocked is not None:
                 raise self._login_failed(*blocked, dict(login_attempts.BLOCKED_DETAILS))
             response, user = login()
-        except Reply:
+        except Reply as reply:
             self.login_attempts.record(
                 self.settings,
                 failed=True,
                 address=address,
                 username=str(user.doc["username"]) if user is not None else named,
                 now=now,
-                error_type=blocked[0] if blocked is not None else "",
+                error_type=blocked[0] if blocked is not None else reply.error_type,
             )
             raise
         self.login_attempts.record(
@@ -937,17 +950,54 @@ class FakeRocketChat:
         )
         return response
 
-    def _password_login(self, user: User | None, password: str) -> tuple[FakeResponse, User]:
+    def _password_login(
+        self, user: User | None, password: str, code: str | None = None
+    ) -> tuple[FakeResponse, User]:
         # Wrong password and unknown user alike read "User not found" -> "Unauthorized".
         if user is None or user.password_hash != _hash_password(password):
             raise self._login_failed("Unauthorized", "Unauthorized")
         if not user.doc["active"]:
             details = {"function": "Accounts.validateLoginAttempt"}
             raise self._login_failed(NOT_ACTIVATED, "User is not activated", details)
+        self._second_factor(user, code)
         token = self._issue_token(user)
         user.doc["lastLogin"] = iso_time(self.now())
         data = {"userId": user.doc["_id"], "authToken": token, "me": self._view(user, user)}
         return ok(status="success", data=data), user
+
+    def _second_factor(self, user: User, code: str | None) -> None:
+        """The ``2fa`` ``onValidateLogin`` hook on a password login (:mod:`.two_factor`): the
+        REST route answers the Meteor error through ``_login_failed``; a ``code`` in the body
+        is ``loginCompatibility``'s ``{totp: {code, login}}``."""
+        if not two_factor.email_check_enabled(self.settings, user.doc, user.email2fa):
+            return
+        now = self.now()
+        if user.email_code is not None and user.email_code.expires <= now:
+            user.email_code = None  # removeExpiredEmailCodeOfUserId
+        addresses = two_factor.verified_addresses(user.doc)
+        data: dict[str, Any] = {"emailOrUsername": user.doc.get("username") or addresses[0]}
+        if user.email_code is not None:
+            data.update(codeGenerated=False, codeExpires=iso_time(user.email_code.expires))
+        else:
+            user.email_code = two_factor.new_code(self.settings, now)
+            for address in addresses:  # Mailer.send, one e-mail per verified address
+                self.sent_emails.append(
+                    two_factor.SentEmail(address, two_factor.SUBJECT, user.email_code.code, now)
+                )
+            data["codeGenerated"] = True
+        details = {"method": two_factor.METHOD_EMAIL, **data, "availableMethods": ["email"]}
+        if not code:
+            raise self._login_failed(
+                two_factor.TOTP_REQUIRED, two_factor.MSG_TOTP_REQUIRED, details
+            )
+        if not secrets.compare_digest(re.sub(r"\D", "", code), user.email_code.code):
+            raise self._login_failed(two_factor.TOTP_INVALID, two_factor.MSG_TOTP_INVALID, details)
+        user.email_code = None  # removeEmailCodeOfUserId
+
+    def emails_to(self, address: str) -> list[two_factor.SentEmail]:
+        """The e-mails Rocket.Chat sent to ``address`` (a test helper)."""
+        with self._lock:
+            return [mail for mail in self.sent_emails if mail.to.lower() == address.lower()]
 
     def _resume(self, presented: str) -> tuple[FakeResponse, User]:
         """Meteor's resume login: the same token back, not a new one (Meteor.loginWithToken)."""

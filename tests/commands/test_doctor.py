@@ -63,7 +63,8 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     healthy(rocketchat)
     out, error = doctor()
     assert error is None, out
-    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 13
+    # 11 checks, token records (apps), rooms from groups, e-mail two-factor (issues 18-20)
+    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 14
     assert line(out, "Rooms from groups") == (
         "OK    Rooms from groups: no room mapped (ROCKETCHAT_SSO_GROUP_ROOMS)"
     )
@@ -319,3 +320,50 @@ def test_token_records_shorter_than_rocketchats_expiry_fail(rocketchat: FakeRock
     assert str(error) == "1 check(s) failed."
     with override_settings(ROCKETCHAT_SSO_LOGIN_EXPIRATION_DAYS=180):
         assert line(doctor()[0], "Token records").startswith("OK")
+
+
+TWO_FACTOR_TITLE = "Password logins need no e-mailed code"
+
+
+@pytest.mark.parametrize(
+    ("version", "fix"),
+    [
+        ("7.10", "CREATE_TOKENS_FOR_USERS=true"),
+        ("8.0", "CREATE_TOKENS_FOR_USERS_SECRET"),
+        ("8.8", "CREATE_TOKENS_FOR_USERS_SECRET"),
+    ],
+)
+@override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)
+def test_email_two_factor_fails_the_password_method_with_vouched_addresses(
+    stand_in: Callable[..., FakeRocketChat], version: str, fix: str
+) -> None:
+    """At Rocket.Chat's defaults every user the site creates is opted in, and the site sends
+    their address as verified: each password login would be refused totp-required."""
+    fake = healthy(stand_in(version=version))
+    out, error = doctor()
+    assert error is not None
+    assert line(out, TWO_FACTOR_TITLE).startswith("FAIL")
+    assert "totp-required" in line(out, TWO_FACTOR_TITLE)
+    hint = hint_after(out, TWO_FACTOR_TITLE)
+    assert "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'" in hint and fix in hint
+    assert "Accounts_TwoFactorAuthentication_By_Email_Enabled" in hint
+    assert fake.calls_to("/api/v1/login") == []  # read as the admin, nobody logged in
+    fake.set_setting("Accounts_TwoFactorAuthentication_By_Email_Enabled", False)
+    out, _ = doctor()
+    assert line(out, TWO_FACTOR_TITLE).startswith("OK")
+    assert "off" in line(out, TWO_FACTOR_TITLE)
+
+
+def test_email_two_factor_is_no_failure_without_vouching_or_with_create_token(
+    rocketchat: FakeRocketChat,
+) -> None:
+    healthy(rocketchat)
+    out, _ = doctor()
+    assert line(out, TWO_FACTOR_TITLE).startswith("OK")
+    assert "verified in Rocket.Chat" in line(out, TWO_FACTOR_TITLE)
+    with override_settings(
+        ROCKETCHAT_SSO_EMAIL_VERIFIED=True, ROCKETCHAT_SSO_LOGIN_METHOD="create_token"
+    ):
+        out, _ = doctor()
+    assert line(out, TWO_FACTOR_TITLE).startswith("OK")
+    assert "never asks" in line(out, TWO_FACTOR_TITLE)

@@ -30,6 +30,7 @@ CHECK_TITLES = [
     "Admin credentials",
     "Admin token needs no 2FA code",
     "Login method",
+    "Password logins need no e-mailed code",
     "Token endpoint answers Rocket.Chat's preflight",
     "Rocket.Chat may frame the loading page",
     "Session cookie reaches Rocket.Chat's calls",
@@ -164,6 +165,18 @@ def test_enable_refuses_while_create_token_is_refused(rocketchat: FakeRocketChat
     out, error = failing("--enable", "--site-url", SITE)
     assert status_of(out, "Login method") == "FAIL"
     assert "CREATE_TOKENS_FOR_USERS_SECRET=<a long random secret>" in out
+    assert_nothing_changed(rocketchat, error)
+
+
+@override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=True)
+def test_enable_refuses_while_email_two_factor_would_refuse_vouched_users(
+    rocketchat: FakeRocketChat,
+) -> None:
+    """Iframe login replaces Rocket.Chat's login form: with the password method and vouched
+    addresses, Rocket.Chat's default e-mail two-factor would keep every such user out."""
+    out, error = failing("--enable", "--site-url", SITE)
+    assert status_of(out, "Password logins need no e-mailed code") == "FAIL"
+    assert "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'" in out
     assert_nothing_changed(rocketchat, error)
 
 

@@ -530,6 +530,9 @@ def test_tokens_expire_after_the_login_expiration() -> None:
 
 
 def test_helpers(fake: FakeRocketChat, api: Api) -> None:
+    # A verified address would turn on Rocket.Chat's e-mail two-factor for dave's password
+    # login (tests/testing/test_two_factor.py); this test is about the helpers.
+    fake.set_setting("Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In", False)
     record = fake.add_user("dave", "dave@example.com", name="Dave", password="pw")
     assert fake.user_by_username("DAVE") is record
     assert fake.user_by_id(str(record["_id"])) is record
