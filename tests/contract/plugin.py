@@ -12,7 +12,8 @@ Rocket.Chat's rate limiter stays at its defaults: the admin's calls are exempt
 one :class:`Pacer` per run, which keeps each route within the server's limit (read from its
 settings) by waiting for the server's window to pass (its ``x-ratelimit-*`` headers say when:
 Meteor's limiter resets on one clock, not from this run's first call), and waits once more if
-Rocket.Chat still answers 429. The subset is written to need no waiting at the defaults (at most 10 user calls per route).
+Rocket.Chat still answers 429. At the defaults the subset waits for the login route's window
+twice (21 user logins, 10 of them the failures that block a user; see ``test_contract.py``).
 Every throwaway user is named ``rocketchat-sso-contract-<random>`` and deleted after its test;
 one that cannot be deleted fails the test, naming it.
 """
