@@ -296,9 +296,14 @@ def test_login_blocked(
     assert fake.calls[-1].path != "/api/v1/login"  # the clean-up came after
 
 
-def test_clean_up_that_fails_names_what_to_delete(rocketchat_server: RocketChatServer) -> None:
-    fake = play(rocketchat_server)
-    fake.inject(blocked_login(), path="/api/v1/login")
+def test_clean_up_that_fails_names_what_to_delete(
+    rocketchat_server: RocketChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    fake = play(rocketchat_server, now=clock)
+    monkeypatch.setattr(smoke_module, "probe_username", lambda: PROBE)
+    fail_logins(rocketchat_server.url, clock, [PROBE] * 10, first=timedelta(0))
+    clock.advance(minutes=1)  # the probe's login is blocked for the user, the limiter reset
     fake.inject(Fault.CONNECTION_REFUSED, path="/api/v1/users.delete", times=5)
     out, error = smoke()
     assert error is not None
