@@ -128,9 +128,10 @@ class Pacer:
     Meteor's RateLimiter resets a route's counters on one clock, from the server's start, not
     when this run's first call came (meteor/meteor packages/rate-limit/rate-limit.js @03f21b3,
     as the stand-in plays it): only the server knows when its window ends. So each answer's
-    ``x-ratelimit-remaining`` and ``x-ratelimit-reset`` (epoch ms; ApiClass.ts
-    ``enforceRateLimit`` sends them on every counted call) decide when to wait; the run's own
-    count, from its first call, decides only where the server sent none.
+    ``x-ratelimit-remaining`` (``numInvocationsLeft``) and ``x-ratelimit-reset`` (epoch ms:
+    now + ``timeToReset``), which ``enforceRateLimit`` sets on every counted call
+    (RocketChat/Rocket.Chat apps/meteor/app/api/server/ApiClass.ts @019378e), decide when to
+    wait; the run's own count, from its first call, decides only where the server sent none.
     """
 
     limit: tuple[int, int] | None
