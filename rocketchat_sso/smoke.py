@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.crypto import get_random_string
 
 from rocketchat_sso import capabilities
-from rocketchat_sso.client import API_PREFIX, INVALID_PARAMS, LoginToken, RocketChatClient
+from rocketchat_sso.client import API_PREFIX, LoginToken, RocketChatClient, invalid_params
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.doctor import FAIL, OK, SKIP, Finding, write_findings
 from rocketchat_sso.exceptions import (
@@ -35,6 +35,7 @@ from rocketchat_sso.exceptions import (
     RocketChatBadResponse,
     RocketChatError,
     RocketChatFieldUnavailable,
+    RocketChatLoginBlocked,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatTwoFactorRequired,
@@ -60,7 +61,8 @@ NO_CREDENTIALS = "no credentials"
 # What Rocket.Chat answers a login it refuses in Accounts.validateLoginAttempt
 # (RocketChat/Rocket.Chat apps/meteor/app/authentication/server/startup/index.ts @0548e40:
 # Meteor.Error 'error-login-blocked-for-ip' / '...-for-user', from restrictLoginAttempts.ts); the
-# REST login route answers 401 with it as ``error`` (ApiClass.ts ``_initAuth``).
+# REST login route answers 401 with it as ``error`` (ApiClass.ts ``_initAuth``), which the client
+# raises as RocketChatLoginBlocked (a wait: a RocketChatUnavailable) with the code as error_type.
 LOGIN_BLOCKED_FOR_IP = "error-login-blocked-for-ip"
 LOGIN_BLOCKED_FOR_USER = "error-login-blocked-for-user"
 # A password login of a user with e-mail 2FA and a verified address: the 2FA onValidateLogin
@@ -352,6 +354,8 @@ class _Smoke:
     def _hint(self, step: Callable[[], str], error: RocketChatError) -> str:
         if isinstance(error, RocketChatRateLimited):
             return RATE_LIMIT_FIX
+        if isinstance(error, RocketChatLoginBlocked):  # a wait, not an unreachable server
+            return _login_blocked_fix(error)
         if isinstance(error, RocketChatUnavailable):
             return (
                 f"Rocket.Chat did not answer: check ROCKETCHAT_SSO_URL ({conf.ROCKETCHAT_SSO_URL}) "
@@ -374,28 +378,13 @@ class _Smoke:
 
     def _sign_in_fix(self, error: RocketChatError) -> str:
         if self.method == LOGIN_METHOD_CREATE_TOKEN:
+            # A missing secret is a schema failure, in either release's words (client.py).
             if isinstance(error, (RocketChatPermissionDenied, RocketChatTwoFactorRequired)) or (
-                isinstance(error, RocketChatAPIError) and error.error_type == INVALID_PARAMS
+                isinstance(error, RocketChatAPIError) and invalid_params(error.error_type)
             ):
                 return capabilities.create_token_fix(self.client.version())
             return "See the message; `python manage.py rocketchat_sso_doctor` checks the setup."
         text = error.message
-        if LOGIN_BLOCKED_FOR_IP in text:
-            return (
-                "Rocket.Chat blocks logins from this server's address after failed attempts "
-                "(Block_Multiple_Failed_Logins_By_Ip; with the password method every user of "
-                "this site logs in from it): add this server's address to "
-                "Block_Multiple_Failed_Logins_Ip_Whitelist (Administration > Settings > "
-                "Accounts > Login Attempts), or use ROCKETCHAT_SSO_LOGIN_METHOD = "
-                "'create_token', which does not log in with a password."
-            )
-        if LOGIN_BLOCKED_FOR_USER in text:
-            return (
-                "Rocket.Chat blocks this user's logins after failed attempts "
-                "(Block_Multiple_Failed_Logins_By_User): wait "
-                "Block_Multiple_Failed_Logins_Time_To_Unblock_By_User_In_Minutes, or use "
-                "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'."
-            )
         if TOTP_REQUIRED in text:
             return (
                 "Rocket.Chat asks the user for a second factor at login: users with a verified "
@@ -423,6 +412,27 @@ class _StepFailed(Exception):
         super().__init__(detail)
         self.detail = detail
         self.hint = hint
+
+
+def _login_blocked_fix(error: RocketChatLoginBlocked) -> str:
+    """The client raises :class:`RocketChatLoginBlocked` for either refusal; ``error_type`` is
+    the Meteor error's code, which says whether the address or the username is blocked."""
+    if error.error_type == LOGIN_BLOCKED_FOR_USER:
+        return (
+            "Rocket.Chat blocks this user's logins after failed attempts "
+            "(Block_Multiple_Failed_Logins_By_User): wait "
+            "Block_Multiple_Failed_Logins_Time_To_Unblock_By_User_In_Minutes (5 by default), or "
+            "use ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'."
+        )
+    return (
+        "Rocket.Chat blocks logins from this server's address after failed attempts "
+        "(Block_Multiple_Failed_Logins_By_Ip; with the password method every user of this site "
+        "logs in from it, so none can sign in until "
+        "Block_Multiple_Failed_Logins_Time_To_Unblock_By_Ip_In_Minutes pass, 5 by default): add "
+        "this server's address to Block_Multiple_Failed_Logins_Ip_Whitelist (Administration > "
+        "Settings > Accounts > Login Attempts), or use ROCKETCHAT_SSO_LOGIN_METHOD = "
+        "'create_token', which does not log in with a password."
+    )
 
 
 def _site_vouches() -> bool:

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
 from rocketchat_sso import remote_settings as remote
+from rocketchat_sso import smoke as smoke_module
+from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.exceptions import RocketChatAuthenticationFailed
 from rocketchat_sso.management.commands.rocketchat_sso_configure import Command as Configure
 from rocketchat_sso.models import SettingsSnapshot
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
 from tests.commands.test_enable import SITE, via_test_client
+from tests.testing.helpers import Clock
 
 ADMIN_ID = "rcadmin0000000001"
 ADMIN_TOKEN = "admin-personal-access-token"
@@ -145,7 +151,12 @@ NEEDS_SECRET_8 = "needs the server environment variable CREATE_TOKENS_FOR_USERS_
          f"8.0.0 {NEEDS_SECRET_8}"),
         ("8.8", {"create_tokens_secret": SECRET}, "wrong", "[error-not-authorized]",
          f"8.8.0 {NEEDS_SECRET_8}"),
-        ("8.8", {}, "", "must have required property 'secret' [invalid-params]",
+        # 8.0 without the secret: validateParams' Meteor error (ApiClass.ts), as 7.x words it.
+        ("8.0", {}, "", "must have required property 'secret' [invalid-params]",
+         f"8.0.0 {NEEDS_SECRET_8}"),
+        # 8.8: the typed router's words, no suffix (rocketchat_sso.testing.model
+        # TYPED_ROUTES_SINCE): {"errorType": "error-invalid-params", "error": "<ajv message>"}
+        ("8.8", {}, "", "users.createToken: must have required property 'secret'\n",
          f"8.8.0 {NEEDS_SECRET_8}"),
     ],
 )  # fmt: skip
@@ -205,6 +216,21 @@ def test_admin_token_needing_2fa(rocketchat_server: RocketChatServer) -> None:
     assert_nothing_left(fake, before)
 
 
+def fail_logins(url: str, clock: Clock, usernames: list[str], *, first: timedelta) -> None:
+    """Failed password logins from this server's address, through the stand-in's rate limiter
+    at its defaults (10 a minute per route and address; one clock per route, from the server's
+    start): ten at ``first`` after the clock's start, then ten at each further minute, when the
+    limiter has reset. Each is recorded by the stand-in's Accounts.onLoginFailure
+    (:mod:`rocketchat_sso.testing.login_attempts`)."""
+    client = RocketChatClient(url, user_id="", auth_token="", rate_limit_wait=0)
+    start = clock.moment
+    for window, at in enumerate(range(0, len(usernames), 10)):
+        clock.moment = start + (timedelta(minutes=window) if window else first)
+        for username in usernames[at : at + 10]:
+            with pytest.raises(RocketChatAuthenticationFailed):
+                client.login(username=username, password="not-the-password")
+
+
 def blocked_login(reason: str = "IP") -> FakeResponse:
     """Rocket.Chat's answer to a login while Block_Multiple_Failed_Logins blocks it.
 
@@ -226,26 +252,58 @@ def blocked_login(reason: str = "IP") -> FakeResponse:
     return FakeResponse(401, body)
 
 
+PROBE = "rocketchat-sso-smoke-blockedprobe"
+
+
 @pytest.mark.parametrize(
-    ("reason", "fix"),
-    [("IP", "Block_Multiple_Failed_Logins_Ip_Whitelist"), ("User", "_By_User_In_Minutes")],
+    ("reason", "failures", "fix"),
+    [
+        # 50 failed logins by address within 5 minutes (Block_Multiple_Failed_Logins_*_By_Ip's
+        # defaults): at 10 a minute, the limiter's default, the smoke test's login is refused
+        # in the fifth minute. Any usernames: the address is what counts.
+        ("IP", [f"someone-{n}" for n in range(50)], "Block_Multiple_Failed_Logins_Ip_Whitelist"),
+        # 10 failed logins naming the probe's username (onLoginFailure records the name a login
+        # gave, for no existing user too), then the smoke test's in the next limiter window.
+        ("User", [PROBE] * 10, "_By_User_In_Minutes"),
+    ],
 )
-def test_login_blocked(rocketchat_server: RocketChatServer, reason: str, fix: str) -> None:
-    fake = play(rocketchat_server)
-    fake.inject(blocked_login(reason), path="/api/v1/login")
+def test_login_blocked(
+    rocketchat_server: RocketChatServer,
+    monkeypatch: pytest.MonkeyPatch,
+    reason: str,
+    failures: list[str],
+    fix: str,
+) -> None:
+    clock = Clock()
+    fake = play(rocketchat_server, now=clock)
+    monkeypatch.setattr(smoke_module, "probe_username", lambda: PROBE)
+    started = clock.moment
+    # The first ten in the last second of the limiter's first window, so that all are within
+    # the 5 minutes when the smoke test's login comes, at the start of the next free window.
+    fail_logins(rocketchat_server.url, clock, failures, first=timedelta(seconds=59))
+    clock.moment = started + timedelta(minutes=len(failures) // 10)
     before = snapshot_users(fake)
     out, error = smoke()
     assert error is not None
     assert statuses(out)["Sign it in"] == "FAIL"
-    assert f"error-login-blocked-for-{reason.lower()}" in out
+    assert f"Rocket.Chat has blocked logins (error-login-blocked-for-{reason.lower()})" in out
     assert fix in hint_after(out, "Sign it in")
     assert statuses(out)["Clean-up"] == "OK"
     assert_nothing_left(fake, before)
+    # Refused before its password was looked at; the blocked attempt itself went through the
+    # limiter (the 429 would have been a different failure, with a different fix).
+    assert [c.path for c in fake.calls].count("/api/v1/login") == len(failures) + 1
+    assert fake.calls[-1].path != "/api/v1/login"  # the clean-up came after
 
 
-def test_clean_up_that_fails_names_what_to_delete(rocketchat_server: RocketChatServer) -> None:
-    fake = play(rocketchat_server)
-    fake.inject(blocked_login(), path="/api/v1/login")
+def test_clean_up_that_fails_names_what_to_delete(
+    rocketchat_server: RocketChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    fake = play(rocketchat_server, now=clock)
+    monkeypatch.setattr(smoke_module, "probe_username", lambda: PROBE)
+    fail_logins(rocketchat_server.url, clock, [PROBE] * 10, first=timedelta(0))
+    clock.advance(minutes=1)  # the probe's login is blocked for the user, the limiter reset
     fake.inject(Fault.CONNECTION_REFUSED, path="/api/v1/users.delete", times=5)
     out, error = smoke()
     assert error is not None
@@ -292,12 +350,23 @@ def test_enable_runs_the_smoke_test_before_switching_on(rocketchat: FakeRocketCh
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("site")
-def test_enable_changes_nothing_when_the_smoke_test_fails(rocketchat: FakeRocketChat) -> None:
-    rocketchat.inject(blocked_login(), path="/api/v1/login")
+def test_enable_changes_nothing_when_the_smoke_test_fails(
+    rocketchat: FakeRocketChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The probe's logins blocked by the stand-in's own rule (login_attempts): ten failures
+    # naming it, then the smoke test a minute later, when the limiter has reset. The clock
+    # starts after the stand-in's limiter did, within its first window.
+    clock = Clock()
+    clock.moment = rocketchat.now()
+    rocketchat.now = clock
+    monkeypatch.setattr(smoke_module, "probe_username", lambda: PROBE)
+    fail_logins(settings.ROCKETCHAT_SSO_URL, clock, [PROBE] * 10, first=timedelta(0))
+    clock.advance(minutes=1)
     out = StringIO()
     with pytest.raises(CommandError, match="1 check\\(s\\) failed: nothing was changed"):
         call_command("rocketchat_sso_configure", "--enable", "--site-url", SITE, stdout=out)
-    assert "Block_Multiple_Failed_Logins_Ip_Whitelist" in out.getvalue()
+    assert "Rocket.Chat has blocked logins (error-login-blocked-for-user)" in out.getvalue()
+    assert "Block_Multiple_Failed_Logins_By_User" in out.getvalue()
     assert rocketchat.settings[remote.IFRAME_ENABLED] is False
     assert SettingsSnapshot.objects.count() == 0
     assert [u["_id"] for u in rocketchat.users()] == [ADMIN_ID]

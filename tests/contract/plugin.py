@@ -10,8 +10,10 @@ one (``tests/contract/standin.py``), so the harness itself is exercised on every
 Rocket.Chat's rate limiter stays at its defaults: the admin's calls are exempt
 (``api-bypass-rate-limit``), and every call made with a throwaway user's credentials goes through
 one :class:`Pacer` per run, which keeps each route within the server's limit (read from its
-settings) by waiting for the window to pass, and waits once more if Rocket.Chat still answers
-429. The subset is written to need no waiting at the defaults (at most 10 user calls per route).
+settings) by waiting for the server's window to pass (its ``x-ratelimit-*`` headers say when:
+Meteor's limiter resets on one clock, not from this run's first call), and waits once more if
+Rocket.Chat still answers 429. At the defaults the subset waits for the login route's window
+twice (21 user logins, 10 of them the failures that block a user; see ``test_contract.py``).
 Every throwaway user is named ``rocketchat-sso-contract-<random>`` and deleted after its test;
 one that cannot be deleted fails the test, naming it.
 """
@@ -25,12 +27,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from django.utils.crypto import get_random_string
 
 from rocketchat_sso.capabilities import Version
@@ -120,12 +123,25 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @dataclass
 class Pacer:
     """Keeps the calls made with user credentials within the limiter's calls per window, per
-    route, as Meteor's RateLimiter counts them (a window opens with a route's first call)."""
+    route.
+
+    Meteor's RateLimiter resets a route's counters on one clock, from the server's start, not
+    when this run's first call came (meteor/meteor packages/rate-limit/rate-limit.js @03f21b3,
+    as the stand-in plays it): only the server knows when its window ends. So each answer's
+    ``x-ratelimit-remaining`` (``numInvocationsLeft``) and ``x-ratelimit-reset`` (epoch ms:
+    now + ``timeToReset``), which ``enforceRateLimit`` sets on every counted call
+    (RocketChat/Rocket.Chat apps/meteor/app/api/server/ApiClass.ts @019378e), decide when to
+    wait; the run's own count, from its first call, decides only where the server sent none.
+    """
 
     limit: tuple[int, int] | None
     windows: dict[str, list[float]] = field(default_factory=dict)
     waited: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Callable[[], float] = time.time  # epoch seconds, as x-ratelimit-reset is
+    sleep: Callable[[float], None] = time.sleep
+    # route -> (calls left, when the server's window resets), from its last answer
+    server: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def before(self, route: str) -> None:
         if self.limit is None:
@@ -133,16 +149,33 @@ class Pacer:
         calls, window_ms = self.limit
         window = window_ms / 1000
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             start, count = self.windows.get(route, [now, 0.0])
             if now - start >= window:
                 start, count = now, 0.0
-            if count >= calls:
-                pause = start + window - now + 0.5
+            if route in self.server:
+                left, reset = self.server[route]
+                full = left <= 0 and now < reset
+                until = reset
+            else:
+                full, until = count >= calls, start + window
+            if full:
+                pause = until - now + 0.5
                 self.waited += pause
-                time.sleep(pause)
-                start, count = time.monotonic(), 0.0
+                self.sleep(pause)
+                start, count = self.clock(), 0.0
+                self.server.pop(route, None)
             self.windows[route] = [start, count + 1]
+
+    def note(self, route: str, headers: Mapping[str, str]) -> None:
+        """The server's count after a call, if it sent one."""
+        try:
+            left = int(headers["x-ratelimit-remaining"])
+            reset = float(headers["x-ratelimit-reset"]) / 1000
+        except (KeyError, ValueError):
+            return
+        with self.lock:
+            self.server[route] = (left, reset)
 
 
 class PacedClient(RocketChatClient):
@@ -153,15 +186,31 @@ class PacedClient(RocketChatClient):
     def request(self, method: str, endpoint: str, **kwargs: Any) -> JSONDict:
         path = endpoint if endpoint.startswith("/") else API_PREFIX + endpoint
         if kwargs.get("authenticated", True) is False:
-            self.pacer.before(f"{method} {path}")
+            route = f"{method} {path}"
+            self.pacer.before(route)
+            hook = self._noter(route)
+            self.session.hooks["response"].append(hook)
+            try:
+                return self._paced(method, endpoint, **kwargs)
+            finally:
+                self.session.hooks["response"].remove(hook)
+        return self._paced(method, endpoint, **kwargs)
+
+    def _paced(self, method: str, endpoint: str, **kwargs: Any) -> JSONDict:
         try:
             return super().request(method, endpoint, **kwargs)
         except RocketChatRateLimited as error:
             if error.retry_after is None or error.retry_after > MAX_WAIT:
                 raise
             self.pacer.waited += error.retry_after
-            time.sleep(error.retry_after + 0.5)
+            self.pacer.sleep(error.retry_after + 0.5)
             return super().request(method, endpoint, **kwargs)
+
+    def _noter(self, route: str) -> Callable[..., None]:
+        def note(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            self.pacer.note(route, response.headers)
+
+        return note
 
 
 @dataclass

@@ -4,10 +4,10 @@ Marked ``contract``: ``pytest --rocketchat-url=...`` runs them against a live Ro
 (``tests/contract/plugin.py``); otherwise against the stand-in in its own process. Where a
 release answers differently, the test says which release answers what, as the app expects it
 (``rocketchat_sso.capabilities``). Calls with a user's credentials, per route, in the whole
-subset: ``POST /api/v1/login`` 10 (11 with the admin's password), ``GET /api/v1/me`` 8,
-``POST /api/v1/logout`` 3, and 11 on ``GET /api/v1/users.info`` in the rate-limiter test, its
-own bucket: within 10 a minute per route, so the pacer never waits at Rocket.Chat's defaults
-(except for the admin's own login).
+subset: ``POST /api/v1/login`` 21 (22 with the admin's password; 11 of them in the
+blocked-login test), ``GET /api/v1/me`` 8, ``POST /api/v1/logout`` 3, and 11 on ``GET
+/api/v1/users.info`` in the rate-limiter test, its own bucket: the pacer waits for the login
+route's next window once at Rocket.Chat's defaults (10 a minute per route), up to a minute.
 """
 
 from __future__ import annotations
@@ -16,20 +16,24 @@ import pytest
 
 from rocketchat_sso import capabilities, signin, smoke
 from rocketchat_sso.client import (
+    ERROR_INVALID_PARAMS,
     IDENTITY_UNAVAILABLE,
     INVALID_PARAMS,
     NOT_AUTHORIZED,
     RocketChatClient,
 )
+from rocketchat_sso.client import invalid_params as client_invalid_params
 from rocketchat_sso.doctor import FAIL
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
     RocketChatFieldUnavailable,
+    RocketChatLoginBlocked,
     RocketChatPermissionDenied,
     RocketChatRateLimited,
     RocketChatUserNotFound,
 )
+from rocketchat_sso.testing.model import TYPED_ROUTES_SINCE
 from tests.contract.plugin import DOMAIN, Contract
 
 pytestmark = pytest.mark.contract
@@ -143,6 +147,29 @@ def test_wrong_password_is_refused_with_401(contract: Contract) -> None:
         contract.client().login(username=user.username, password=user.password + "-wrong")
 
 
+def test_repeated_failed_logins_block_the_user_even_with_its_password(
+    contract: Contract,
+) -> None:
+    # Block_Multiple_Failed_Logins_By_User at its defaults (10 failures in 5 minutes): the
+    # login route answers 401 with the Meteor error's code as ``error``, before the password is
+    # looked at (apps/meteor/app/authentication/server/startup/index.js validateLoginAttempt;
+    # rocketchat_sso.testing.login_attempts). The app takes it for a wait (503
+    # rocketchat_login_blocked), never for a wrong password. 11 user logins (the pacer waits
+    # for the server's next window); the 10 failures also count against this runner's address
+    # (50 in 5 minutes block it), so do not run the subset more than four times in 5 minutes.
+    attempts = 10
+    user = contract.user()
+    client = contract.client()
+    for _ in range(attempts):
+        with pytest.raises(RocketChatAuthenticationFailed) as refused:
+            client.login(username=user.username, password=user.password + "-wrong")
+        assert not isinstance(refused.value, RocketChatLoginBlocked)
+    with pytest.raises(RocketChatLoginBlocked) as blocked:
+        client.login(username=user.username, password=user.password)
+    assert blocked.value.status == 401
+    assert blocked.value.error_type == "error-login-blocked-for-user"
+
+
 def test_new_password_logs_out_every_device(contract: Contract) -> None:
     user = contract.user()
     client = contract.client()
@@ -187,7 +214,17 @@ def test_create_token_per_release(contract: Contract) -> None:
         assert refused.value.error_type == NOT_AUTHORIZED
         with pytest.raises(RocketChatAPIError) as invalid:
             contract.admin.create_token(user.id)
-        assert invalid.value.error_type == INVALID_PARAMS
+        missing = "must have required property 'secret'"
+        if contract.version.at_least(TYPED_ROUTES_SINCE):
+            # The typed router: {errorType: 'error-invalid-params', error: <ajv message>}, no
+            # suffix (packages/http-router/src/Router.ts @3a8f6b5). The first release with it
+            # was not read per tag: the stand-in plays it from 8.6, which a live run checks.
+            assert invalid.value.error_type == ERROR_INVALID_PARAMS
+            assert invalid.value.message.endswith(f"users.createToken: {missing}")
+        else:  # 8.0: validateParams' Meteor error (ApiClass.ts), "<ajv message> [invalid-params]"
+            assert invalid.value.error_type == INVALID_PARAMS
+            assert invalid.value.message.endswith(f"users.createToken: {missing} [invalid-params]")
+        assert client_invalid_params(invalid.value.error_type)  # what the app relies on
     elif not live.create_token_configured:
         with pytest.raises(RocketChatPermissionDenied) as refused:
             contract.admin.create_token(user.id)
