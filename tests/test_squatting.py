@@ -80,8 +80,9 @@ def test_the_placeholder_is_not_retried_on_every_sign_in(
 
 @override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED="tests.test_squatting.vouch_for_kate")
 def test_a_vouched_owner_takes_her_address_back_from_an_unvouched_squatter(
-    rocketchat: FakeRocketChat, mallory: Any, kate: Any
+    email_two_factor_off: FakeRocketChat, mallory: Any, kate: Any
 ) -> None:
+    rocketchat = email_two_factor_off  # Kate's verified address, password method (conftest)
     assert open_chat(mallory).status_code == 200
     answer = open_chat(kate)
     assert answer.status_code == 200, answer.content
