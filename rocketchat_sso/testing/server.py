@@ -5,7 +5,10 @@ HTTP request into a :class:`FakeRequest` and writes the model's answer back, wit
 faults acted out on the socket. Paths outside ``/api/`` go to an optional ``web_client``
 handler (any callable taking a :class:`FakeRequest` and returning ``(status, headers, body)``),
 which may play Rocket.Chat's web client; the example project's does
-(``example_project/example/standin/``).
+(``example_project/example/standin/``). A WebSocket request (``Upgrade: websocket``) outside
+``/api/`` goes to an optional ``websocket`` handler, given the open
+:class:`~rocketchat_sso.testing.websocket.WebSocket`: the example's plays Meteor's DDP at
+``/websocket``, where Rocket.Chat's web client gets its live updates.
 
 Run it alone with ``python -m rocketchat_sso.testing.server --port 3000`` (the REST API only);
 ``--site http://localhost:8000`` sets it up for iframe login and the iframe integration with a
@@ -26,6 +29,7 @@ from typing import Any
 from rocketchat_sso.conf import origin_of
 from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.versions import NEWEST, RELEASES
+from rocketchat_sso.testing.websocket import ConnectionClosed, WebSocket, accept_key, is_upgrade
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -39,6 +43,8 @@ DEFAULT_LOGIN_PATH = "/rocketchat/login/"
 # What a ``web_client`` answers: status, headers, body.
 WebReply = tuple[int, dict[str, str], bytes]
 WebClient = Callable[[FakeRequest], WebReply]
+# Serves one open WebSocket until it closes (returns or raises ConnectionClosed).
+WebSocketHandler = Callable[[WebSocket, FakeRequest], None]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,6 +83,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         request = self._fake_request()
+        websocket = self.server.websocket
+        if websocket is not None and is_upgrade(request.headers) and self.command == "GET":
+            self._serve_websocket(websocket, request)
+            return
         if not request.path.startswith("/api/"):
             web_client = self.server.web_client
             if web_client is None:
@@ -93,6 +103,25 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._act_out(result)
+
+    def _serve_websocket(self, handler: WebSocketHandler, request: FakeRequest) -> None:
+        """RFC 6455 section 4.2.2's answer, then the connection is the handler's until it ends."""
+        self.close_connection = True
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header(
+            "Sec-WebSocket-Accept", accept_key(request.header("sec-websocket-key") or "")
+        )
+        self.end_headers()
+        self.wfile.flush()
+        socket = WebSocket(self.rfile, self.wfile)
+        try:
+            handler(socket, request)
+        except ConnectionClosed:
+            pass
+        finally:
+            socket.close()
 
     def _act_out(self, fault: Fault) -> None:
         """Fail on the wire the way a dead, hung or cut-off server does."""
@@ -129,11 +158,13 @@ class RocketChatServer(ThreadingHTTPServer):
         address: tuple[str, int] = ("127.0.0.1", 0),
         *,
         web_client: WebClient | None = None,
+        websocket: WebSocketHandler | None = None,
         verbose: bool = False,
     ) -> None:
         super().__init__(address, _Handler)
         self.fake = fake
         self.web_client = web_client
+        self.websocket = websocket
         self.verbose = verbose
         self.stopping = threading.Event()
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 
 from example.standin.chat import ChatRocketChat
-from example.standin.webclient import WebClient
+from example.standin.serving import chat_server
 from rocketchat_sso.testing import NEWEST, RELEASES
-from rocketchat_sso.testing.server import RocketChatServer, configure_for_site, serve
+from rocketchat_sso.testing.server import configure_for_site, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,9 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     fake = ChatRocketChat(version=args.rocketchat_version)
     if args.site:
         configure_for_site(fake, args.site)
-    server = RocketChatServer(
-        fake, (args.host, args.port), web_client=WebClient(fake), verbose=args.verbose
-    )
+    server = chat_server(fake, (args.host, args.port), verbose=args.verbose)
     serve(server, " with its web client")
 
 
