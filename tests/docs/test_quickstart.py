@@ -1,14 +1,18 @@
-"""The quick start, followed literally in a fresh ``startproject``, signs a user in.
+"""The quick start and the installation page, followed literally in a fresh ``startproject``.
 
-The page's settings and URL blocks are appended to what ``django-admin startproject`` makes;
-``manage.py check`` must be silent, and the token endpoint, called as Rocket.Chat's web client
-calls it, must hand the logged-in user a token from the Rocket.Chat stand-in.
+The page's settings and URL blocks are appended to what ``django-admin startproject`` makes,
+its shell block is run as written (its ``export`` lines, then each ``manage.py`` command but
+the interactive ``createsuperuser`` and the endless ``runserver``): every command must succeed
+and ``check`` must be silent; then the token endpoint, called as Rocket.Chat's web client calls
+it, must hand the logged-in user a token from the Rocket.Chat stand-in. Both pages' settings
+blocks are one and the same.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -49,11 +53,11 @@ def newcomers_environment() -> dict[str, str]:
     return environment
 
 
-def manage(project: Path, *arguments: str) -> str:
+def manage(project: Path, *arguments: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *arguments],
         cwd=project,
-        env=newcomers_environment(),
+        env={**newcomers_environment(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -62,7 +66,17 @@ def manage(project: Path, *arguments: str) -> str:
     return done.stdout + done.stderr
 
 
-def test_quick_start_in_a_fresh_project_signs_the_user_in(tmp_path: Path) -> None:
+NOT_RUN = {"createsuperuser", "runserver"}  # interactive; serves until stopped
+
+
+def python_blocks(page: str) -> dict[str, str]:
+    return {
+        b.code.splitlines()[0]: b.code for b in code_blocks(DOCS / page) if b.language == "python"
+    }
+
+
+def fresh_project(tmp_path: Path, page: str) -> Path:
+    """``startproject mysite`` with the page's settings and URL blocks pasted at the end."""
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite"],
         cwd=tmp_path,
@@ -70,20 +84,55 @@ def test_quick_start_in_a_fresh_project_signs_the_user_in(tmp_path: Path) -> Non
         check=True,
     )
     project = tmp_path / "mysite"
-    blocks = {
-        b.code.splitlines()[0]: b.code
-        for b in code_blocks(DOCS / "quickstart.rst")
-        if b.language == "python"
-    }
+    blocks = python_blocks(page)
     for name in ("settings.py", "urls.py"):
         with open(project / "mysite" / name, "a") as module:
             module.write("\n" + blocks[f"# {name}, at the end"])
+    return project
 
+
+def follow_shell_block(project: Path, page: str) -> tuple[dict[str, str], list[str]]:
+    """Run the page's block of ``manage.py`` commands as written; the variables it exported
+    and each command's output."""
+    (block,) = [
+        b
+        for b in code_blocks(DOCS / page)
+        if b.language == "sh" and "python manage.py migrate" in b.code
+    ]
+    exported: dict[str, str] = {}
+    outputs = []
+    for line in block.code.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["export"]:
+            exported.update(word.split("=", 1) for word in words[1:])  # type: ignore[misc]
+        elif words[:2] == ["python", "manage.py"] and words[2] not in NOT_RUN:
+            outputs.append(manage(project, *words[2:], env=exported))
+        else:
+            assert words[:2] == ["python", "manage.py"], f"{page}: what runs {line!r}?"
+    return exported, outputs
+
+
+def test_installation_page_as_pasted_migrates_and_checks(tmp_path: Path) -> None:
+    project = fresh_project(tmp_path, "installation.rst")
+    exported, outputs = follow_shell_block(project, "installation.rst")
+    assert set(exported) >= {"ROCKETCHAT_SSO_ADMIN_USER_ID", "ROCKETCHAT_SSO_ADMIN_TOKEN"}
+    assert len(outputs) == 2  # migrate, check: both succeeded
+    assert "System check identified no issues" in outputs[-1]
+
+
+def test_installation_and_quick_start_paste_the_same_block() -> None:
+    assert python_blocks("installation.rst") == python_blocks("quickstart.rst")
+
+
+def test_quick_start_in_a_fresh_project_signs_the_user_in(tmp_path: Path) -> None:
+    project = fresh_project(tmp_path, "quickstart.rst")
+    exported, _ = follow_shell_block(project, "quickstart.rst")
     assert "System check identified no issues" in manage(
-        project, "check", "--fail-level", "WARNING"
+        project, "check", "--fail-level", "WARNING", env=exported
     )
-    manage(project, "migrate", "--verbosity", "0")
-    outcome = json.loads(manage(project, "shell", "--command", SIGN_IN).strip().splitlines()[-1])
+    outcome = json.loads(
+        manage(project, "shell", "--command", SIGN_IN, env=exported).strip().splitlines()[-1]
+    )
     assert outcome == {
         "status": 200,
         "cors": "http://localhost:3000",
