@@ -37,6 +37,9 @@ PROXY_PAGE = b"<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>"
 # How long a TIMEOUT fault holds the connection: longer than any sane client timeout.
 HANG_SECONDS = 60.0
 
+# Hosts that mean "every interface": no browser can open them, so the URL names the bound one.
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names them, binds nothing
+
 DEFAULT_TOKEN_PATH = "/rocketchat/token/"
 DEFAULT_LOGIN_PATH = "/rocketchat/login/"
 
@@ -167,11 +170,17 @@ class RocketChatServer(ThreadingHTTPServer):
         self.websocket = websocket
         self.verbose = verbose
         self.stopping = threading.Event()
+        self.host = address[0]
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        """The URL with the host name asked for (``localhost`` stays ``localhost``: browsers
+        treat it as another origin than ``127.0.0.1``); the bound address for a wildcard."""
+        bound, port = self.server_address[:2]
+        host = str(bound) if self.host in WILDCARD_HOSTS else self.host
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
 
     def start(self) -> RocketChatServer:
         """Serve in a daemon thread; returns self."""
