@@ -243,14 +243,42 @@ def main(argv: list[str] | None = None) -> None:
         action="store_false",
         help="turn Rocket.Chat's REST rate limiter off (on by default, as Rocket.Chat ships)",
     )
+    add_environment_options(parser)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     fake = FakeRocketChat(
-        version=args.rocketchat_version, rate_limiter=args.rate_limiter, latency=args.latency
+        version=args.rocketchat_version,
+        rate_limiter=args.rate_limiter,
+        latency=args.latency,
+        **environment_options(args),
     )
     if args.site:
         configure_for_site(fake, args.site)
     serve(RocketChatServer(fake, (args.host, args.port), verbose=args.verbose), "")
+
+
+def add_environment_options(parser: argparse.ArgumentParser) -> None:
+    """The server environment variables that let ``users.createToken`` work (the site's
+    ``create_token`` login method), as options of the stand-in's commands."""
+    parser.add_argument(
+        "--create-tokens-secret",
+        metavar="SECRET",
+        help="Rocket.Chat 8.x's CREATE_TOKENS_FOR_USERS_SECRET (the same value goes in "
+        "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET)",
+    )
+    parser.add_argument(
+        "--create-tokens-for-users",
+        action="store_true",
+        help="Rocket.Chat 7.x's CREATE_TOKENS_FOR_USERS=true",
+    )
+
+
+def environment_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:class:`FakeRocketChat` options from :func:`add_environment_options`' arguments."""
+    return {
+        "create_tokens_secret": args.create_tokens_secret,
+        "create_tokens_for_users": args.create_tokens_for_users,
+    }
 
 
 def serve(server: RocketChatServer, what: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.docs.rst import DOCS, ROOT, code_blocks
 
 SIGN_IN = """
 import json
+import os
 from django.contrib.auth import get_user_model
 from django.test import Client
 from rocketchat_sso.testing import mock_rocketchat
@@ -29,7 +31,8 @@ user = get_user_model().objects.create_user("ann", "ann@example.com", "pw")
 browser = Client(SERVER_NAME="localhost")
 anonymous = browser.get("/rocketchat/login/")
 browser.force_login(user)
-with mock_rocketchat("http://localhost:3000") as rocketchat:
+secret = os.environ["ROCKETCHAT_SSO_CREATE_TOKEN_SECRET"]  # the stand-in's, as started
+with mock_rocketchat("http://localhost:3000", create_tokens_secret=secret) as rocketchat:
     answer = browser.post("/rocketchat/token/", HTTP_ORIGIN="http://localhost:3000")
     token = answer.json()["loginToken"]
     ann = rocketchat.user_by_username("ann")
@@ -139,3 +142,43 @@ def test_quick_start_in_a_fresh_project_signs_the_user_in(tmp_path: Path) -> Non
         "token_is_anns": True,
         "login_link": True,
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_doctor_passes_on_the_quick_starts_stand_in(tmp_path: Path) -> None:
+    """The stand-in started as the page says (on a free port, as its paragraph on ports says
+    how), and ``rocketchat_sso_doctor`` run in the page's project: every check passes."""
+    project = fresh_project(tmp_path, "quickstart.rst")
+    exported, _ = follow_shell_block(project, "quickstart.rst")
+    (command,) = [
+        b.code.strip()
+        for b in code_blocks(DOCS / "quickstart.rst")
+        if b.language == "sh" and "example.standin" in b.code
+    ]
+    words = shlex.split(command)
+    assert words[:4] == ["PYTHONPATH=example_project", "python", "-m", "example.standin"]
+    port = free_port()
+    words[words.index("--port") + 1] = str(port)
+    environment = newcomers_environment()
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "example_project"), str(ROOT)])
+    stand_in = subprocess.Popen(
+        [sys.executable, *words[2:]], cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert stand_in.stdout is not None
+        announced = stand_in.stdout.readline().split()[-1]
+        assert announced == f"http://localhost:{port}"  # the host asked for
+        out = manage(
+            project, "rocketchat_sso_doctor", env={**exported, "ROCKETCHAT_SSO_URL": announced}
+        )
+    finally:
+        stand_in.terminate()
+        stand_in.wait(timeout=10)
+    statuses = [text.split()[0] for text in out.splitlines() if not text.startswith(" ")]
+    assert statuses and set(statuses) == {"OK"}, out
+    assert max(len(text) for text in out.splitlines()) <= 100, out
