@@ -156,3 +156,33 @@ def test_a_session_gone_asks_to_log_in_and_comes_back_here(
     link = notice.get_by_role("link", name="Log in")
     expect(link).to_have_attribute("href", "/accounts/login/?next=%2F")
     screenshot(page, "embed-login")
+
+
+@pytest.mark.parametrize("deployment", ["cross-site"], indirect=True)
+def test_one_notice_at_a_time_nothing_of_the_frame_shows_through(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    """Rocket.Chat refusing the sign-in shows the loading page in the frame (its own notice)
+    and, over the frame, the embed's: only the embed's may be seen, not the other through it."""
+    refusal = {"status": "error", "error": 403, "message": "User not found or incorrect password"}
+    context.route(
+        f"{deployment.chat}/api/v1/login", lambda route: route.fulfill(status=401, json=refusal)
+    )
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.clock.install()
+    page.goto(deployment.url("/"))
+    # The frame shows the loading page with its own notice (Rocket.Chat's iframe login failed).
+    loading_page = page.frame_locator("#chat").frame_locator("#rc-login-iframe")
+    expect(loading_page.locator("section:not([hidden]) p").first).to_be_visible()
+    page.wait_for_function("() => RocketChatSSO.get('chat').posted")
+    page.clock.run_for(TIMEOUT_MS + 500)
+    notice = page.locator(NOTICE)
+    expect(notice).to_have_attribute("data-kind", "refused")
+    box = notice.bounding_box()
+    assert box is not None
+    with_frame = page.screenshot(clip=box, animations="disabled")
+    page.evaluate("document.getElementById('chat').style.visibility = 'hidden'")
+    without_frame = page.screenshot(clip=box, animations="disabled")
+    screenshot(page, "embed-refused-over-loading-page")
+    assert with_frame == without_frame  # the notice alone: the frame's notice is not seen
