@@ -726,12 +726,12 @@
       }
     }, [
       el('h1', { text: 'Login', id: 'rc-login-title' }),
-      el('label', { text: 'Username' }), username,
-      el('label', { text: 'Password' }), password,
+      el('label', { text: 'Username', 'for': 'rc-username-input' }), username,
+      el('label', { text: 'Password', 'for': 'rc-password-input' }), password,
       state.loginError ? el('p', { 'class': 'rc-error', role: 'alert', text: state.loginError }) : null,
       el('button', { type: 'submit', text: 'Login' })
     ]);
-    return el('div', { 'class': 'rc-center' }, [form]);
+    return el('main', { 'class': 'rc-center' }, [form]);
   }
 
   function renderSidebar() {
