@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def watch(browser: Any, site: str, chat: str, args: argparse.Namespace) -> dict[str, Any]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -125,7 +127,15 @@ def watch(browser: Any, site: str, chat: str, args: argparse.Namespace) -> dict[
     while time.monotonic() < end:
         if time.monotonic() >= next_reload:
             page.goto(site + "/")
-            page.frame_locator("#chat").locator("#rc-user").wait_for()
+            try:
+                page.frame_locator("#chat").locator("#rc-user").wait_for()
+            except PlaywrightTimeout:
+                notice = page.locator(".rocketchat-sso-notice:visible")
+                shown = notice.first.inner_text() if notice.count() else "no notice"
+                raise BenchmarkFailed(
+                    f"sign-in {sign_ins + 1} did not happen within {TIMEOUT_MS // 1000} s "
+                    f"({shown!r}; 429 from {too_many or 'nothing'})"
+                ) from None
             sign_ins += 1
             next_reload += args.reload_every * 60
         if too_many:

@@ -50,3 +50,27 @@ def test_badge_follows_every_message_with_no_429_and_no_polling(
     # Nothing is fetched over REST while the colleague writes: the news came over the socket.
     assert calls_while_chatting == []
     assert deployment.fake.subscriptions_of(deployment.rocketchat_user("alice")["_id"])
+
+
+RELOADS = 12  # more sign-ins in a minute than Rocket.Chat's 10 REST logins a minute
+
+
+def test_every_reload_signs_in_with_no_rest_login(
+    context: Any, deployment: Deployment, alice: Any
+) -> None:
+    """Meteor.loginWithToken is a DDP method, which the REST limiter does not count: a person
+    reloading the page often is signed in every time (issue 19: the 9th in a minute was not)."""
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    rest: list[tuple[str, int]] = []
+    page.on(
+        "response",
+        lambda r: (
+            rest.append((r.url, r.status)) if r.url.startswith(deployment.chat + "/api/") else None
+        ),
+    )
+    for _ in range(RELOADS):
+        page.goto(deployment.url("/"))
+        expect(page.frame_locator("#chat").locator("#rc-user")).to_have_text("alice")
+    assert [url for url, _ in rest if url.endswith("/api/v1/login")] == []
+    assert [url for url, status in rest if status == 429 and "/me" not in url] == []

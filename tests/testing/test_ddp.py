@@ -131,6 +131,9 @@ def signed_in(served: RocketChatServer, fake: ChatRocketChat) -> tuple[Client, s
     client.connect()
     result = client.call("login", {"resume": headers["X-Auth-Token"]})
     assert result["result"]["id"] == headers["X-User-Id"]
+    # Meteor publishes the logged-in user's own document on the connection.
+    own = client.until(msg="added", collection="users")
+    assert (own["id"], own["fields"]["username"]) == (headers["X-User-Id"], "bob")
     return client, headers["X-User-Id"], headers["X-Auth-Token"]
 
 
@@ -224,3 +227,31 @@ def test_other_paths_are_closed_at_once(served: RocketChatServer) -> None:
     assert client.status.startswith("HTTP/1.1 101")
     assert client.frame()[0] == 0x8
     client.close()
+
+
+def test_public_settings_need_no_login_and_are_only_the_public_ones(
+    served: RocketChatServer, fake: ChatRocketChat
+) -> None:
+    fake.set_setting("Accounts_iframe_enabled", True)
+    client = Client(served)
+    client.connect()
+    settings = {s["_id"]: s["value"] for s in client.call("public-settings/get")["result"]}
+    assert settings["Accounts_iframe_enabled"] is True
+    assert "API_Enable_Rate_Limiter" not in settings  # not public
+    assert fake.calls_to() == []  # over the socket, not REST
+    client.close()
+
+
+def test_a_resume_login_over_the_socket_is_not_rate_limited(
+    served: RocketChatServer, fake: ChatRocketChat
+) -> None:
+    """Meteor.loginWithToken is a DDP method: 15 logins, no REST call, none refused."""
+    fake.add_user("bob", "bob@example.com", "Bob", password=PASSWORD)
+    token = Api(served.url).login("bob")["X-Auth-Token"]
+    fake.reset_calls()
+    for _ in range(15):
+        client = Client(served)
+        client.connect()
+        assert "result" in client.call("login", {"resume": token})
+        client.close()
+    assert fake.calls_to() == []

@@ -24,6 +24,7 @@ from rocketchat_sso.testing.model import (
     API,
     ID_ALPHABET,
     ID_LENGTH,
+    PUBLIC_SETTINGS,
     Call,
     FakeResponse,
     FakeRocketChat,
@@ -151,6 +152,23 @@ class ChatRocketChat(FakeRocketChat):
                     if secrets.compare_digest(token.token.encode(), presented.encode()):
                         return None if self._expired(token) else str(user.doc["_id"])
         return None
+
+    def public_settings(self) -> list[dict[str, Any]]:
+        """The ``public-settings/get`` method: every public setting, as ``{_id, value}``."""
+        with self._lock:
+            return [
+                {"_id": key, "value": copy.deepcopy(self.settings[key])}
+                for key in sorted(PUBLIC_SETTINGS)
+                if key in self.settings
+            ]
+
+    def own_fields(self, user_id: str) -> dict[str, Any]:
+        """The logged-in user's own document as the connection publishes it (``fields``)."""
+        with self._lock:
+            user = self._users.get(user_id)
+            doc = user.doc if user is not None else {}
+            keep = ("username", "name", "status", "statusText", "active", "roles")
+            return {"fields": {key: copy.deepcopy(doc[key]) for key in keep if key in doc}}
 
     def subscriptions_for(self, user_id: str) -> list[dict[str, Any]]:
         """The ``subscriptions/get`` method: the user's subscriptions."""

@@ -3,14 +3,17 @@
 Rocket.Chat's web client does not poll REST for news: it holds one WebSocket to the server
 (Meteor's DDP), loads its subscriptions with the ``subscriptions/get`` method, then listens to
 ``stream-notify-user`` (``<user id>/subscriptions-changed``) and, for the open room,
-``stream-room-messages``; it loads a room's history with the ``loadHistory`` method and sends
-with ``sendMessage``. Only some calls are REST (``subscriptions.read``, ``users.setStatus``,
-``rooms.info``, the login), and those are rate-limited as any REST call. Served here through
-:class:`~rocketchat_sso.testing.server.RocketChatServer`'s ``websocket`` handler.
+``stream-room-messages``; it logs in with the ``login`` method (a resume token), reads the public
+settings with ``public-settings/get``, loads a room's history with ``loadHistory`` and sends with
+``sendMessage``. Only some calls are REST (``/me`` after a login, ``subscriptions.read``,
+``users.setStatus``, ``rooms.info``), and those are rate-limited as any REST call. Served here
+through :class:`~rocketchat_sso.testing.server.RocketChatServer`'s ``websocket`` handler.
 
 Sources read (RocketChat/Rocket.Chat): ``apps/meteor/client/lib/cachedCollections/
-CachedCollection.ts`` @069a70a (``sdk.call('<name>/get')``, then ``sdk.stream(eventType,
-['<uid>/<name>-changed'])`` with ``(action, record)``), ``apps/meteor/client/lib/
+CachedCollection.ts`` @069a70a (``sdk.call('<name>/get')`` for ``subscriptions`` and
+``public-settings``, then ``sdk.stream(eventType, ['<uid>/<name>-changed'])`` with
+``(action, record)``), ``apps/meteor/client/lib/userData.ts`` (``synchronizeUserData``: after a
+login, ``sdk.rest.get('/v1/me')``), ``apps/meteor/client/lib/
 RoomHistoryManager.ts`` (``callWithErrorHandling('loadHistory', rid, ts, limit, ls)``),
 ``apps/meteor/app/ui-utils/client/lib/readStateManager.ts`` (``sdk.rest.post
 ('/v1/subscriptions.read', {rid})``). The DDP messages follow Meteor's DDP specification
@@ -163,10 +166,15 @@ class Connection:
             else:
                 self.user_id, self.token = user_id, token
                 result = {"id": user_id, "token": token}
+                # Meteor publishes the logged-in user's own document on the connection.
+                fields = self.fake.own_fields(user_id)
+                self.outbox.put({"msg": "added", "collection": "users", "id": user_id, **fields})
         elif name == "logout":
             self.user_id = self.token = None
             with self.lock:
                 self.subs.clear()
+        elif name == "public-settings/get":  # CachedCollection 'public-settings', no login
+            result = self.fake.public_settings()
         elif name == "subscriptions/get":
             result = ejson(self.fake.subscriptions_for(self.user_id)) if self.user_id else []
         elif name == "loadHistory" and self.user_id:

@@ -9,8 +9,11 @@
  * repeated here. Where Rocket.Chat's client talks DDP (Meteor's WebSocket at /websocket), so
  * does this one (../ddp.py): the subscriptions/get, loadHistory and sendMessage methods, and the
  * stream-notify-user (<uid>/subscriptions-changed) and stream-room-messages streams; it never
- * polls. REST only where Rocket.Chat's client uses REST: the login (see loginWithToken),
- * subscriptions.read, users.setStatus, rooms.info, settings.public.
+ * polls. Meteor.loginWithToken is the DDP 'login' method too. REST only where Rocket.Chat's
+ * client uses REST: /me after a login (client/lib/userData.ts synchronizeUserData),
+ * subscriptions.read, users.setStatus, rooms.info; the public settings come over DDP
+ * ('public-settings/get'); the password form and the
+ * logout stay on REST /login and /logout here (Meteor sends both over DDP).
  */
 (function () {
   'use strict';
@@ -79,7 +82,7 @@
   function api(method, endpoint, options) {
     options = options || {};
     var headers = { Accept: 'application/json' };
-    if (options.auth !== false && state.user) {
+    if (options.auth === true || (options.auth !== false && state.user)) {
       headers['X-User-Id'] = storage.getItem(USER_ID_KEY) || '';
       headers['X-Auth-Token'] = storage.getItem(LOGIN_TOKEN_KEY) || '';
     }
@@ -127,22 +130,24 @@
     state.unstoreCallbacks.forEach(function (callback) { callback(); });
   }
 
-  // Meteor.loginWithToken: the DDP 'login' method with {resume: token}. Over REST that is
-  // POST /api/v1/login {resume}, which Rocket.Chat hands to the same Meteor method: on success it
-  // answers with the same token, which Meteor then stores.
+  // Meteor.loginWithToken: the DDP 'login' method with {resume: token} (not a REST call, so
+  // Rocket.Chat's REST rate limiter does not count it); on success Meteor stores the token, and
+  // the user's own document arrives on the connection ('added' to 'users'). Then
+  // synchronizeUserData (client/lib/userData.ts) fetches REST /v1/me; the login stands without it.
   function loginWithToken(token, callback) {
     state.loggingIn = true;
     render();
-    state.pendingLogin = api('POST', 'login', { auth: false, body: { resume: token } }).then(function (res) {
+    state.pendingLogin = ddpLogin(token).then(function (result) {
       state.loggingIn = false;
-      if (!res.ok || !res.data.data) {
-        render();
-        callback(new Error((res.data && (res.data.message || res.data.error)) || 'Login failed'));
-        return;
-      }
-      storeLoginToken(res.data.data.userId, res.data.data.authToken);
-      loggedIn(res.data.data.me);
+      storeLoginToken(result.id, result.token);
+      loggedIn(state.ddp && state.ddp.users[result.id] ? Object.assign({ _id: result.id }, state.ddp.users[result.id]) : { _id: result.id });
       callback(undefined);
+      api('GET', 'me', { auth: true }).then(function (res) {
+        if (res.ok && state.user && state.user._id === res.data._id) {
+          state.user = Object.assign({}, state.user, res.data);
+          render();
+        }
+      }, function () {});
     }, function (error) {
       state.loggingIn = false;
       render();
@@ -374,7 +379,9 @@
     if (me && me.status === 'offline') {
       setStatus('online');
     }
-    ddpConnect();
+    ddpLogin(storage.getItem(LOGIN_TOKEN_KEY) || '').then(onDdpLoggedIn, function () {
+      unstoreLoginToken(); // the token was removed on the server: Meteor's forced logout
+    });
     route();
   }
 
@@ -389,9 +396,10 @@
 
   // -- DDP (Meteor's WebSocket): ../ddp.py plays the server side ----------------------------
 
+  // The connection, opened once (Meteor connects at startup) and again after a drop.
   function ddpConnect() {
     if (state.ddp) {
-      return;
+      return state.ddp;
     }
     var scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
     var ddp = {
@@ -400,9 +408,13 @@
       calls: {},
       subs: {},
       roomSub: null,
+      userSub: null,
+      users: {}, // the 'users' documents the server published (the logged-in user's own)
+      loggedInWith: null,
       retries: 0,
       closed: false
     };
+    ddp.ready = new Promise(function (resolve) { ddp.resolveReady = resolve; });
     state.ddp = ddp;
     ddp.socket.onopen = function () {
       ddpSend({ msg: 'connect', version: '1', support: ['1'] });
@@ -413,6 +425,10 @@
       onDdpMessage(ddp, message);
     };
     ddp.socket.onclose = function () {
+      Object.keys(ddp.calls).forEach(function (id) { // no answer will come on this connection
+        ddp.calls[id].reject(new Error('connection lost'));
+      });
+      ddp.calls = {};
       if (state.ddp !== ddp || ddp.closed) {
         return;
       }
@@ -423,11 +439,25 @@
       var wait = Math.min(RETRY_BASE_MS * Math.pow(2.2, retries - 1), RETRY_MAX_MS);
       window.setTimeout(function () {
         if (state.user && !state.ddp) {
-          ddpConnect();
-          state.ddp.retries = retries;
+          ddpConnect().retries = retries;
         }
       }, wait);
     };
+    return ddp;
+  }
+
+  // Log the connection in with a resume token (once per connection and token).
+  function ddpLogin(token) {
+    var ddp = ddpConnect();
+    if (ddp.loggedInWith === token) {
+      return Promise.resolve({ id: storage.getItem(USER_ID_KEY), token: token });
+    }
+    return ddp.ready.then(function () {
+      return ddpCall('login', [{ resume: token }]);
+    }).then(function (result) {
+      ddp.loggedInWith = token;
+      return result;
+    });
   }
 
   function ddpClose() {
@@ -479,10 +509,14 @@
   function onDdpMessage(ddp, message) {
     if (message.msg === 'connected') {
       ddp.retries = 0;
-      var token = storage.getItem(LOGIN_TOKEN_KEY);
-      ddpCall('login', [{ resume: token }]).then(onDdpLoggedIn, function () {
-        unstoreLoginToken(); // the token was removed on the server: Meteor's forced logout
-      });
+      ddp.resolveReady();
+      if (state.user) { // a reconnection: Meteor logs in again with the stored token
+        ddpLogin(storage.getItem(LOGIN_TOKEN_KEY) || '').then(onDdpLoggedIn, function () {
+          unstoreLoginToken(); // the token was removed on the server: Meteor's forced logout
+        });
+      }
+    } else if ((message.msg === 'added' || message.msg === 'changed') && message.collection === 'users') {
+      ddp.users[message.id] = Object.assign({}, ddp.users[message.id], message.fields);
     } else if (message.msg === 'ping') {
       ddpSend(message.id ? { msg: 'pong', id: message.id } : { msg: 'pong' });
     } else if (message.msg === 'result' && ddp.calls[message.id]) {
@@ -506,11 +540,12 @@
   // CachedCollection.init for 'subscriptions': load with subscriptions/get, then listen to
   // <uid>/subscriptions-changed; the open room's messages come on stream-room-messages.
   function onDdpLoggedIn() {
-    if (!state.user) {
+    if (!state.user || !state.ddp) {
       return;
     }
     var uid = state.user._id || storage.getItem(USER_ID_KEY);
-    ddpSubscribe('stream-notify-user', uid + '/subscriptions-changed', onSubscriptionChanged);
+    ddpUnsubscribe(state.ddp && state.ddp.userSub);
+    state.ddp.userSub = ddpSubscribe('stream-notify-user', uid + '/subscriptions-changed', onSubscriptionChanged);
     ddpCall('subscriptions/get', []).then(function (subscriptions) {
       if (!state.user) {
         return;
@@ -845,9 +880,16 @@
 
   // -- startup -------------------------------------------------------------------------------
 
+  // The public settings: CachedCollection 'public-settings' loads them with the DDP method
+  // 'public-settings/get' on the connection Meteor opens at startup.
   function start() {
-    api('GET', 'settings.public', { auth: false, query: { _id: PUBLIC_SETTINGS.join(',') } }).then(function (res) {
-      (res.data.settings || []).forEach(function (s) { state.settings[s._id] = s.value; });
+    var connection = ddpConnect();
+    connection.ready.then(function () {
+      return ddpCall('public-settings/get', []);
+    }).then(function (settings) {
+      (settings || []).forEach(function (s) {
+        if (PUBLIC_SETTINGS.indexOf(s._id) > -1) { state.settings[s._id] = s.value; }
+      });
       state.ready = true;
       window.addEventListener('message', onCommandMessage);
       window.addEventListener('message', onLoginListenerMessage);
