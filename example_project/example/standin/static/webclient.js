@@ -139,9 +139,13 @@
     render();
     state.pendingLogin = ddpLogin(token).then(function (result) {
       state.loggingIn = false;
+      var before = state.user && state.user._id;
       storeLoginToken(result.id, result.token);
       loggedIn(state.ddp && state.ddp.users[result.id] ? Object.assign({ _id: result.id }, state.ddp.users[result.id]) : { _id: result.id });
       callback(undefined);
+      if (before === result.id) {
+        return; // the same user again: synchronizeUserData runs when the user id changes
+      }
       api('GET', 'me', { auth: true }).then(function (res) {
         if (res.ok && state.user && state.user._id === res.data._id) {
           state.user = Object.assign({}, state.user, res.data);
