@@ -40,6 +40,8 @@ def test_badge_follows_every_message_with_no_429_and_no_polling(
     chat = page.frame_locator("#chat")
     expect(chat.locator("#rc-user")).to_have_text("alice")
     expect(chat.locator("body[data-state=logged-in]")).to_have_count(1)
+    # The sign-in's own calls (REST /me after the login, as synchronizeUserData) come first.
+    page.wait_for_load_state("networkidle")
     badge = page.locator("#unread-badge")
     signed_in_calls = len(rest)
     for number in range(1, MESSAGES + 1):
