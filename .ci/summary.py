@@ -28,6 +28,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 DEGRADING = {
     "production-shaped test": ("PostgreSQL/Redis tests skipped", "postgres"),
     "no Chromium": ("browser tests skipped", None),
+    "no axe-core": ("accessibility tests skipped", None),
 }
 # One full env on a 2-core machine, setup included: ~3 minutes alone; 7.2-7.7 minutes measured
 # while four other test suites shared the machine (load average 10-15).

@@ -60,13 +60,22 @@ def run_round(
 ) -> tuple[int, int, float]:
     """Every session opens the chat ``rounds`` times; each opening goes to the next worker.
 
-    Returns (requests, errors, seconds).
+    Returns (requests, errors, seconds); raises :class:`BenchmarkFailed` at the first
+    opening that is not a 200.
     """
+    from benchmarks.needs import BenchmarkFailed
     from tests.production.harness import Browser
 
     def browse(index: int) -> list[int]:
+        statuses = []
         with Browser(sessions[index], rocketchat_url) as browser:
-            return [browser.open_chat(urls[(index + n) % len(urls)]).status for n in range(rounds)]
+            for n in range(rounds):
+                url = urls[(index + n) % len(urls)]
+                status = browser.open_chat(url).status
+                if status != 200:
+                    raise BenchmarkFailed(f"opening the chat at {url}: {status}")
+                statuses.append(status)
+        return statuses
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -141,11 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.load_before = os.getloadavg()  # the machine is shared: say how busy it was
 
+    sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]  # as pytest's pythonpath
+    from benchmarks.needs import BenchmarkFailed, require, stop
+
+    production = {"gunicorn": "production", "psycopg": "production", "redis": "production"}
+    require("benchmarks/multiworker.py", production)
     missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
     if missing:
         print(f'Set {" and ".join(missing)}: exports="$(.ci/services)" && eval "$exports"')
         return 2
-    sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]  # as pytest's pythonpath
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     import django
 
@@ -168,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for workers in args.workers:
                 results += measure(workers, args, env, stand_in, Path(logs))
+    except BenchmarkFailed as failure:
+        return stop(failure)
     finally:
         connection.close()
         teardown_databases(databases, verbosity=0)

@@ -40,6 +40,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]
+
+from benchmarks.needs import BenchmarkFailed, describe, require, stop  # noqa: E402
+
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
 
 RC_ORIGIN = "https://chat.example.com"
@@ -165,11 +168,17 @@ def sign_in(
             run.answers[f"{response.status_code} {body.get('error', '')}".strip()] += 1
             if not is_json:
                 run.not_json += 1
+                raise BenchmarkFailed(
+                    f"POST {TOKEN_PATH}: not JSON: {describe(response.status_code, response.text)}"
+                )
             if response.status_code == 200:
                 return str(body["loginToken"])
             retry_after = response.headers.get("Retry-After", "")
             if response.status_code not in WAIT_STATUSES or not retry_after.isdigit():
-                return None
+                # Told neither to wait nor why: a failure, not Rocket.Chat's limit at work.
+                raise BenchmarkFailed(
+                    f"POST {TOKEN_PATH}: {describe(response.status_code, response.text)}"
+                )
             run.retry_after.append(int(retry_after))
             pause = int(retry_after)
             if time.monotonic() + pause >= deadline:
@@ -259,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.seconds, args.max_signins, args.browsers = 3, 12, 2
+    # The site is benchmarks/settings.py's, whose URLconf has the comparison's view too.
+    require("benchmarks/signins.py", {"rocketchat_API": "bench"})
     load = os.getloadavg()
 
     import django
@@ -286,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                 for method in args.methods:
                     for kind in args.kinds:
                         runs.append(measure(site, stand_in, tally, method, kind, args))
+    except BenchmarkFailed as failure:
+        return stop(failure)
     finally:
         connection.close()
         database = str(settings.DATABASES["default"]["NAME"])

@@ -10,6 +10,9 @@ known one (warm), warm latency (median, p95) one request at a time, the Django-s
     python benchmarks/token_endpoint.py                   # the figures of README.rst
     python benchmarks/token_endpoint.py --latency 0.05 --concurrency 20
     python benchmarks/token_endpoint.py --smoke --json    # seconds; what the test suite runs
+
+It needs the dependency group ``bench`` (``rocketchat_API``, for the comparison); it stops at
+the first request that fails, with the reason, and exits 1.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"  # its own site, whoever calls
+
+from benchmarks.needs import BenchmarkFailed, describe, require, stop  # noqa: E402
 
 RC_ORIGIN = "https://chat.example.com"
 BASELINE = "/baseline/"  # a signed-in JSON view calling nothing: the site's own floor
@@ -159,8 +164,10 @@ def ask(http: requests.Session, url: str) -> Sample:
     started = time.perf_counter()
     response = http.post(url, headers={"Origin": RC_ORIGIN}, timeout=30)
     latency = time.perf_counter() - started
-    if response.status_code == 200 and url.endswith("/token/"):
-        assert "loginToken" in response.json()
+    if response.status_code != 200:
+        raise BenchmarkFailed(f"POST {url}: {describe(response.status_code, response.text)}")
+    if url.endswith("/token/") and "loginToken" not in response.json():
+        raise BenchmarkFailed(f"POST {url}: 200 without a loginToken: {response.text[:200]}")
     return Sample(
         latency,
         float(response.headers.get(APP_TIME, "nan")),
@@ -272,40 +279,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "runs": {},
     }
-    floor = [browser(key) for key in make_sessions("base", args.users)]
-    for http in floor:  # warm up: the first requests import and build what Django caches
-        ask(http, site + BASELINE)
-    samples = [ask(http, site + BASELINE) for _ in range(args.rounds) for http in floor]
-    results["baseline"] = {
-        "latency_ms": ms(s.latency for s in samples),
-        "in_app_ms": ms(s.app for s in samples),
-    }
-    for latency in args.latency:
-        process, settings.ROCKETCHAT_SSO_URL = serve_rocketchat(latency)
-        try:
-            run_results = {
-                name: measure(
-                    site,
-                    path,
-                    f"l{int(latency * 1000)}i{n}u",
-                    args.users,
-                    args.rounds,
-                    args.requests,
-                    args.concurrency,
-                    floor,
-                )
-                for n, (name, path) in enumerate(IMPLEMENTATIONS.items())
-            }
-        finally:
-            process.terminate()
-            process.wait()
-        ours, obvious = (run_results[name]["throughput_rps"] for name in IMPLEMENTATIONS)
-        run_results["throughput_ratio"] = round(ours / obvious, 2) if obvious else None
-        results["runs"][f"{latency * 1000:g} ms"] = run_results
-    connection.close()
-    database = str(settings.DATABASES["default"]["NAME"])
-    for suffix in ("", "-wal", "-shm"):
-        Path(database + suffix).unlink(missing_ok=True)
+    try:
+        floor = [browser(key) for key in make_sessions("base", args.users)]
+        for http in floor:  # warm up: the first requests import and build what Django caches
+            ask(http, site + BASELINE)
+        samples = [ask(http, site + BASELINE) for _ in range(args.rounds) for http in floor]
+        results["baseline"] = {
+            "latency_ms": ms(s.latency for s in samples),
+            "in_app_ms": ms(s.app for s in samples),
+        }
+        for latency in args.latency:
+            process, settings.ROCKETCHAT_SSO_URL = serve_rocketchat(latency)
+            try:
+                run_results = {
+                    name: measure(
+                        site,
+                        path,
+                        f"l{int(latency * 1000)}i{n}u",
+                        args.users,
+                        args.rounds,
+                        args.requests,
+                        args.concurrency,
+                        floor,
+                    )
+                    for n, (name, path) in enumerate(IMPLEMENTATIONS.items())
+                }
+            finally:
+                process.terminate()
+                process.wait()
+            ours, obvious = (run_results[name]["throughput_rps"] for name in IMPLEMENTATIONS)
+            run_results["throughput_ratio"] = round(ours / obvious, 2) if obvious else None
+            results["runs"][f"{latency * 1000:g} ms"] = run_results
+    finally:
+        connection.close()
+        database = str(settings.DATABASES["default"]["NAME"])
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + suffix).unlink(missing_ok=True)
     return results
 
 
@@ -354,7 +363,7 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.02], help="seconds")
     parser.add_argument("--users", type=int, default=20, help="signed-in users per run")
@@ -372,9 +381,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.smoke:
         args.users, args.rounds, args.requests, args.concurrency = 3, 2, 12, 3
-    results = run(args)
+    require("benchmarks/token_endpoint.py", {"rocketchat_API": "bench"})
+    try:
+        results = run(args)
+    except BenchmarkFailed as failure:
+        return stop(failure)
     print(json.dumps(results, indent=2) if args.json else table(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,6 +7,7 @@ and a check whose prerequisite failed is reported as SKIP.
 
 from __future__ import annotations
 
+import textwrap
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -172,12 +173,12 @@ def reachable(doctor: Doctor) -> Finding:
     except RocketChatError as error:
         return Finding(
             FAIL,
-            error.message,
-            f"Check ROCKETCHAT_SSO_URL ({conf.ROCKETCHAT_SSO_URL}) and that this server can "
-            "reach it (DNS, firewall, proxy).",
+            f"ROCKETCHAT_SSO_URL = {conf.ROCKETCHAT_SSO_URL}: {error.message}",
+            f"Check ROCKETCHAT_SSO_URL ({conf.ROCKETCHAT_SSO_URL}), the setting that says where "
+            "Rocket.Chat is, and that this server can reach it (DNS, firewall, proxy).",
         )
     version = info.get("version") or "version hidden"
-    return Finding(OK, f"{conf.ROCKETCHAT_SSO_URL}, {version}")
+    return Finding(OK, f"ROCKETCHAT_SSO_URL = {conf.ROCKETCHAT_SSO_URL}, {version}")
 
 
 def admin_credentials(doctor: Doctor) -> Finding:
@@ -196,7 +197,11 @@ def admin_credentials(doctor: Doctor) -> Finding:
             f"{me.get('username')} is not an administrator",
             "Use a personal access token of a user with the admin role.",
         )
-    return Finding(OK, f"admin {me.get('username')}")
+    return Finding(
+        OK,
+        f"the token of ROCKETCHAT_SSO_ADMIN_USER_ID = {conf.ROCKETCHAT_SSO_ADMIN_USER_ID} is "
+        f"accepted (/api/v1/me): user {me.get('username')!r}, with the admin role",
+    )
 
 
 def two_factor(doctor: Doctor) -> Finding:
@@ -256,7 +261,7 @@ def login_method(doctor: Doctor) -> Finding:
     refusal, fix = _probe_create_token(doctor)
     if method != LOGIN_METHOD_CREATE_TOKEN:
         if refusal:
-            usable = f"create_token is not usable here ({refusal}): {fix}"
+            usable = f"create_token is not usable here ({refusal})\nto use it: {fix}"
         else:
             usable = (
                 "create_token would work here (not rate-limited): set "
@@ -264,9 +269,9 @@ def login_method(doctor: Doctor) -> Finding:
             )
         return Finding(
             OK,
-            f"{method}: users log in over /api/v1/login with derived passwords, all of this "
-            "site's sign-ins within Rocket.Chat's rate limit on that route (10 a minute by "
-            f"default); {usable}",
+            f"{method}: users log in over /api/v1/login with derived passwords\n"
+            "all of this site's sign-ins share Rocket.Chat's rate limit on that route (10 a "
+            f"minute by default)\n{usable}",
         )
     if refusal:
         return Finding(FAIL, f"{method}: users.createToken is not authorized ({refusal})", fix)
@@ -383,11 +388,18 @@ def rate_limiter(doctor: Doctor) -> Finding:
     if not calls or not window_ms:
         return Finding(OK, "no default limit set")
     per_minute = calls * 60_000 / window_ms
-    routes = "/api/v1/me (token reuse)"
-    if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
-        routes = "/api/v1/login (password method) and " + routes
+    limit = f"{calls} calls per {window_ms} ms: {per_minute:g} per minute"
+    if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
+        # Sign-ins are the admin's users.createToken, which the limiter lets through
+        # (api-bypass-rate-limit, checked with the login method); only the users' own token
+        # rechecks are counted, and a recheck the limiter refuses costs no sign-in.
+        return Finding(
+            OK,
+            "sign-ins are the admin's users.createToken calls, not rate-limited\n"
+            f"token rechecks (/api/v1/me): {limit}, for all users of this site together",
+        )
     detail = (
-        f"{calls} calls per {window_ms} ms: {per_minute:g} per minute on {routes}, "
+        f"{limit} on /api/v1/login (password method) and /api/v1/me (token reuse), "
         "for all users of this site together"
     )
     if per_minute < doctor.min_calls_per_minute:
@@ -396,7 +408,8 @@ def rate_limiter(doctor: Doctor) -> Finding:
             detail,
             f"Raise {remote.RATE_LIMIT_CALLS} (Administration > Settings > Rate Limiter) to at "
             f"least {doctor.min_calls_per_minute * window_ms // 60_000} for this window, or turn "
-            f"off {remote.RATE_LIMITER}; beyond it users see 'Rocket.Chat is busy' (503).",
+            f"off {remote.RATE_LIMITER}, or use ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token' "
+            "(sign-ins the limiter does not count); beyond it users wait in line (503).",
         )
     return Finding(OK, detail)
 
@@ -646,19 +659,41 @@ ENABLE_CHECKS: list[Check] = [
 # -- what the commands print ---------------------------------------------------------------
 
 STATUS_WIDTH = 5
+LINE_WIDTH = 100  # a terminal's width, less a margin: no finding runs on for a screen
+INDENT = " " * (STATUS_WIDTH + 1)
+
+
+def _wrapped(first: str, text: str, indent: str) -> list[str]:
+    """``text`` after ``first``, its own lines kept, each wrapped at :data:`LINE_WIDTH`; the
+    lines after the first indented."""
+    lines: list[str] = []
+    for number, paragraph in enumerate(text.split("\n")):
+        lines += textwrap.wrap(
+            paragraph,
+            LINE_WIDTH,
+            initial_indent=first if number == 0 else indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [first.rstrip()]
+    return lines
 
 
 def write_findings(command: BaseCommand, findings: Iterable[Finding]) -> int:
-    """Print each finding as ``OK|FAIL|SKIP title: detail`` (and a hint under a FAIL); returns
-    how many failed."""
+    """Print each finding as ``OK|FAIL|SKIP title: detail`` (and a hint under a FAIL), in lines
+    of at most :data:`LINE_WIDTH` (a longer detail goes on, indented); returns how many
+    failed."""
     styles = {OK: command.style.SUCCESS, FAIL: command.style.ERROR}
     failed = 0
     for finding in findings:
         style = styles.get(finding.status, command.style.WARNING)
-        status = style(finding.status.ljust(STATUS_WIDTH))
-        detail = f": {finding.detail}" if finding.detail else ""
-        command.stdout.write(f"{status} {finding.title}{detail}")
+        padded = finding.status.ljust(STATUS_WIDTH)
+        head = f"{padded} {finding.title}" + (":" if finding.detail else "")
+        lines = _wrapped(head + " ", finding.detail, INDENT + "  ") if finding.detail else [head]
+        lines[0] = style(padded) + lines[0][len(padded) :]
         if finding.status == FAIL:
             failed += 1
-            command.stdout.write(f"{' ' * STATUS_WIDTH} hint: {finding.hint}")
+            lines += _wrapped(INDENT + "hint: ", finding.hint, INDENT + "      ")
+        for text in lines:
+            command.stdout.write(text)
     return failed

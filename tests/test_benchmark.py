@@ -68,3 +68,42 @@ def test_signins_smoke_run_at_rocketchats_defaults() -> None:
     for run in (password, create_token):
         assert run["not_json"] == 0
         assert run["tokens_held"] == run["signins"] + run["late"]
+
+
+def run_script(script: str, *args: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script as ``python benchmarks/<script>`` does, after ``before``."""
+    code = (
+        f"import runpy, sys; sys.argv = {[script, *args]!r}; sys.path.insert(0, {str(ROOT)!r})\n"
+        f"{before}\nrunpy.run_path({str(ROOT / script)!r}, run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_benchmark_without_its_dependency_group_says_how_to_install_it() -> None:
+    completed = run_script(
+        "benchmarks/token_endpoint.py",
+        "--smoke",
+        before="sys.modules['rocketchat_API'] = None  # as if the group were not installed",
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""  # no table of failures
+    assert "needs rocketchat_API" in completed.stderr
+    assert "python -m pip install --group bench" in completed.stderr
+
+
+def test_benchmark_stops_at_the_first_failed_request_with_the_reason() -> None:
+    completed = run_script(
+        "benchmarks/token_endpoint.py",
+        "--smoke",
+        "--json",
+        "--latency",
+        "0",
+        before="import benchmarks.settings as s; s.ROCKETCHAT_SSO_ADMIN_TOKEN = 'wrong'",
+    )
+    assert completed.returncode == 1
+    assert completed.stdout == ""  # no figures of a run that measured failures
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("Stopped at the first failed request: POST http://127.0.0.1:")
+    assert "/rocketchat/token/: 50" in last  # the site's JSON error, status first

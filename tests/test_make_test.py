@@ -87,3 +87,16 @@ def test_the_makefile_fails_when_the_summary_does() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert ".ci/summary.py report .tox/result.json || status=1" in makefile
     assert "exit $$status" in makefile
+
+
+def test_accessibility_tests_skipped_for_want_of_axe_core_degrade_the_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing node_modules/axe-core must not pass unseen: the env is degraded (CI fails)."""
+    summary = load_summary()
+    monkeypatch.setattr(summary, "ROOT", tmp_path)
+    reason = "no axe-core at /repo/node_modules/axe-core/axe.min.js: run `npm ci`"
+    junit(tmp_path, "py313-django61-rc88", reason, reason)
+    assert summary._degradations("py313-django61-rc88") == [
+        f"2 accessibility tests skipped: {reason}"
+    ]

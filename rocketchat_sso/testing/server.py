@@ -5,7 +5,10 @@ HTTP request into a :class:`FakeRequest` and writes the model's answer back, wit
 faults acted out on the socket. Paths outside ``/api/`` go to an optional ``web_client``
 handler (any callable taking a :class:`FakeRequest` and returning ``(status, headers, body)``),
 which may play Rocket.Chat's web client; the example project's does
-(``example_project/example/standin/``).
+(``example_project/example/standin/``). A WebSocket request (``Upgrade: websocket``) outside
+``/api/`` goes to an optional ``websocket`` handler, given the open
+:class:`~rocketchat_sso.testing.websocket.WebSocket`: the example's plays Meteor's DDP at
+``/websocket``, where Rocket.Chat's web client gets its live updates.
 
 Run it alone with ``python -m rocketchat_sso.testing.server --port 3000`` (the REST API only);
 ``--site http://localhost:8000`` sets it up for iframe login and the iframe integration with a
@@ -26,6 +29,7 @@ from typing import Any
 from rocketchat_sso.conf import origin_of
 from rocketchat_sso.testing.model import FakeRequest, FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.versions import NEWEST, RELEASES
+from rocketchat_sso.testing.websocket import ConnectionClosed, WebSocket, accept_key, is_upgrade
 
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -33,12 +37,17 @@ PROXY_PAGE = b"<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>"
 # How long a TIMEOUT fault holds the connection: longer than any sane client timeout.
 HANG_SECONDS = 60.0
 
+# Hosts that mean "every interface": no browser can open them, so the URL names the bound one.
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names them, binds nothing
+
 DEFAULT_TOKEN_PATH = "/rocketchat/token/"
 DEFAULT_LOGIN_PATH = "/rocketchat/login/"
 
 # What a ``web_client`` answers: status, headers, body.
 WebReply = tuple[int, dict[str, str], bytes]
 WebClient = Callable[[FakeRequest], WebReply]
+# Serves one open WebSocket until it closes (returns or raises ConnectionClosed).
+WebSocketHandler = Callable[[WebSocket, FakeRequest], None]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,6 +86,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         request = self._fake_request()
+        websocket = self.server.websocket
+        if websocket is not None and is_upgrade(request.headers) and self.command == "GET":
+            self._serve_websocket(websocket, request)
+            return
         if not request.path.startswith("/api/"):
             web_client = self.server.web_client
             if web_client is None:
@@ -93,6 +106,25 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._act_out(result)
+
+    def _serve_websocket(self, handler: WebSocketHandler, request: FakeRequest) -> None:
+        """RFC 6455 section 4.2.2's answer, then the connection is the handler's until it ends."""
+        self.close_connection = True
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header(
+            "Sec-WebSocket-Accept", accept_key(request.header("sec-websocket-key") or "")
+        )
+        self.end_headers()
+        self.wfile.flush()
+        socket = WebSocket(self.rfile, self.wfile)
+        try:
+            handler(socket, request)
+        except ConnectionClosed:
+            pass
+        finally:
+            socket.close()
 
     def _act_out(self, fault: Fault) -> None:
         """Fail on the wire the way a dead, hung or cut-off server does."""
@@ -129,18 +161,26 @@ class RocketChatServer(ThreadingHTTPServer):
         address: tuple[str, int] = ("127.0.0.1", 0),
         *,
         web_client: WebClient | None = None,
+        websocket: WebSocketHandler | None = None,
         verbose: bool = False,
     ) -> None:
         super().__init__(address, _Handler)
         self.fake = fake
         self.web_client = web_client
+        self.websocket = websocket
         self.verbose = verbose
         self.stopping = threading.Event()
+        self.host = address[0]
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}"
+        """The URL with the host name asked for (``localhost`` stays ``localhost``: browsers
+        treat it as another origin than ``127.0.0.1``); the bound address for a wildcard."""
+        bound, port = self.server_address[:2]
+        host = str(bound) if self.host in WILDCARD_HOSTS else self.host
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
 
     def start(self) -> RocketChatServer:
         """Serve in a daemon thread; returns self."""
@@ -203,14 +243,42 @@ def main(argv: list[str] | None = None) -> None:
         action="store_false",
         help="turn Rocket.Chat's REST rate limiter off (on by default, as Rocket.Chat ships)",
     )
+    add_environment_options(parser)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     fake = FakeRocketChat(
-        version=args.rocketchat_version, rate_limiter=args.rate_limiter, latency=args.latency
+        version=args.rocketchat_version,
+        rate_limiter=args.rate_limiter,
+        latency=args.latency,
+        **environment_options(args),
     )
     if args.site:
         configure_for_site(fake, args.site)
     serve(RocketChatServer(fake, (args.host, args.port), verbose=args.verbose), "")
+
+
+def add_environment_options(parser: argparse.ArgumentParser) -> None:
+    """The server environment variables that let ``users.createToken`` work (the site's
+    ``create_token`` login method), as options of the stand-in's commands."""
+    parser.add_argument(
+        "--create-tokens-secret",
+        metavar="SECRET",
+        help="Rocket.Chat 8.x's CREATE_TOKENS_FOR_USERS_SECRET (the same value goes in "
+        "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET)",
+    )
+    parser.add_argument(
+        "--create-tokens-for-users",
+        action="store_true",
+        help="Rocket.Chat 7.x's CREATE_TOKENS_FOR_USERS=true",
+    )
+
+
+def environment_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:class:`FakeRocketChat` options from :func:`add_environment_options`' arguments."""
+    return {
+        "create_tokens_secret": args.create_tokens_secret,
+        "create_tokens_for_users": args.create_tokens_for_users,
+    }
 
 
 def serve(server: RocketChatServer, what: str) -> None:

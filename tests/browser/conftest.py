@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from example.standin.chat import ChatRocketChat
-from example.standin.webclient import WebClient
+from example.standin.serving import chat_server
 
 from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
 
@@ -132,7 +132,7 @@ def context_allowing_third_party_cookies(playwright: Any, tmp_path: Any) -> Iter
 @pytest.fixture
 def stand_in() -> Iterator[RocketChatServer]:
     fake = ChatRocketChat()
-    server = RocketChatServer(fake, ("127.0.0.1", 0), web_client=WebClient(fake)).start()
+    server = chat_server(fake).start()
     yield server
     server.stop()
 

@@ -78,15 +78,17 @@ def test_a_slow_rocketchat_is_called_slow_and_the_notice_clears_when_it_signs_in
 
 
 def test_rocketchat_refusing_the_token_is_explained_and_retry_gets_a_checked_one(
-    context: Any, deployment: Deployment, alice: Any
+    context: Any, deployment: Deployment, alice: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    refusal = {"status": "error", "error": 403, "message": "User not found or incorrect password"}
     rechecked: list[str] = []
-    # Rocket.Chat's web client (in the frame) has its resume logins refused until the retry has
-    # asked the site to check the token: a re-post still on its way must not sign in before.
-    context.route(
-        f"{deployment.chat}/api/v1/login",
-        lambda route: route.continue_() if rechecked else route.fulfill(status=401, json=refusal),
+    # Rocket.Chat's web client (in the frame) has its resume logins (the DDP login method)
+    # refused until the retry has asked the site to check the token: a re-post still on its way
+    # must not sign in before.
+    accept = deployment.fake.user_id_for_resume_token
+    monkeypatch.setattr(
+        deployment.fake,
+        "user_id_for_resume_token",
+        lambda token: accept(token) if rechecked else None,
     )
     page = open_embedded(context, deployment, alice)
     chat = page.frame_locator("#chat")
@@ -156,3 +158,30 @@ def test_a_session_gone_asks_to_log_in_and_comes_back_here(
     link = notice.get_by_role("link", name="Log in")
     expect(link).to_have_attribute("href", "/accounts/login/?next=%2F")
     screenshot(page, "embed-login")
+
+
+@pytest.mark.parametrize("deployment", ["cross-site"], indirect=True)
+def test_one_notice_at_a_time_nothing_of_the_frame_shows_through(
+    context: Any, deployment: Deployment, alice: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rocket.Chat refusing the sign-in shows the loading page in the frame (its own notice)
+    and, over the frame, the embed's: only the embed's may be seen, not the other through it."""
+    monkeypatch.setattr(deployment.fake, "user_id_for_resume_token", lambda token: None)
+    log_in(context, deployment, alice)
+    page = context.new_page()
+    page.clock.install()
+    page.goto(deployment.url("/"))
+    # The frame shows the loading page with its own notice (Rocket.Chat's iframe login failed).
+    loading_page = page.frame_locator("#chat").frame_locator("#rc-login-iframe")
+    expect(loading_page.locator("section:not([hidden]) p").first).to_be_visible()
+    page.wait_for_function("() => RocketChatSSO.get('chat').posted")
+    page.clock.run_for(TIMEOUT_MS + 500)
+    notice = page.locator(NOTICE)
+    expect(notice).to_have_attribute("data-kind", "refused")
+    box = notice.bounding_box()
+    assert box is not None
+    with_frame = page.screenshot(clip=box, animations="disabled")
+    page.evaluate("document.getElementById('chat').style.visibility = 'hidden'")
+    without_frame = page.screenshot(clip=box, animations="disabled")
+    screenshot(page, "embed-refused-over-loading-page")
+    assert with_frame == without_frame  # the notice alone: the frame's notice is not seen

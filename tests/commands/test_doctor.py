@@ -14,6 +14,7 @@ from django.test import override_settings
 from rocketchat_sso import remote_settings as remote
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault, mock_rocketchat
+from tests.commands.findings import finding_lines, hint_after, line
 
 SITE = "https://www.example.com"
 ADMIN_ID = "rcadmin0000000001"
@@ -27,17 +28,6 @@ def doctor(*args: str) -> tuple[str, CommandError | None]:
     except CommandError as error:
         return out.getvalue(), error
     return out.getvalue(), None
-
-
-def line(output: str, title: str) -> str:
-    (found,) = [text for text in output.splitlines() if title in text]
-    return found
-
-
-def hint_after(output: str, title: str) -> str:
-    lines = output.splitlines()
-    index = next(i for i, text in enumerate(lines) if title in text)
-    return lines[index + 1]
 
 
 def healthy(fake: FakeRocketChat) -> FakeRocketChat:
@@ -64,7 +54,7 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
     out, error = doctor()
     assert error is None, out
     # 11 checks, token records (apps), rooms from groups, e-mail two-factor (issues 18-20)
-    assert [text.split()[0] for text in out.splitlines()] == ["OK"] * 14
+    assert [text.split()[0] for text in finding_lines(out)] == ["OK"] * 14
     assert line(out, "Rooms from groups") == (
         "OK    Rooms from groups: no room mapped (ROCKETCHAT_SSO_GROUP_ROOMS)"
     )
@@ -78,7 +68,7 @@ def test_a_healthy_setup_passes(rocketchat: FakeRocketChat) -> None:
 def test_a_fresh_rocketchat_fails_with_hints(rocketchat: FakeRocketChat) -> None:
     out, error = doctor()
     assert error is not None and str(error) == "4 check(s) failed."
-    failing = [text for text in out.splitlines() if text.startswith("FAIL")]
+    failing = [text for text in finding_lines(out) if text.startswith("FAIL")]
     assert [text.split(":")[0] for text in failing] == [
         "FAIL  Iframe login points at this site",
         "FAIL  Iframe integration with this site",
@@ -367,3 +357,59 @@ def test_email_two_factor_is_no_failure_without_vouching_or_with_create_token(
         out, _ = doctor()
     assert line(out, TWO_FACTOR_TITLE).startswith("OK")
     assert "never asks" in line(out, TWO_FACTOR_TITLE)
+
+
+def test_every_line_is_short_and_details_go_on_indented(
+    stand_in: Callable[..., FakeRocketChat],
+) -> None:
+    stand_in(version="8.8")  # the password method, create_token refused: the longest finding
+    out, _ = doctor()
+    assert max(len(text) for text in out.splitlines()) <= 100, out
+    lines = out.splitlines()
+    first = next(i for i, text in enumerate(lines) if text.startswith("OK    Login method: "))
+    assert lines[first + 1].startswith(" " * 8) and lines[first + 1].strip()  # goes on, indented
+    assert "to use it: Rocket.Chat 8.8" in line(out, "Login method")
+
+
+def test_admin_and_reachable_say_what_they_checked(rocketchat: FakeRocketChat) -> None:
+    out, _ = doctor()
+    assert line(out, "Admin credentials") == (
+        f"OK    Admin credentials: the token of ROCKETCHAT_SSO_ADMIN_USER_ID = {ADMIN_ID} is "
+        "accepted (/api/v1/me): user 'admin', with the admin role"
+    )
+    assert line(out, "Rocket.Chat reachable").startswith(
+        "OK    Rocket.Chat reachable: ROCKETCHAT_SSO_URL = https://chat.example.com, "
+    )
+
+
+def test_unreachable_names_the_setting_that_says_where(rocketchat: FakeRocketChat) -> None:
+    rocketchat.inject(Fault.CONNECTION_REFUSED, times=10)
+    out, _ = doctor()
+    assert "ROCKETCHAT_SSO_URL = https://chat.example.com" in line(out, "Rocket.Chat reachable")
+
+
+@pytest.mark.parametrize(
+    ("version", "options", "secret"),
+    [
+        ("7.10", {"create_tokens_for_users": True}, ""),
+        ("8.8", {"create_tokens_secret": "k"}, "k"),
+    ],
+)
+def test_create_token_passes_at_rocketchats_default_rate_limit(
+    stand_in: Callable[..., FakeRocketChat],
+    settings: Any,
+    version: str,
+    options: dict[str, Any],
+    secret: str,
+) -> None:
+    """Sign-ins are the admin's calls, which the limiter lets through: 10 a minute on the
+    users' own routes leaves sign-in whole; the doctor says what the limit does cover."""
+    settings.ROCKETCHAT_SSO_LOGIN_METHOD = "create_token"
+    settings.ROCKETCHAT_SSO_CREATE_TOKEN_SECRET = secret
+    stand_in(version=version, **options)
+    out, _ = doctor()
+    assert line(out, "Rate limiter") == (
+        "OK    Rate limiter leaves room for logins: sign-ins are the admin's users.createToken "
+        "calls, not rate-limited token rechecks (/api/v1/me): 10 calls per 60000 ms: 10 per "
+        "minute, for all users of this site together"
+    )

@@ -20,6 +20,8 @@ from rocketchat_sso.doctor import SiteResponse
 from rocketchat_sso.management.commands.rocketchat_sso_configure import Command
 from rocketchat_sso.models import SettingsSnapshot
 from rocketchat_sso.testing import FakeRocketChat, Fault
+from tests.commands.findings import finding_lines, unwrapped
+from tests.commands.findings import line as finding
 
 pytestmark = pytest.mark.django_db
 
@@ -67,18 +69,18 @@ def site(monkeypatch: pytest.MonkeyPatch) -> None:
 def configure(*args: str) -> str:
     out = StringIO()
     call_command("rocketchat_sso_configure", *args, stdout=out, no_color=True)
-    return out.getvalue()
+    return unwrapped(out.getvalue())
 
 
 def failing(*args: str) -> tuple[str, str]:
     out = StringIO()
     with pytest.raises(CommandError) as error:
         call_command("rocketchat_sso_configure", *args, stdout=out, no_color=True)
-    return out.getvalue(), str(error.value)
+    return unwrapped(out.getvalue()), str(error.value)
 
 
 def status_of(output: str, title: str) -> str:
-    (line,) = [text for text in output.splitlines() if f" {title}" in text]
+    (line,) = [text for text in finding_lines(output) if f" {title}" in text]
     return line.split()[0]
 
 
@@ -144,7 +146,7 @@ def test_enable_says_create_token_is_not_usable_and_what_to_set(
     rocketchat: FakeRocketChat,
 ) -> None:
     out = configure("--enable", "--dry-run", "--site-url", SITE)
-    line = next(text for text in out.splitlines() if " Login method" in text)
+    line = finding(out, " Login method")
     assert line.startswith("OK    Login method: password")
     assert "create_token is not usable here" in line
     assert "CREATE_TOKENS_FOR_USERS_SECRET" in line and "ROCKETCHAT_SSO_CREATE_TOKEN_SECRET" in line
@@ -153,7 +155,7 @@ def test_enable_says_create_token_is_not_usable_and_what_to_set(
 @pytest.mark.rocketchat(version="7.10", create_tokens_for_users=True)
 def test_enable_says_create_token_would_work(rocketchat: FakeRocketChat) -> None:
     out = configure("--enable", "--dry-run", "--site-url", SITE)
-    line = next(text for text in out.splitlines() if " Login method" in text)
+    line = finding(out, " Login method")
     assert "create_token would work here" in line
     assert "ROCKETCHAT_SSO_LOGIN_METHOD = 'create_token'" in line
     assert rocketchat.tokens_of("rcadmin0000000001") == ["admin-personal-access-token"]

@@ -48,6 +48,13 @@ EXTRAS = set(
         re.M,
     )
 )
+GROUPS = set(
+    re.findall(
+        r"^([\w-]+) = \[",
+        PYPROJECT.split("[dependency-groups]", 1)[1].split("\n[", 1)[0],
+        re.M,
+    )
+)
 # Settings of a snippet that the app's checks read; the others (DATABASES, CACHES, ...) would
 # reconfigure the test process itself.
 CHECKED_SETTINGS = re.compile(
@@ -234,7 +241,12 @@ def check_source_options(source: Path, arguments: list[str]) -> None:
 
 def check_pip(arguments: list[str]) -> None:
     assert arguments[:1] == ["install"], arguments
-    for requirement in arguments[1:]:
+    rest = arguments[1:]
+    while "--group" in rest:  # pip 25.1+: a dependency group of pyproject.toml, nothing else
+        at = rest.index("--group")
+        assert rest[at + 1] in GROUPS, f"no dependency group {rest[at + 1]!r}"
+        del rest[at : at + 2]
+    for requirement in rest:
         if requirement.startswith("-"):
             continue
         requirement = requirement.split(" @ ", 1)[0]  # a direct reference: name @ URL

@@ -113,3 +113,29 @@ def test_a_burst_of_connections_is_not_held_back(server: RocketChatServer) -> No
     for thread in threads:
         thread.join()
     assert len(slow) < 5
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"), [("localhost", "localhost"), ("127.0.0.1", "127.0.0.1"), ("", "0.0.0.0")]
+)
+def test_its_url_names_the_host_asked_for(host: str, shown: str) -> None:
+    """``--host localhost`` prints localhost: the loading page is framed by that origin only."""
+    server = RocketChatServer(FakeRocketChat(), (host, 0))
+    try:
+        assert server.url == f"http://{shown}:{server.server_address[1]}"
+    finally:
+        server.server_close()
+
+
+def test_the_command_prints_the_host_asked_for(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketchat_sso.testing.server import main
+
+    def interrupted(self: RocketChatServer) -> None:
+        raise KeyboardInterrupt  # Ctrl-C at once: serve() has printed the URL by then
+
+    monkeypatch.setattr(RocketChatServer, "serve_forever", interrupted)
+    main(["--host", "localhost", "--port", "0"])
+    url = capsys.readouterr().out.split()[-1]
+    assert url.startswith("http://localhost:") and not url.endswith(":0")

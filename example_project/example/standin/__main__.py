@@ -2,6 +2,9 @@
 
 ``--site http://localhost:8000`` sets it up for iframe login and the iframe integration with a
 Django site there; open the stand-in's URL in a browser to be signed in by that site.
+Options "--create-tokens-secret" (Rocket.Chat 8.x) and "--create-tokens-for-users" (7.x) set the
+server environment that lets the site's ``create_token`` login method work (shared with
+``python -m rocketchat_sso.testing.server``: :func:`add_environment_options`).
 """
 
 from __future__ import annotations
@@ -9,9 +12,14 @@ from __future__ import annotations
 import argparse
 
 from example.standin.chat import ChatRocketChat
-from example.standin.webclient import WebClient
+from example.standin.serving import chat_server
 from rocketchat_sso.testing import NEWEST, RELEASES
-from rocketchat_sso.testing.server import RocketChatServer, configure_for_site, serve
+from rocketchat_sso.testing.server import (
+    add_environment_options,
+    configure_for_site,
+    environment_options,
+    serve,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,14 +34,13 @@ def main(argv: list[str] | None = None) -> None:
         default=NEWEST.short,
         help=f"the release to play: {', '.join(RELEASES)} (default: the newest, %(default)s)",
     )
+    add_environment_options(parser)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    fake = ChatRocketChat(version=args.rocketchat_version)
+    fake = ChatRocketChat(version=args.rocketchat_version, **environment_options(args))
     if args.site:
         configure_for_site(fake, args.site)
-    server = RocketChatServer(
-        fake, (args.host, args.port), web_client=WebClient(fake), verbose=args.verbose
-    )
+    server = chat_server(fake, (args.host, args.port), verbose=args.verbose)
     serve(server, " with its web client")
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rocketchat_sso.testing.model import (
     API,
     ID_ALPHABET,
     ID_LENGTH,
+    PUBLIC_SETTINGS,
     Call,
     FakeResponse,
     FakeRocketChat,
@@ -47,6 +49,13 @@ UNREAD_SETTINGS: Mapping[str, str] = {
     "Unread_Count": "user_and_group_mentions_only",
     "Unread_Count_DM": "all_messages",
 }
+# The two streams the web client listens to (Rocket.Chat's meteor-streamer): a user's own
+# events, named "<user id>/<event>", and the messages of a room, named by the room id.
+NOTIFY_USER = "stream-notify-user"
+ROOM_MESSAGES = "stream-room-messages"
+SUBSCRIPTIONS_CHANGED = "subscriptions-changed"
+# A listener gets (stream, event name, args), under the model's lock: it must not block.
+Listener = Callable[[str, str, list[Any]], None]
 
 
 class ChatRocketChat(FakeRocketChat):
@@ -61,6 +70,7 @@ class ChatRocketChat(FakeRocketChat):
         self._rooms: dict[str, dict[str, Any]] = {}
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._subscriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (user id, room id)
+        self._listeners: list[Listener] = []
         stamp = iso_time(self.now())
         self._add_room(
             {"_id": GENERAL_ROOM_ID, "t": "c", "name": "general", "default": True, "ts": stamp}
@@ -124,6 +134,79 @@ class ChatRocketChat(FakeRocketChat):
                 copy.deepcopy(s) for (uid, _), s in self._subscriptions.items() if uid == user_id
             ]
 
+    # -- what the DDP connection (example.standin.ddp) asks ---------------------------------
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on every stream event; returns the function that stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return stop
+
+    def _emit(self, stream: str, event: str, args: list[Any]) -> None:
+        for listener in list(self._listeners):
+            listener(stream, event, copy.deepcopy(args))
+
+    def _subscription_changed(self, sub: dict[str, Any]) -> None:
+        """``notifyOnSubscriptionChanged``: the user's stream gets the whole record."""
+        self._emit(NOTIFY_USER, f"{sub['u']['_id']}/{SUBSCRIPTIONS_CHANGED}", ["updated", sub])
+
+    def user_id_for_resume_token(self, presented: str) -> str | None:
+        """Meteor's resume login handler over DDP: the user whose unexpired token it is."""
+        with self._lock:
+            for user in self._users.values():
+                for token in user.tokens:
+                    if secrets.compare_digest(token.token.encode(), presented.encode()):
+                        return None if self._expired(token) else str(user.doc["_id"])
+        return None
+
+    def public_settings(self) -> list[dict[str, Any]]:
+        """The ``public-settings/get`` method: every public setting, as ``{_id, value}``."""
+        with self._lock:
+            return [
+                {"_id": key, "value": copy.deepcopy(self.settings[key])}
+                for key in sorted(PUBLIC_SETTINGS)
+                if key in self.settings
+            ]
+
+    def own_fields(self, user_id: str) -> dict[str, Any]:
+        """The logged-in user's own document as the connection publishes it (``fields``)."""
+        with self._lock:
+            user = self._users.get(user_id)
+            doc = user.doc if user is not None else {}
+            keep = ("username", "name", "status", "statusText", "active", "roles")
+            return {"fields": {key: copy.deepcopy(doc[key]) for key in keep if key in doc}}
+
+    def subscriptions_for(self, user_id: str) -> list[dict[str, Any]]:
+        """The ``subscriptions/get`` method: the user's subscriptions."""
+        return self.subscriptions_of(user_id)
+
+    def can_read(self, user_id: str, rid: str) -> bool:
+        """``canAccessRoom``, simplified: a channel for everyone, else its members."""
+        with self._lock:
+            room = self._rooms.get(rid)
+            return room is not None and (room["t"] == "c" or (user_id, rid) in self._subscriptions)
+
+    def history(self, user_id: str, rid: str, limit: int) -> list[dict[str, Any]]:
+        """The ``loadHistory`` method: the newest ``limit`` messages, newest first."""
+        with self._lock:
+            if not self.can_read(user_id, rid):
+                return []
+            return [copy.deepcopy(m) for m in reversed(self._messages[rid])][:limit]
+
+    def send_as(self, user_id: str, rid: str, text: str) -> dict[str, Any] | None:
+        """The ``sendMessage`` method; None where the user may not write there."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or not self.can_read(user_id, rid):
+                return None
+            return copy.deepcopy(self._send(user, self._rooms[rid], text))
+
     # -- routes ----------------------------------------------------------------------------
 
     def _users_set_status(self, call: Call) -> FakeResponse:
@@ -174,6 +257,7 @@ class ChatRocketChat(FakeRocketChat):
             "groupMentions": 0,
             "_updatedAt": stamp,
         }
+        self._subscription_changed(self._subscriptions[key])
 
     def _room_for(self, author: User, channel: str) -> dict[str, Any]:
         """``#name``, ``@username`` (created as a DM if needed) or a room id."""
@@ -233,6 +317,9 @@ class ChatRocketChat(FakeRocketChat):
                 sub["groupMentions"] += 1
             sub["alert"] = sub["open"] = True
             sub["_updatedAt"] = stamp
+            self._subscription_changed(sub)
+        # sendMessage's afterSaveMessage: the room's stream carries the message to its readers.
+        self._emit(ROOM_MESSAGES, room["_id"], [message])
         return message
 
     def _subscriptions_get(self, call: Call) -> FakeResponse:
@@ -249,6 +336,7 @@ class ChatRocketChat(FakeRocketChat):
         stamp = iso_time(self.now())
         sub.update(unread=0, alert=False, userMentions=0, groupMentions=0, ls=stamp)
         sub["_updatedAt"] = stamp
+        self._subscription_changed(sub)
         return ok()
 
     def _chat_post_message(self, call: Call) -> FakeResponse:

@@ -115,7 +115,9 @@
     padding: '1.5rem',
     textAlign: 'center',
     zIndex: '1',
-    background: 'var(--rocketchat-sso-notice-background, rgba(247, 248, 250, .97))',
+    // Opaque: the frame under it may show a notice of its own (Rocket.Chat shows the loading
+    // page when its iframe login fails), and only one notice may be seen at a time.
+    background: 'var(--rocketchat-sso-notice-background, #f7f8fa)',
     color: 'var(--rocketchat-sso-notice-color, #2f343d)',
     font: 'var(--rocketchat-sso-notice-font, 15px/1.5 system-ui, sans-serif)'
   };
@@ -123,7 +125,7 @@
     padding: '.5rem 1rem',
     border: '0',
     borderRadius: '4px',
-    background: 'var(--rocketchat-sso-notice-accent, #1d74f5)',
+    background: 'var(--rocketchat-sso-notice-accent, #095ad2)', // 6.2:1 with #fff (WCAG AA)
     color: '#fff',
     font: 'inherit',
     textDecoration: 'none',

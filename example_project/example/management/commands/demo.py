@@ -27,7 +27,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from example.standin.chat import ChatRocketChat
-from example.standin.webclient import WebClient
+from example.standin.serving import chat_server
 from rocketchat_sso.rooms.mapping import group_rooms
 from rocketchat_sso.testing import NEWEST, RELEASES
 from rocketchat_sso.testing.server import RocketChatServer, configure_for_site
@@ -251,7 +251,7 @@ def _check_ports_free(site_port: int, chat_port: int, site_host: str, chat_host:
 
 def _start_stand_in(fake: ChatRocketChat, chat_port: int) -> RocketChatServer:
     try:
-        return RocketChatServer(fake, (BIND_HOST, chat_port), web_client=WebClient(fake)).start()
+        return chat_server(fake, (BIND_HOST, chat_port)).start()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:  # taken since _check_ports_free looked
             raise _busy_port_error(BIND_HOST, chat_port, STAND_IN) from error

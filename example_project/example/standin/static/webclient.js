@@ -6,9 +6,14 @@
  * behaviour the code below it reproduces. Everything a server decides (logins, tokens,
  * settings, unread counters) is asked of this server's REST API, which is the Python model
  * (rocketchat_sso/testing/model.py, its rooms and messages in ../chat.py): no REST logic is
- * repeated here. Where Rocket.Chat's client talks DDP (Meteor's websocket), this client calls
- * the REST route that Rocket.Chat maps to the same server method, and it polls where
- * Rocket.Chat would get a stream update.
+ * repeated here. Where Rocket.Chat's client talks DDP (Meteor's WebSocket at /websocket), so
+ * does this one (../ddp.py): the subscriptions/get, loadHistory and sendMessage methods, and the
+ * stream-notify-user (<uid>/subscriptions-changed) and stream-room-messages streams; it never
+ * polls. Meteor.loginWithToken is the DDP 'login' method too. REST only where Rocket.Chat's
+ * client uses REST: /me after a login (client/lib/userData.ts synchronizeUserData),
+ * subscriptions.read, users.setStatus, rooms.info; the public settings come over DDP
+ * ('public-settings/get'); the password form and the
+ * logout stay on REST /login and /logout here (Meteor sends both over DDP).
  */
 (function () {
   'use strict';
@@ -18,7 +23,11 @@
   var LOGIN_TOKEN_KEY = 'Meteor.loginToken';
   var LOGIN_TOKEN_EXPIRES_KEY = 'Meteor.loginTokenExpires';
   var LOGIN_EXPIRATION_MS = 90 * 24 * 3600 * 1000; // Accounts_LoginExpiration default
-  var POLL_MS = 400; // stands in for the DDP streams of subscriptions and room messages
+  // Meteor's DDP client (packages/ddp-client, Retry): reconnect after 1 s, then x2.2, at most
+  // 5 minutes.
+  var RETRY_BASE_MS = 1000;
+  var RETRY_MAX_MS = 5 * 60 * 1000;
+  var HISTORY_LIMIT = 50; // RoomHistoryManager's first page
   var STATUSES = ['online', 'away', 'busy', 'offline'];
   var PUBLIC_SETTINGS = [
     'Accounts_iframe_enabled',
@@ -62,7 +71,7 @@
     room: null,
     messages: [],
     seen: {},
-    poller: null,
+    ddp: null,
     unstoreCallbacks: []
   };
 
@@ -73,7 +82,7 @@
   function api(method, endpoint, options) {
     options = options || {};
     var headers = { Accept: 'application/json' };
-    if (options.auth !== false && state.user) {
+    if (options.auth === true || (options.auth !== false && state.user)) {
       headers['X-User-Id'] = storage.getItem(USER_ID_KEY) || '';
       headers['X-Auth-Token'] = storage.getItem(LOGIN_TOKEN_KEY) || '';
     }
@@ -121,22 +130,28 @@
     state.unstoreCallbacks.forEach(function (callback) { callback(); });
   }
 
-  // Meteor.loginWithToken: the DDP 'login' method with {resume: token}. Over REST that is
-  // POST /api/v1/login {resume}, which Rocket.Chat hands to the same Meteor method: on success it
-  // answers with the same token, which Meteor then stores.
+  // Meteor.loginWithToken: the DDP 'login' method with {resume: token} (not a REST call, so
+  // Rocket.Chat's REST rate limiter does not count it); on success Meteor stores the token, and
+  // the user's own document arrives on the connection ('added' to 'users'). Then
+  // synchronizeUserData (client/lib/userData.ts) fetches REST /v1/me; the login stands without it.
   function loginWithToken(token, callback) {
     state.loggingIn = true;
     render();
-    state.pendingLogin = api('POST', 'login', { auth: false, body: { resume: token } }).then(function (res) {
+    state.pendingLogin = ddpLogin(token).then(function (result) {
       state.loggingIn = false;
-      if (!res.ok || !res.data.data) {
-        render();
-        callback(new Error((res.data && (res.data.message || res.data.error)) || 'Login failed'));
-        return;
-      }
-      storeLoginToken(res.data.data.userId, res.data.data.authToken);
-      loggedIn(res.data.data.me);
+      var before = state.user && state.user._id;
+      storeLoginToken(result.id, result.token);
+      loggedIn(state.ddp && state.ddp.users[result.id] ? Object.assign({ _id: result.id }, state.ddp.users[result.id]) : { _id: result.id });
       callback(undefined);
+      if (before === result.id) {
+        return; // the same user again: synchronizeUserData runs when the user id changes
+      }
+      api('GET', 'me', { auth: true }).then(function (res) {
+        if (res.ok && state.user && state.user._id === res.data._id) {
+          state.user = Object.assign({}, state.user, res.data);
+          render();
+        }
+      }, function () {});
     }, function (error) {
       state.loggingIn = false;
       render();
@@ -368,11 +383,10 @@
     if (me && me.status === 'offline') {
       setStatus('online');
     }
-    if (!state.poller) {
-      state.poller = window.setInterval(poll, POLL_MS);
-    }
+    ddpLogin(storage.getItem(LOGIN_TOKEN_KEY) || '').then(onDdpLoggedIn, function () {
+      unstoreLoginToken(); // the token was removed on the server: Meteor's forced logout
+    });
     route();
-    poll();
   }
 
   function loggedOut() {
@@ -380,38 +394,193 @@
     state.room = null;
     state.messages = [];
     state.subscriptions = [];
-    if (state.poller) {
-      window.clearInterval(state.poller);
-      state.poller = null;
-    }
+    ddpClose();
     render();
   }
 
-  function poll() {
-    if (!state.user) {
+  // -- DDP (Meteor's WebSocket): ../ddp.py plays the server side ----------------------------
+
+  // The connection, opened once (Meteor connects at startup) and again after a drop.
+  function ddpConnect() {
+    if (state.ddp) {
+      return state.ddp;
+    }
+    var scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+    var ddp = {
+      socket: new WebSocket(scheme + '//' + window.location.host + '/websocket'),
+      nextId: 1,
+      calls: {},
+      subs: {},
+      roomSub: null,
+      userSub: null,
+      users: {}, // the 'users' documents the server published (the logged-in user's own)
+      loggedInWith: null,
+      retries: 0,
+      closed: false
+    };
+    ddp.ready = new Promise(function (resolve) { ddp.resolveReady = resolve; });
+    state.ddp = ddp;
+    ddp.socket.onopen = function () {
+      ddpSend({ msg: 'connect', version: '1', support: ['1'] });
+    };
+    ddp.socket.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (error) { return; }
+      onDdpMessage(ddp, message);
+    };
+    ddp.socket.onclose = function () {
+      Object.keys(ddp.calls).forEach(function (id) { // no answer will come on this connection
+        ddp.calls[id].reject(new Error('connection lost'));
+      });
+      ddp.calls = {};
+      if (state.ddp !== ddp || ddp.closed) {
+        return;
+      }
+      // Meteor reconnects by itself, logs in again with the stored token (a token removed on the
+      // server fails: the forced logout) and CachedCollection re-syncs (trySync).
+      state.ddp = null;
+      var retries = (ddp.retries || 0) + 1;
+      var wait = Math.min(RETRY_BASE_MS * Math.pow(2.2, retries - 1), RETRY_MAX_MS);
+      window.setTimeout(function () {
+        if (state.user && !state.ddp) {
+          ddpConnect().retries = retries;
+        }
+      }, wait);
+    };
+    return ddp;
+  }
+
+  // Log the connection in with a resume token (once per connection and token).
+  function ddpLogin(token) {
+    var ddp = ddpConnect();
+    if (ddp.loggedInWith === token) {
+      return Promise.resolve({ id: storage.getItem(USER_ID_KEY), token: token });
+    }
+    return ddp.ready.then(function () {
+      return ddpCall('login', [{ resume: token }]);
+    }).then(function (result) {
+      ddp.loggedInWith = token;
+      return result;
+    });
+  }
+
+  function ddpClose() {
+    if (state.ddp) {
+      state.ddp.closed = true;
+      state.ddp.socket.close();
+      state.ddp = null;
+    }
+  }
+
+  function ddpSend(message) {
+    if (state.ddp && state.ddp.socket.readyState === WebSocket.OPEN) {
+      state.ddp.socket.send(JSON.stringify(message));
+    }
+  }
+
+  // Meteor.call / sdk.call: a method, its result by id.
+  function ddpCall(method, params) {
+    var ddp = state.ddp;
+    if (!ddp) {
+      return Promise.reject(new Error('not connected'));
+    }
+    var id = String(ddp.nextId++);
+    return new Promise(function (resolve, reject) {
+      ddp.calls[id] = { resolve: resolve, reject: reject };
+      ddpSend({ msg: 'method', method: method, params: params, id: id });
+    });
+  }
+
+  // sdk.stream(name, [eventName], callback)
+  function ddpSubscribe(name, eventName, callback) {
+    var ddp = state.ddp;
+    if (!ddp) {
+      return null;
+    }
+    var id = String(ddp.nextId++);
+    ddp.subs[id] = { name: name, eventName: eventName, callback: callback };
+    ddpSend({ msg: 'sub', id: id, name: name, params: [eventName, false] });
+    return id;
+  }
+
+  function ddpUnsubscribe(id) {
+    if (state.ddp && id && state.ddp.subs[id]) {
+      delete state.ddp.subs[id];
+      ddpSend({ msg: 'unsub', id: id });
+    }
+  }
+
+  function onDdpMessage(ddp, message) {
+    if (message.msg === 'connected') {
+      ddp.retries = 0;
+      ddp.resolveReady();
+      if (state.user) { // a reconnection: Meteor logs in again with the stored token
+        ddpLogin(storage.getItem(LOGIN_TOKEN_KEY) || '').then(onDdpLoggedIn, function () {
+          unstoreLoginToken(); // the token was removed on the server: Meteor's forced logout
+        });
+      }
+    } else if ((message.msg === 'added' || message.msg === 'changed') && message.collection === 'users') {
+      ddp.users[message.id] = Object.assign({}, ddp.users[message.id], message.fields);
+    } else if (message.msg === 'ping') {
+      ddpSend(message.id ? { msg: 'pong', id: message.id } : { msg: 'pong' });
+    } else if (message.msg === 'result' && ddp.calls[message.id]) {
+      var call = ddp.calls[message.id];
+      delete ddp.calls[message.id];
+      if (message.error) {
+        call.reject(new Error(message.error.message || message.error.reason || 'error'));
+      } else {
+        call.resolve(message.result);
+      }
+    } else if (message.msg === 'changed' && message.fields) {
+      Object.keys(ddp.subs).forEach(function (id) {
+        var sub = ddp.subs[id];
+        if (sub.name === message.collection && sub.eventName === message.fields.eventName) {
+          sub.callback.apply(null, message.fields.args || []);
+        }
+      });
+    }
+  }
+
+  // CachedCollection.init for 'subscriptions': load with subscriptions/get, then listen to
+  // <uid>/subscriptions-changed; the open room's messages come on stream-room-messages.
+  function onDdpLoggedIn() {
+    if (!state.user || !state.ddp) {
       return;
     }
-    api('GET', 'subscriptions.get').then(function (res) {
-      if (res.status === 401) {
-        unstoreLoginToken(); // the token was revoked elsewhere (Meteor's forced logout)
+    var uid = state.user._id || storage.getItem(USER_ID_KEY);
+    ddpUnsubscribe(state.ddp && state.ddp.userSub);
+    state.ddp.userSub = ddpSubscribe('stream-notify-user', uid + '/subscriptions-changed', onSubscriptionChanged);
+    ddpCall('subscriptions/get', []).then(function (subscriptions) {
+      if (!state.user) {
         return;
       }
-      if (!res.ok || !state.user) {
-        return;
-      }
-      state.subscriptions = res.data.update || [];
+      state.subscriptions = subscriptions || [];
       updateUnread(state.subscriptions);
       render();
-    });
-    if (state.room) {
-      loadMessages(state.room, true);
+      if (!state.room && /^\/(channel|group|direct)\//.test(currentPath())) {
+        route(); // a room named by the path waits for the subscriptions (a DM by name)
+      }
+    }, function () {});
+    if (state.room && state.room._id) {
+      listenToRoom(state.room);
+      loadMessages(state.room);
     }
+  }
+
+  function onSubscriptionChanged(action, record) {
+    if (!state.user || !record) {
+      return;
+    }
+    var rest = state.subscriptions.filter(function (s) { return s._id !== record._id; });
+    state.subscriptions = action === 'removed' ? rest : rest.concat([record]);
+    updateUnread(state.subscriptions);
+    render();
   }
 
   // client/views/root/hooks/loggedIn/useUnread.ts: the total over open, visible subscriptions,
   // 'unread-changed-by-subscription' for each subscription whose counters moved. Rocket.Chat
-  // fires 'unread-changed' on every change of the subscriptions; polled, that is every change
-  // of the total (and once after login).
+  // fires 'unread-changed' on every change of the subscriptions; this one on every change of
+  // the total (and once after login).
   function updateUnread(subscriptions) {
     var unreadCount = 0;
     var next = {};
@@ -480,7 +649,19 @@
     state.seen = {};
     render();
     fireGlobalEvent('room-opened', opened);
-    loadMessages(opened, false);
+    listenToRoom(opened);
+    loadMessages(opened);
+  }
+
+  // RoomManager: the open room's stream-room-messages; one room at a time here.
+  function listenToRoom(room) {
+    if (!state.ddp) {
+      return;
+    }
+    ddpUnsubscribe(state.ddp.roomSub);
+    state.ddp.roomSub = ddpSubscribe('stream-room-messages', room._id, function (message) {
+      onRoomMessage(room, message);
+    });
   }
 
   function roomName(room) {
@@ -488,43 +669,56 @@
     return room.name || room.fname || (subscription && subscription.name) || '';
   }
 
-  // app/ui-utils/client/lib/LegacyRoomManager.ts: 'new-message' for every message that arrives
-  // in an opened room, with the room's name and {type, name}.
-  function loadMessages(room, streamed) {
-    if (!room || !room._id) {
+  // RoomHistoryManager.getMore: the loadHistory method (rid, ts, limit, ls), newest first;
+  // then the room is read (ReadStateManager.markAsRead: REST subscriptions.read).
+  function loadMessages(room) {
+    if (!room || !room._id || !state.ddp) {
       return;
     }
-    var endpoint = { d: 'im.history', p: 'groups.history' }[room.t] || 'channels.history';
-    api('GET', endpoint, { query: { roomId: room._id } }).then(function (res) {
-      if (!res.ok || !state.room || state.room._id !== room._id) {
+    ddpCall('loadHistory', [room._id, null, HISTORY_LIMIT, null]).then(function (result) {
+      if (!state.room || state.room._id !== room._id) {
         return;
       }
-      var messages = (res.data.messages || []).slice().reverse();
+      var messages = ((result && result.messages) || []).slice().reverse();
       var fresh = messages.filter(function (m) { return !state.seen[m._id]; });
       messages.forEach(function (m) { state.seen[m._id] = true; });
       state.messages = messages;
-      if (streamed) {
-        fresh.forEach(function (m) {
-          fireGlobalEvent('new-message', Object.assign({}, m, {
-            name: roomName(room),
-            room: { type: room.t, name: roomName(room) }
-          }));
-        });
-      }
-      if (fresh.length && document.visibilityState === 'visible') {
-        api('POST', 'subscriptions.read', { body: { rid: room._id } });
+      if (fresh.length) {
+        markAsRead(room);
       }
       render();
-    });
+    }, function () {});
   }
 
+  // app/ui-utils/client/lib/LegacyRoomManager.ts: 'new-message' for every message that arrives
+  // in an opened room, with the room's name and {type, name}.
+  function onRoomMessage(room, message) {
+    if (!state.room || state.room._id !== room._id || !message || state.seen[message._id]) {
+      return;
+    }
+    state.seen[message._id] = true;
+    state.messages = state.messages.concat([message]);
+    fireGlobalEvent('new-message', Object.assign({}, message, {
+      name: roomName(room),
+      room: { type: room.t, name: roomName(room) }
+    }));
+    markAsRead(room);
+    render();
+  }
+
+  function markAsRead(room) {
+    if (document.visibilityState === 'visible') {
+      api('POST', 'subscriptions.read', { body: { rid: room._id } });
+    }
+  }
+
+  // client/lib/chats/flows/sendMessage.ts: the sendMessage method; the message comes back on
+  // the room's stream like anyone else's.
   function sendMessage(text) {
     if (!state.room || !state.room._id || !text.trim()) {
       return;
     }
-    api('POST', 'chat.postMessage', { body: { roomId: state.room._id, text: text } }).then(function () {
-      poll();
-    });
+    ddpCall('sendMessage', [{ rid: state.room._id, msg: text }]).then(function () {}, function () {});
   }
 
   // -- rendering (client/views/root/MainLayout/LoginPage.tsx and the signed-in layout) ----------
@@ -571,12 +765,12 @@
       }
     }, [
       el('h1', { text: 'Login', id: 'rc-login-title' }),
-      el('label', { text: 'Username' }), username,
-      el('label', { text: 'Password' }), password,
+      el('label', { text: 'Username', 'for': 'rc-username-input' }), username,
+      el('label', { text: 'Password', 'for': 'rc-password-input' }), password,
       state.loginError ? el('p', { 'class': 'rc-error', role: 'alert', text: state.loginError }) : null,
       el('button', { type: 'submit', text: 'Login' })
     ]);
-    return el('div', { 'class': 'rc-center' }, [form]);
+    return el('main', { 'class': 'rc-center' }, [form]);
   }
 
   function renderSidebar() {
@@ -690,9 +884,16 @@
 
   // -- startup -------------------------------------------------------------------------------
 
+  // The public settings: CachedCollection 'public-settings' loads them with the DDP method
+  // 'public-settings/get' on the connection Meteor opens at startup.
   function start() {
-    api('GET', 'settings.public', { auth: false, query: { _id: PUBLIC_SETTINGS.join(',') } }).then(function (res) {
-      (res.data.settings || []).forEach(function (s) { state.settings[s._id] = s.value; });
+    var connection = ddpConnect();
+    connection.ready.then(function () {
+      return ddpCall('public-settings/get', []);
+    }).then(function (settings) {
+      (settings || []).forEach(function (s) {
+        if (PUBLIC_SETTINGS.indexOf(s._id) > -1) { state.settings[s._id] = s.value; }
+      });
       state.ready = true;
       window.addEventListener('message', onCommandMessage);
       window.addEventListener('message', onLoginListenerMessage);
