@@ -23,6 +23,7 @@ from rocketchat_sso.management.commands.rocketchat_sso_configure import Command 
 from rocketchat_sso.models import SettingsSnapshot
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
+from tests.commands.findings import unwrapped
 from tests.commands.test_enable import SITE, via_test_client
 from tests.testing.helpers import Clock
 
@@ -40,12 +41,13 @@ SECRET = "create-tokens-secret-for-the-smoke-test"
 
 
 def smoke() -> tuple[str, CommandError | None]:
+    """The smoke test's output, each step's wrapped detail and hint read back as one line."""
     out = StringIO()
     try:
         call_command("rocketchat_sso_doctor", "--smoke", stdout=out, no_color=True)
     except CommandError as error:
-        return out.getvalue(), error
-    return out.getvalue(), None
+        return unwrapped(out.getvalue()), error
+    return unwrapped(out.getvalue()), None
 
 
 def statuses(output: str) -> dict[str, str]:
