@@ -258,10 +258,10 @@ def _start_stand_in(admin_user: str, admin_password: str) -> tuple[subprocess.Po
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline().strip()
-    if not line.startswith("URL "):
+    if not line.startswith("Rocket.Chat stand-in"):
         process.kill()
         raise RuntimeError(f"the stand-in did not start: {line!r}")
-    return process, line.removeprefix("URL ")
+    return process, line.split()[-1]  # serve()'s announcement ends with the URL
 
 
 def _admin_login(url: str, user: str, password: str, pacer: Pacer) -> tuple[str, str]:

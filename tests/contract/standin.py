@@ -3,8 +3,8 @@
 Configured as ``deploy/rocketchat-live/docker-compose.yml`` configures a real Rocket.Chat: the
 release chosen, the rate limiter at its defaults (on), ``CREATE_TOKENS_FOR_USERS=true`` (7.x) and
 ``CREATE_TOKENS_FOR_USERS_SECRET`` (8.x), and optionally an admin who logs in with a password
-(``ADMIN_USERNAME``/``ADMIN_PASS``). Prints ``URL <url>`` on its first line, then serves until
-terminated: the harness reads that line, independent of the package server's own banner.
+(``ADMIN_USERNAME``/``ADMIN_PASS``). Announces its URL on its first line as the package's own
+stand-in does (:func:`rocketchat_sso.testing.server.serve`), then serves until terminated.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 
 from rocketchat_sso.testing.model import FakeRocketChat
-from rocketchat_sso.testing.server import RocketChatServer
-
-URL_PREFIX = "URL "
+from rocketchat_sso.testing.server import RocketChatServer, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,14 +35,7 @@ def main(argv: list[str] | None = None) -> None:
             password=args.admin_password,
             roles=("admin",),
         )
-    server = RocketChatServer(fake, ("127.0.0.1", 0))
-    print(f"{URL_PREFIX}{server.url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve(RocketChatServer(fake, ("127.0.0.1", 0)), " for the contract tests")
 
 
 if __name__ == "__main__":
