@@ -48,8 +48,8 @@ FLOWS = {
         "Embedded chat on the site's home page (flow 2): signs you in in every browser.",
         "Rocket.Chat opened on its own (flow 1): signs you in at once where the browser allows "
         "third-party cookies; where it blocks them (Chrome and Chromium by default, Safari, "
-        "Firefox's strict mode) after one click on 'Continue to the chat', or, if the browser "
-        "says no, through 'Sign in in a new window'.",
+        "Firefox's strict mode) after one click on 'Continue to the chat' (where the browser "
+        "refuses the site's cookies, that click opens a sign-in window of the site).",
     ),
     SAME_SITE: (
         "Rocket.Chat is on a subdomain of the site (as chat.example.com next to "
