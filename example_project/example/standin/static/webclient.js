@@ -822,7 +822,7 @@
       return el('main', { id: 'rc-home', 'class': 'rc-main' }, [
         el('h1', { text: 'Home' }),
         el('p', { text: 'Welcome, ' + (state.user.name || state.user.username) + '. Pick a room on the left.' }),
-        el('p', { 'class': 'rc-muted', text: 'Rocket.Chat stand-in: the REST subset and the iframe integration, nothing more.' })
+        el('p', { 'class': 'rc-muted', text: 'Rocket.Chat stand-in: a subset of its REST API and DDP, and the iframe integration; nothing more.' })
       ]);
     }
     if (room.missing) {
