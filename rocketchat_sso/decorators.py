@@ -437,6 +437,10 @@ REQUEST_ANSWERS: dict[type[BaseException], ErrorAnswer] = {
 }
 
 
+# Request data past Django's limits: the request cannot be read again for a report.
+UNREADABLE_REQUEST = (TooManyFieldsSent, RequestDataTooBig)
+
+
 def answer_bad_requests(logger: logging.Logger) -> Callable[[V], V]:
     """The exceptions of :data:`REQUEST_ANSWERS` raised anywhere in the view, its guards
     included, become their JSON answers; a ``SuspiciousOperation`` is logged to
@@ -456,7 +460,13 @@ def answer_bad_requests(logger: logging.Logger) -> Callable[[V], V]:
                     raise
                 if isinstance(error, SuspiciousOperation):
                     security = logging.getLogger(f"django.security.{type(error).__name__}")
-                    security.error(str(error), extra={"status_code": 400, "request": request})
+                    extra: dict[str, Any] = {"status_code": 400}
+                    if not isinstance(error, UNREADABLE_REQUEST):
+                        # The request goes with the record for the error report (mail_admins),
+                        # unless reading its data again is what failed: Django 4.2's reporter
+                        # reads request.GET unguarded, and would raise again inside logging.
+                        extra["request"] = request
+                    security.error(str(error), extra=extra)
                 elif answer.log is not None:
                     logger.warning("Endpoint failed: %s", answer.log.format(error=error))
                 return answer.response(error)
