@@ -307,6 +307,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 process.terminate()
                 process.wait()
+                if process.stdout is not None:
+                    process.stdout.close()  # the pipe its URL came through
             ours, obvious = (run_results[name]["throughput_rps"] for name in IMPLEMENTATIONS)
             run_results["throughput_ratio"] = round(ours / obvious, 2) if obvious else None
             results["runs"][f"{latency * 1000:g} ms"] = run_results
