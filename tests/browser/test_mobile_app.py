@@ -234,7 +234,9 @@ def test_the_refusal_screen_keeps_a_way_on_inside_the_app(
     app = mobile_app(browser, deployment, stand_in, "ios")
     page = app.tap_log_in()
     loading_page = page.frame_locator("#rc-login-iframe")
-    loading_page.locator("[data-state=continue] [data-continue]").dispatch_event("click")
+    button = loading_page.locator("[data-state=continue] [data-continue]")
+    expect(button).to_be_visible()  # the page's script is listening
+    button.dispatch_event("click")
     link = loading_page.locator("[data-state=refused] [data-login-link]")
     expect(link).to_be_visible()
     assert link.get_attribute("target") == "_top"
