@@ -55,14 +55,18 @@ Windows the page opens (``window.open``) go where 13.16.1 sends them, the app se
   itself loads the request (``[webView loadRequest:navigationAction.request]``: the whole
   WebView goes to the window's URL) and returns ``nil``, so ``window.open`` returns ``null``.
   ``javaScriptCanOpenWindowsAutomatically`` stays WebKit's default (NO): without a user gesture
-  WebKit blocks the window and asks nothing; here, Chromium's own test of the gesture
-  (``navigator.userActivation.isActive``) stands for WebKit's.
+  WebKit blocks the window and asks nothing (WebKit's behaviour, not read in its source here);
+  Chromium's own test of the gesture (``navigator.userActivation.isActive``) stands for
+  WebKit's. Chromium's refusal of storage access takes the click's gesture; whether WebKit's
+  does is not verified.
 - Android (``RNCWebViewManagerImpl.kt``, ``createViewInstance``: ``setSupportMultipleWindows
   (true)``; ``RNCWebChromeClient.java``, ``onCreateWindow``): a new ``WebView`` is made and
   handed to the page (``window.open`` returns a window), never shown, and without
   ``onOpenWindow`` it has no ``WebViewClient``: Android's WebView then gives its URL to the
-  system browser. Here: an ``about:blank`` popup the page holds, and the URL recorded in
-  :attr:`MobileApp.external` (the user left the app), as the desktop emulation does.
+  system browser (Android's documented default for a WebView without a client, not read in
+  Android's source here; issue 18 saw it). Here: an ``about:blank`` popup the page holds, and
+  the URL recorded in :attr:`MobileApp.external` (the user left the app), as the desktop
+  emulation does.
 
 What Chromium cannot stand for: WKWebView's and Android WebView's own cookie policies
 (docs/apps.rst).
