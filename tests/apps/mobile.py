@@ -46,6 +46,28 @@ defined at document start, in the top frame only on iOS (``apple/RNCWebViewImpl.
 app's ``injectedJavaScript`` runs in the top frame at document end on iOS and from
 ``onPageFinished`` on Android (``RNCWebViewClient.java``): here, on the ``load`` event, the later.
 
+Windows the page opens (``window.open``) go where 13.16.1 sends them, the app setting none of
+``onOpenWindow``, ``setSupportMultipleWindows``, ``javaScriptCanOpenWindowsAutomatically``
+(``AuthenticationWebView.tsx`` above):
+
+- iOS (``apple/RNCWebViewImpl.m``, ``webView:createWebViewWithConfiguration:...``): for a new
+  window (``targetFrame`` nil, so not the main frame) and no ``onOpenWindow``, the WebView
+  itself loads the request (``[webView loadRequest:navigationAction.request]``: the whole
+  WebView goes to the window's URL) and returns ``nil``, so ``window.open`` returns ``null``.
+  ``javaScriptCanOpenWindowsAutomatically`` stays WebKit's default (NO): without a user gesture
+  WebKit blocks the window and asks nothing (WebKit's behaviour, not read in its source here);
+  Chromium's own test of the gesture (``navigator.userActivation.isActive``) stands for
+  WebKit's. Chromium's refusal of storage access takes the click's gesture; whether WebKit's
+  does is not verified.
+- Android (``RNCWebViewManagerImpl.kt``, ``createViewInstance``: ``setSupportMultipleWindows
+  (true)``; ``RNCWebChromeClient.java``, ``onCreateWindow``): a new ``WebView`` is made and
+  handed to the page (``window.open`` returns a window), never shown, and without
+  ``onOpenWindow`` it has no ``WebViewClient``: Android's WebView then gives its URL to the
+  system browser (Android's documented default for a WebView without a client, not read in
+  Android's source here; issue 18 saw it). Here: an ``about:blank`` popup the page holds, and
+  the URL recorded in :attr:`MobileApp.external` (the user left the app), as the desktop
+  emulation does.
+
 What Chromium cannot stand for: WKWebView's and Android WebView's own cookie policies
 (docs/apps.rst).
 """
@@ -88,6 +110,22 @@ WEBVIEW_SCRIPT = """
 if (window.top === window || BRIDGE_IN_ALL_FRAMES) {
   window.ReactNativeWebView = { postMessage: (data) => window.__rnwvNative(String(data)) };
 }
+// react-native-webview's answer to window.open (see the module's docstring), in every frame.
+window.open = ((original) =>
+  function (url, ...rest) {
+    const target = url ? new URL(url, location.href).href : 'about:blank';
+    if (PLATFORM === 'ios') {
+      if (navigator.userActivation.isActive) {
+        window.__rnwvLoadRequest(target); // the whole WebView loads it
+      }
+      return null;
+    }
+    const opened = original.call(this, 'about:blank', ...rest); // Chromium's blocker: a gesture
+    if (opened) {
+      window.__rnwvOpenExternal(target); // the system browser
+    }
+    return opened;
+  })(window.open);
 if (window.top === window) {
   window.addEventListener('load', () => {
     const tell = () => window.ReactNativeWebView.postMessage(window.location.href);
@@ -140,6 +178,8 @@ class MobileApp:
     logins: list[NativeLogin] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # what the native side heard, in order
     tries: list[tuple[int, Any]] = field(default_factory=list)  # tryLogin's answers
+    external: list[str] = field(default_factory=list)  # URLs sent to the system browser
+    loaded_requests: list[str] = field(default_factory=list)  # window.open on iOS: the WebView
     webview: Any = None
     context: Any = None
     received: threading.Event = field(default_factory=threading.Event)
@@ -158,15 +198,29 @@ class MobileApp:
         )
         self.context.set_default_timeout(10_000)
         self.context.expose_binding("__rnwvNative", lambda _source, data: self._on_message(data))
+        self.context.expose_binding("__rnwvOpenExternal", lambda _source, url: self._external(url))
+        self.context.expose_binding("__rnwvLoadRequest", lambda _source, url: self._load(url))
         all_frames = "true" if BRIDGE_IN_ALL_FRAMES[self.platform] else "false"
         self.context.add_init_script(
-            f"const BRIDGE_IN_ALL_FRAMES = {all_frames};\n{WEBVIEW_SCRIPT}"
+            f"const BRIDGE_IN_ALL_FRAMES = {all_frames};\n"
+            f"const PLATFORM = {json.dumps(self.platform)};\n{WEBVIEW_SCRIPT}"
         )
         page = self.context.new_page()
         page.on("framenavigated", self._on_frame_navigated)
         self.webview = page
         page.goto(self.server)
         return page
+
+    # -- react-native-webview: windows the page opens ------------------------------------------
+
+    def _external(self, url: str) -> None:
+        """Android: the new window's URL went to the system browser; the user left the app."""
+        self.external.append(url)
+
+    def _load(self, url: str) -> None:
+        """iOS: ``[webView loadRequest:]``, the WebView's top page goes to the window's URL."""
+        self.loaded_requests.append(url)
+        self.webview.main_frame.evaluate("(url) => { window.location.href = url; }", url)
 
     # -- AuthenticationWebView ---------------------------------------------------------------
 

@@ -54,6 +54,19 @@
     !framed && (root.dataset.handoff === 'true' || new URLSearchParams(window.location.search).has(HANDOFF));
   // Rocket.Chat's desktop app (RocketChat/Rocket.Chat.Electron): see desktopApp() below.
   const desktop = root.dataset.client === 'electron';
+  // Rocket.Chat's mobile app, framed: on Android react-native-webview (13.16.1,
+  // RNCWebView.java) defines window.ReactNativeWebView in every frame, so this frame knows it is
+  // in the app's sign-in WebView. A window it opened would go to the system browser there
+  // (RNCWebChromeClient.java onCreateWindow: a hidden WebView without a WebViewClient), out of
+  // the app: 'Continue' takes the whole WebView to the site's login instead, which comes back to
+  // this page top-level and hands the app its token. On iOS the bridge is in the top page only:
+  // a frame cannot tell, and the WebView loads the window's URL itself (RNCWebViewImpl.m
+  // createWebViewWithConfiguration), where the handoff page hands the app its token too (below).
+  const mobileAppFrame = framed && typeof window.ReactNativeWebView?.postMessage === 'function';
+  function logInInWebView() {
+    const login = root.querySelector('[data-login-link]');
+    window.top.location.href = login?.href ?? loginUrl; // the link's own target=_top
+  }
   const SIGNED_OUT = 'rocketchat_signed_out'; // the user logged out inside Rocket.Chat
   const TOKEN_EVENT = 'rocketchat-sso-token'; // from the handoff window to this page
 
@@ -241,7 +254,9 @@
   // the window opens on the same click where the browser still allows a popup: one click, not
   // two; else 'refused' offers it. The desktop app refuses storage access always: the window.
   async function continueToChat() {
-    if (desktop || typeof document.requestStorageAccess !== 'function') {
+    if (mobileAppFrame) {
+      logInInWebView(); // on this click: a cross-site top navigation needs its gesture
+    } else if (desktop || typeof document.requestStorageAccess !== 'function') {
       openHandoff();
     } else if (await askForStorageAccess()) {
       signIn({ signIn: true }); // a 401 now means really logged out: the login, which comes back here
@@ -254,6 +269,8 @@
   function signInAgain() {
     if (authenticated || storageAccess) {
       signIn({ signIn: true });
+    } else if (mobileAppFrame) {
+      logInInWebView();
     } else {
       openHandoff(); // a frame without the site's cookies: the window asks for them
     }
@@ -275,6 +292,10 @@
   // (at this page's own origin), or has the user log in first.
   let handoffWindow = null;
   function openHandoff() {
+    if (mobileAppFrame) {
+      logInInWebView(); // a window would leave the app (the system browser on Android)
+      return;
+    }
     // Its own URL (the window view), without "login" or "sso" in it: a window whose address has
     // such words may go to the system browser in the desktop app (docs/apps_desktop.rst).
     const url = new URL(windowUrl, window.location.origin);
@@ -442,10 +463,12 @@
 
   if (framed) {
     startFramed();
+  } else if (authenticated && inMobileApp()) {
+    // Before the handoff: on iOS the app's WebView loads the sign-in window's URL itself (no
+    // window, no opener), so the window hands its token to the app as this page does.
+    startInMobileApp();
   } else if (handoff) {
     handOff();
-  } else if (authenticated && inMobileApp()) {
-    startInMobileApp();
   } else if (authenticated) {
     window.location.replace(chatUrl);
   }
