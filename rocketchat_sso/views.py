@@ -239,6 +239,7 @@ APP_PARAMETER = "app"
 
 @csrf_exempt  # checked by csrf_protect_json, which answers in JSON
 @never_cache
+@answer_bad_requests(logger)
 @require_methods("POST")
 @require_origin(own_origin, message="Only this site's pages may request an app's token.")
 @csrf_protect_json
@@ -267,6 +268,7 @@ def app_token(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # checked by csrf_protect_json, which answers in JSON
 @never_cache
+@answer_bad_requests(logger)
 @require_methods("POST")
 @require_origin(own_origin, message="Only this site's pages may sign out of all devices.")
 @csrf_protect_json

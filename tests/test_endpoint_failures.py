@@ -1,4 +1,4 @@
-"""JSON on every failure path of the token and logout endpoints (issue 19, item 6).
+"""JSON on every failure path of the endpoints (issue 19, item 6): token, logout, the apps'.
 
 Django answers a malformed request (``SuspiciousOperation``, ``BadRequest``) with its HTML 400
 page, and a session that a logout deleted during the request with ``SessionInterrupted`` (HTML
@@ -125,3 +125,21 @@ def test_a_malformed_multipart_body_at_logout_answers_json(
         headers={"Origin": "http://testserver", "X-CSRFToken": CSRF},
     )
     json_error(response, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "url_name", ["rocketchat_sso:app_token", "rocketchat_sso:sign_out_everywhere"]
+)
+def test_too_many_form_fields_at_the_apps_endpoints_answer_json(
+    rocketchat: FakeRocketChat, user: Any, url_name: str
+) -> None:
+    """The endpoints the mobile app's page and a site's account page call (issue 18) keep
+    issue 19's promise too: JSON, and no Rocket.Chat call."""
+    fields = {f"p{n}": "1" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    response = logout_browser(user).post(
+        reverse(url_name) + "?app=mobile",
+        fields,
+        headers={"Origin": "http://testserver", "X-CSRFToken": CSRF},
+    )
+    json_error(response, 400, "too_many_fields")
+    assert rocketchat.calls == []
