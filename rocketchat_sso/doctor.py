@@ -389,6 +389,9 @@ def rate_limiter(doctor: Doctor) -> Finding:
         return Finding(OK, "no default limit set")
     per_minute = calls * 60_000 / window_ms
     limit = f"{calls} calls per {window_ms} ms: {per_minute:g} per minute"
+    overspend = _site_count_overspends(calls, window_ms)
+    if overspend is not None:
+        return overspend
     if conf.ROCKETCHAT_SSO_LOGIN_METHOD == LOGIN_METHOD_CREATE_TOKEN:
         # Sign-ins are the admin's users.createToken, which the limiter lets through
         # (api-bypass-rate-limit, checked with the login method); only the users' own token
@@ -412,6 +415,26 @@ def rate_limiter(doctor: Doctor) -> Finding:
             "(sign-ins the limiter does not count); beyond it users wait in line (503).",
         )
     return Finding(OK, detail)
+
+
+def _site_count_overspends(calls: int, window_ms: int) -> Finding | None:
+    """The site's own count of the users' calls (:mod:`rocketchat_sso.budgets`) must not allow
+    more than Rocket.Chat's bucket, or Rocket.Chat refuses what the site let through, for
+    everyone at once."""
+    site_calls = conf.ROCKETCHAT_SSO_RATE_LIMIT_CALLS
+    site_window = conf.ROCKETCHAT_SSO_RATE_LIMIT_WINDOW
+    if site_calls <= 0 or site_window <= 0:
+        return None  # not counted: the check below says what the bucket leaves
+    if site_calls <= calls and site_window * 1000 >= window_ms:
+        return None
+    return Finding(
+        FAIL,
+        f"this site counts {site_calls} calls per {site_window} s; Rocket.Chat allows "
+        f"{calls} per {window_ms} ms",
+        f"Set ROCKETCHAT_SSO_RATE_LIMIT_CALLS = {calls} and ROCKETCHAT_SSO_RATE_LIMIT_WINDOW = "
+        f"{-(-window_ms // 1000)} (Rocket.Chat's {remote.RATE_LIMIT_CALLS} and "
+        f"{remote.RATE_LIMIT_MS}), so one user's calls never spend everyone's.",
+    )
 
 
 def token_reuse(doctor: Doctor) -> Finding:

@@ -413,3 +413,29 @@ def test_create_token_passes_at_rocketchats_default_rate_limit(
         "calls, not rate-limited token rechecks (/api/v1/me): 10 calls per 60000 ms: 10 per "
         "minute, for all users of this site together"
     )
+
+
+def test_the_sites_call_count_must_not_allow_more_than_rocketchats_bucket(
+    rocketchat: FakeRocketChat,
+) -> None:
+    """The site counts the users' calls (budgets.take_call) to keep one user from spending
+    everyone's: a count above Rocket.Chat's limit lets through what Rocket.Chat refuses."""
+    healthy(rocketchat)
+    with override_settings(ROCKETCHAT_SSO_RATE_LIMIT_CALLS=10, ROCKETCHAT_SSO_RATE_LIMIT_WINDOW=60):
+        assert line(doctor()[0], "Rate limiter").startswith("OK")  # Rocket.Chat's defaults
+        rocketchat.set_setting(remote.RATE_LIMIT_CALLS, 5)
+        out, error = doctor()
+    assert line(out, "Rate limiter") == (
+        "FAIL  Rate limiter leaves room for logins: this site counts 10 calls per 60 s; "
+        "Rocket.Chat allows 5 per 60000 ms"
+    )
+    assert "ROCKETCHAT_SSO_RATE_LIMIT_CALLS = 5 and ROCKETCHAT_SSO_RATE_LIMIT_WINDOW = 60" in (
+        hint_after(out, "Rate limiter")
+    )
+    assert str(error) == "1 check(s) failed."
+    with override_settings(ROCKETCHAT_SSO_RATE_LIMIT_CALLS=5, ROCKETCHAT_SSO_RATE_LIMIT_WINDOW=30):
+        assert line(doctor()[0], "Rate limiter").startswith("FAIL")  # 5 per 30 s: twice as many
+    with override_settings(ROCKETCHAT_SSO_RATE_LIMIT_CALLS=5, ROCKETCHAT_SSO_RATE_LIMIT_WINDOW=60):
+        finding = line(doctor()[0], "Rate limiter")
+    # The count agrees; what is left is the password method's 5 sign-ins a minute.
+    assert "this site counts" not in finding and "5 per minute on /api/v1/login" in finding
