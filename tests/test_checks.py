@@ -387,6 +387,7 @@ def test_new_checks_are_registered() -> None:
     assert "rocketchat_sso.W034" in out.getvalue()
 
 
+@pytest.mark.django_db  # Django 6.1's check command may query the database
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
