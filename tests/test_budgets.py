@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.test import Client, override_settings
 
 from rocketchat_sso.conf import (
@@ -166,10 +167,19 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch, rocketchat: FakeRocketChat) -> Clock:
+def clock(monkeypatch: pytest.MonkeyPatch, rocketchat: FakeRocketChat, settings: Any) -> Clock:
     import time
     from datetime import datetime, timezone
 
+    # The simulated clock moves the expiry of a local-memory cache (it reads time.time()); a
+    # Redis server's expiry runs on its own clock, so the budgets' minute would not pass there.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "rocketchat-sso-simulated-clock",
+        }
+    }
+    caches["default"].clear()  # a local-memory cache outlives the test that made it
     clock = Clock()
     monkeypatch.setattr(time, "time", clock)
     rocketchat.now = lambda: datetime.fromtimestamp(clock.now, timezone.utc)
