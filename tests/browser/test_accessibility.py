@@ -112,7 +112,7 @@ STATES = {
 }
 # States reached by the browser's storage-access answers or a second window: shown here as the
 # script's show() shows them, the rest of the page as it is.
-SHOWN = ["continue", "refused", "handoff-done"]
+SHOWN = ["continue", "refused", "handoff-done", "signed-out", "app-signed-in"]
 SHOW = """state => {
     const root = document.getElementById('rocketchat-sso-login');
     root.dataset.current = state;
