@@ -12,7 +12,7 @@ class RocketChatSSOConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import Tags, register
 
-        from rocketchat_sso import checks, receivers
+        from rocketchat_sso import checks, cors, receivers
         from rocketchat_sso.rooms import checks as room_checks
         from rocketchat_sso.rooms import dispatch as rooms
 
@@ -29,4 +29,5 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.security)(checks.check_client_address)
         register(Tags.compatibility)(room_checks.check_rooms)
         receivers.connect()
+        cors.connect()
         rooms.connect()

@@ -22,7 +22,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from rocketchat_sso import budgets, capabilities
+from rocketchat_sso import call_shares, capabilities
 from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import Version
 from rocketchat_sso.conf import conf
@@ -41,7 +41,7 @@ from rocketchat_sso.exceptions import (
     RocketChatUnavailable,
     RocketChatUserNotFound,
 )
-from rocketchat_sso.middleware import client_address
+from rocketchat_sso.forwarding import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class RocketChatClient:
         path = endpoint if endpoint.startswith("/") else API_PREFIX + endpoint
         if not authenticated and path.startswith(API_PREFIX):
             # A user's own call: Rocket.Chat counts it in the site's bucket for the route.
-            budgets.take_call(path.removeprefix(API_PREFIX))
+            call_shares.take_call(path.removeprefix(API_PREFIX))
         for _ in range(RATE_LIMIT_MAX_WAITS):
             try:
                 return self._request(method, path, params, body, headers, authenticated)

@@ -72,7 +72,7 @@ def propagate_active_state(
         _mark(account, deactivated_at=None)
         return SyncResult(UNCHANGED, account)
     except RocketChatError as error:
-        accounts.record_account_error(account, error)
+        account.record_error(error)
         raise
     return SyncResult(UNCHANGED, account)
 
@@ -97,7 +97,7 @@ def set_active_in_rocketchat(
     try:
         client.set_active_status(account.rocketchat_user_id, active)
     except RocketChatError as error:
-        accounts.record_account_error(account, error)
+        account.record_error(error)
         raise
     _mark(account, deactivated_at=None)
 
@@ -116,10 +116,10 @@ def end_rocketchat_sessions(
     except RocketChatAPIError as error:
         if error.error_type == NO_TOKENS_LEFT:
             return False
-        accounts.record_account_error(account, error)
+        account.record_error(error)
         raise
     except RocketChatError as error:
-        accounts.record_account_error(account, error)
+        account.record_error(error)
         raise
     return True
 
@@ -161,7 +161,7 @@ def propagate_deletion(
     except RocketChatUserNotFound:
         pass  # already gone from Rocket.Chat
     except RocketChatError as error:
-        accounts.record_account_error(account, error)
+        account.record_error(error)
         raise
     account.delete()
     return SyncResult(DELETED if delete else DEACTIVATED)
@@ -205,7 +205,7 @@ def reconcile_user(
             propagate_active_state(user, client=client)
         _, _, result = sync_user_outcome(user, client)
     except RocketChatError as error:
-        accounts.record_user_error(user, error)
+        RocketChatAccount.record_user_error(user.pk, error)
         raise
     return (
         SyncResult(REACTIVATED, result.account, result.changes)

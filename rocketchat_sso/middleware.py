@@ -21,20 +21,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from rocketchat_sso.conf import conf
+from rocketchat_sso.forwarding import forwarding
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
-
-_client_address: ContextVar[str | None] = ContextVar("rocketchat_sso_client_address", default=None)
-
-
-def client_address() -> str | None:
-    """The address of the browser whose request is being handled, if it is to be forwarded."""
-    return _client_address.get()
 
 
 def address_of(request: HttpRequest) -> str | None:
@@ -58,8 +51,5 @@ class ClientAddressMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _client_address.set(address_of(request))
-        try:
+        with forwarding(address_of(request)):
             return self.get_response(request)
-        finally:
-            _client_address.reset(token)

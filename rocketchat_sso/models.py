@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# The longest failure message kept on a row for the admin (the rest is cut).
+MAX_ERROR_LENGTH = 2000
 
 
 class RocketChatAccount(models.Model):
@@ -48,6 +54,26 @@ class RocketChatAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rocketchat_username} ({self.rocketchat_user_id})"
+
+    def record_error(self, error: Exception) -> None:
+        """Keep a failure on the account for the admin and the sync command's retry."""
+        self.last_error = str(error)[:MAX_ERROR_LENGTH]
+        self.last_error_at = timezone.now()
+        RocketChatAccount.objects.filter(pk=self.pk).update(
+            last_error=self.last_error, last_error_at=self.last_error_at
+        )
+
+    def clear_error(self) -> None:
+        """Rocket.Chat answered again and the account is in step: forget the last failure."""
+        self.last_error, self.last_error_at = "", None
+        RocketChatAccount.objects.filter(pk=self.pk).update(last_error="", last_error_at=None)
+
+    @classmethod
+    def record_user_error(cls, user_pk: Any, error: Exception) -> None:
+        """Keep a failure on the account of the user ``user_pk`` (if linked)."""
+        cls.objects.filter(user_id=user_pk).update(
+            last_error=str(error)[:MAX_ERROR_LENGTH], last_error_at=timezone.now()
+        )
 
 
 class SettingsSnapshot(models.Model):

@@ -1,6 +1,5 @@
-"""Receivers this app connects in ``AppConfig.ready()``: CORS for the token endpoint, and the
-propagation of Django's user lifecycle (logout, deactivation, deletion, profile edits) to
-Rocket.Chat.
+"""Receivers this app connects in ``AppConfig.ready()``: the propagation of Django's user
+lifecycle (logout, deactivation, deletion, profile edits) to Rocket.Chat.
 
 No receiver ever lets a Rocket.Chat failure break the Django operation that triggered it: the
 failure is logged without secrets, recorded on the account and retried by the sync command.
@@ -17,11 +16,10 @@ from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
 
 from rocketchat_sso import accounts, lifecycle, revocation, signin, signout, tokens
 from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.conf import TOKEN_URL_NAME, conf
+from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
     RocketChatError,
@@ -33,19 +31,6 @@ logger = logging.getLogger(__name__)
 # Saves that touch only these fields cannot change anything Rocket.Chat knows
 # (``update_last_login`` saves ``last_login`` on every login).
 IGNORED_UPDATE_FIELDS = frozenset({"last_login", "password"})
-
-
-def cors_allow_rocketchat(sender: object, request: HttpRequest, **kwargs: Any) -> bool:
-    """django-cors-headers hook: CORS for Rocket.Chat's origin on our token endpoint only.
-
-    The site's own CORS settings stay untouched; this adds exactly one origin on one URL.
-    """
-    if request.headers.get("Origin") != conf.public_origin:
-        return False
-    try:
-        return request.path == reverse(TOKEN_URL_NAME)
-    except NoReverseMatch:
-        return False
 
 
 def _swallow(what: str, user_pk: object, error: RocketChatError) -> None:
@@ -161,7 +146,7 @@ def _sync(user: Any) -> None:
     try:
         signin.sync_user(user)
     except RocketChatError as error:
-        accounts.record_user_error(user, error)
+        RocketChatAccount.record_user_error(user.pk, error)
         _swallow("profile sync", user.pk, error)
 
 
@@ -193,9 +178,3 @@ def connect() -> None:
     request_started.connect(started, dispatch_uid="rocketchat_sso.request_started")
     request_finished.connect(finished, dispatch_uid="rocketchat_sso.request_finished")
     pre_delete.connect(user_deleted, sender=user_model, dispatch_uid="rocketchat_sso.user_deleted")
-    try:
-        from corsheaders.signals import check_request_enabled
-    except ImportError:  # reported by the system check rocketchat_sso.E006
-        return
-
-    check_request_enabled.connect(cors_allow_rocketchat, dispatch_uid="rocketchat_sso.cors")

@@ -49,7 +49,7 @@ from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatRateLimited,
 )
-from rocketchat_sso.models import IssuedToken
+from rocketchat_sso.models import MAX_ERROR_LENGTH, IssuedToken
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -60,7 +60,6 @@ logger = logging.getLogger(__name__)
 # Where a session keeps the slot of its IssuedToken: session data survives cycle_key().
 SESSION_SLOT_KEY = "_rocketchat_sso_slot"
 KDF_INFO = b"rocketchat_sso.revocation: issued tokens"
-MAX_ERROR_LENGTH = 2000
 # Pending revocations retried at a user's next logout, after the session's own.
 RETRIES_AT_LOGOUT = 3
 

@@ -22,13 +22,10 @@ from rocketchat_sso import creations, signals
 from rocketchat_sso.accounts import (
     CREATED,
     LINKED,
-    MAX_ERROR_LENGTH,
     UNCHANGED,
     UPDATED,
     SyncResult,
     account_of,
-    record_account_error,
-    record_user_error,
 )
 from rocketchat_sso.addresses import address_key, same_address
 from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
@@ -56,7 +53,7 @@ from rocketchat_sso.exceptions import (
     RocketChatUserInactive,
     RocketChatUserNotFound,
 )
-from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.models import MAX_ERROR_LENGTH, RocketChatAccount
 from rocketchat_sso.profiles import (
     RocketChatProfile,
     email_of,
@@ -524,7 +521,7 @@ def issue_login_token(
         session = _sign_in_known(client, user, known) if known is not None else None
         account, token = session or _sign_in_new(client, user)
     except RocketChatError as error:
-        record_user_error(user, error)
+        RocketChatAccount.record_user_error(user.pk, error)
         raise
     signed_in = RocketChatAccount.objects.filter(pk=account.pk)
     signed_in.update(last_login_at=timezone.now())
@@ -588,7 +585,7 @@ def _drift_after_login(
         sync_drift(user, account, me, client=client)
     except RocketChatError as error:
         # The login went through; a profile that could not be written waits for the next sync.
-        record_account_error(account, error)
+        account.record_error(error)
 
 
 @sensitive_variables("password")

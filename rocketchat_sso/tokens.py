@@ -36,7 +36,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import accounts, budgets, revocation, signin, signout
+from rocketchat_sso import budgets, call_shares, revocation, signin, signout
 from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
@@ -199,7 +199,7 @@ def session_login_token(
     Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
     user's mints are spent, and :class:`~rocketchat_sso.exceptions.CallShareExhausted` when a
     call with the user's credentials would overspend their share of Rocket.Chat's rate limit,
-    or the site's (:func:`rocketchat_sso.budgets.take_call`). With ``respect_logout`` (the
+    or the site's (:func:`rocketchat_sso.call_shares.take_call`). With ``respect_logout`` (the
     token endpoint), a token Rocket.Chat refuses is taken for the user's logout in Rocket.Chat,
     unless it expired: the session is marked and
     :class:`~rocketchat_sso.exceptions.SignedOutOfRocketChat` raised instead of a mint
@@ -209,7 +209,7 @@ def session_login_token(
     cached = get_cached(session_key)
     if cached is not None and not recheck and _recently_checked(cached, user):
         return cached.token  # no Rocket.Chat call, so no lock and no client either
-    with budgets.spending_for(user.pk):  # the user's calls come out of the user's share
+    with call_shares.spending_for(user.pk):  # the user's calls come out of the user's share
         return _checked_or_minted(
             session, session_key, user, client, recheck=recheck, respect_logout=respect_logout
         )
@@ -259,7 +259,7 @@ def _checked_or_minted(
         if exhausted is not None:
             raise budgets.mint_exhausted(exhausted)
         if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
-            budgets.expect_call("login")  # refused now, before a Rocket.Chat user is created
+            call_shares.expect_call("login")  # refused now, before a Rocket.Chat user is created
         login_token = signin.issue_login_token(user, client=client)
         # Another Rocket.Chat user's token (the account was relinked): revoked later. The
         # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
@@ -376,7 +376,7 @@ def _still_valid(
         raise  # never sent: nothing to record
     except RocketChatError as error:
         # Rate-limited or down: hand out nothing unchecked, mint nothing.
-        accounts.record_account_error(account, error)
+        account.record_error(error)
         raise
     if me is None or me.get("_id") != cached.token.user_id:
         return None
@@ -384,10 +384,10 @@ def _still_valid(
         signin.sync_drift(user, account, me, client=client)
     except RocketChatError as error:
         # The token is good; a profile that could not be written waits for the next sync.
-        accounts.record_account_error(account, error)
+        account.record_error(error)
     else:
         if account.last_error:
-            accounts.clear_account_error(account)
+            account.clear_error()
     return cached.token
 
 
@@ -404,7 +404,7 @@ def revoke_session_token(
     Raises :class:`~rocketchat_sso.exceptions.CacheUnavailable` after revoking when the cache
     is down.
     """
-    with budgets.spending_for(user.pk):
+    with call_shares.spending_for(user.pk):
         return _revoke_session_token(session_key, user, client or RocketChatClient())
 
 
@@ -442,7 +442,7 @@ def _revoke_session_token(
         message = errors[0] if errors else "rate-limited"
         account = RocketChatAccount.objects.filter(user_id=user.pk).first()
         if account is not None:
-            accounts.record_account_error(account, RocketChatError(message))
+            account.record_error(RocketChatError(message))
         logger.warning(
             "Could not revoke the Rocket.Chat token of a logged-out session of Django user %s: %s",
             user.pk,

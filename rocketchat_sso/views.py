@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import budgets, csp, lifecycle, signout, tokens
+from rocketchat_sso import budgets, call_shares, csp, lifecycle, signout, tokens
 from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import APP_TOKEN_URL_NAME, TOKEN_URL_NAME, conf
 from rocketchat_sso.decorators import (
@@ -76,8 +76,8 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
     "token_pending": SITE_BUSY,
     "token_cache_unavailable": SITE_BUSY,
     budgets.RECHECK_BUDGET: SITE_BUSY,
-    budgets.SITE_SHARE: _("The chat is very busy. Please try again in a minute."),
-    budgets.USER_SHARE: _(
+    call_shares.SITE_SHARE: _("The chat is very busy. Please try again in a minute."),
+    call_shares.USER_SHARE: _(
         "The chat was signed in too often in a short time. Please wait a minute and try again."
     ),
     budgets.MINT_BUDGET: _(

@@ -291,39 +291,39 @@ def test_no_window_of_rocketchats_sees_more_than_the_bucket(
 ) -> None:
     """Sliding, not fixed windows: Rocket.Chat's window starts at its own first call, so ten
     calls just before a minute turns and ten just after would all land in one of its windows."""
-    from rocketchat_sso import budgets
+    from rocketchat_sso import call_shares
     from rocketchat_sso.exceptions import CallShareExhausted
 
     clock.now = (clock.now // 60 + 1) * 60 - 5  # five seconds before a minute turns
     for n in range(DEFAULT_RATE_LIMIT_CALLS):
-        with budgets.spending_for(f"user{n}"):
-            budgets.take_call("me")
+        with call_shares.spending_for(f"user{n}"):
+            call_shares.take_call("me")
     clock.now += 6
-    with budgets.spending_for("late"), pytest.raises(CallShareExhausted) as refused:
-        budgets.take_call("me")
-    assert refused.value.code == budgets.SITE_SHARE
+    with call_shares.spending_for("late"), pytest.raises(CallShareExhausted) as refused:
+        call_shares.take_call("me")
+    assert refused.value.code == call_shares.SITE_SHARE
     assert DEFAULT_RATE_LIMIT_WINDOW - 6 <= refused.value.retry_after <= DEFAULT_RATE_LIMIT_WINDOW
-    with budgets.spending_for("late"):
-        budgets.take_call("login")  # another route, another bucket
+    with call_shares.spending_for("late"):
+        call_shares.take_call("login")  # another route, another bucket
     clock.now += DEFAULT_RATE_LIMIT_WINDOW - 6 + 1
-    with budgets.spending_for("late"):
-        budgets.take_call("me")
+    with call_shares.spending_for("late"):
+        call_shares.take_call("me")
 
 
 def test_the_sites_own_calls_leave_half_the_bucket_to_users(
     rocketchat: FakeRocketChat, clock: Clock
 ) -> None:
     """Commands and password changes revoke tokens for no user: they never take the last half."""
-    from rocketchat_sso import budgets
+    from rocketchat_sso import call_shares
     from rocketchat_sso.exceptions import CallShareExhausted
 
     for _ in range(DEFAULT_RATE_LIMIT_CALLS // 2):
-        budgets.take_call("logout")
+        call_shares.take_call("logout")
     with pytest.raises(CallShareExhausted):
-        budgets.take_call("logout")
+        call_shares.take_call("logout")
     for n in range(DEFAULT_RATE_LIMIT_CALLS // 2):
-        with budgets.spending_for(f"user{n}"):
-            budgets.take_call("logout")
+        with call_shares.spending_for(f"user{n}"):
+            call_shares.take_call("logout")
 
 
 def test_a_cache_that_is_down_lets_the_call_through_unlogged_secrets(
@@ -332,15 +332,15 @@ def test_a_cache_that_is_down_lets_the_call_through_unlogged_secrets(
     """Commands revoking tokens keep working; Rocket.Chat's own limiter still stands behind."""
     from django.conf import settings
 
-    from rocketchat_sso import budgets
+    from rocketchat_sso import call_shares
     from tests.broken_cache import SECRET_URL
 
     caches = {**settings.CACHES, "broken": {"BACKEND": "tests.broken_cache.BrokenCache"}}
     with (
         override_settings(CACHES=caches, ROCKETCHAT_SSO_CACHE="broken"),
-        budgets.spending_for("alice"),
+        call_shares.spending_for("alice"),
     ):
-        budgets.take_call("logout")
+        call_shares.take_call("logout")
     assert "not counted" in caplog.text and "CacheDown" in caplog.text
     assert SECRET_URL not in caplog.text
 

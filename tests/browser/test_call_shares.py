@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from rocketchat_sso import budgets
+from rocketchat_sso import call_shares
 from rocketchat_sso.conf import DEFAULT_RATE_LIMIT_CALLS, DEFAULT_RATE_LIMIT_WINDOW
 from tests.browser.conftest import Deployment, log_in, screenshot
 from tests.browser.test_flows import TOKEN_URL_ANY_QUERY, expect
@@ -29,7 +29,7 @@ def test_a_user_whose_share_is_spent_waits_in_line_and_is_signed_in(
     # Alice spent her /login share moments ago, in other sessions; the oldest leaves soon.
     spent = time.time() - DEFAULT_RATE_LIMIT_WINDOW + FREE_IN
     for slot in range(SHARE):
-        key = f"{budgets.CALLS_KEY_PREFIX}login:user:{alice.pk}:{slot}"
+        key = f"{call_shares.CALLS_KEY_PREFIX}login:user:{alice.pk}:{slot}"
         cache.set(key, spent, FREE_IN + slot * 30)
     log_in(context, deployment, alice)
     page = context.new_page()

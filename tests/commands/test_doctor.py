@@ -418,7 +418,7 @@ def test_create_token_passes_at_rocketchats_default_rate_limit(
 def test_the_sites_call_count_must_not_allow_more_than_rocketchats_bucket(
     rocketchat: FakeRocketChat,
 ) -> None:
-    """The site counts the users' calls (budgets.take_call) to keep one user from spending
+    """The site counts the users' calls (call_shares.take_call) to keep one user from spending
     everyone's: a count above Rocket.Chat's limit lets through what Rocket.Chat refuses."""
     healthy(rocketchat)
     with override_settings(ROCKETCHAT_SSO_RATE_LIMIT_CALLS=10, ROCKETCHAT_SSO_RATE_LIMIT_WINDOW=60):
