@@ -89,8 +89,8 @@ def main() -> None:
     from django.contrib.auth.models import Group
     from django.core.management import call_command
 
-    from rocketchat_sso.client import RocketChatClient
     from rocketchat_sso.models import RocketChatAccount
+    from rocketchat_sso.rocketchat.client import RocketChatClient
     from rocketchat_sso.rooms import membership
 
     ids_file = workdir / "ids.json"

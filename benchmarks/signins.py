@@ -130,8 +130,8 @@ def make_users(prefix: str, count: int, *, known: bool) -> list[Any]:
     calls only, which the limiter lets through), as users who signed in before."""
     from django.contrib.auth.models import User
 
-    from rocketchat_sso import signin
-    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.accounts import signin
+    from rocketchat_sso.rocketchat.client import RocketChatClient
 
     users = []
     for n in range(count):
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from benchmarks.token_endpoint import serve_django
-    from rocketchat_sso.checks import CLIENT_ADDRESS_MIDDLEWARE
+    from rocketchat_sso.operations.checks import CLIENT_ADDRESS_MIDDLEWARE
     from tests.production.harness import StandIn
 
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, CLIENT_ADDRESS_MIDDLEWARE]  # before serving

@@ -19,16 +19,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from rocketchat_sso import accounts, lifecycle, revocation
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts import lifecycle, outcomes
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import IssuedToken, MappedRoom, RocketChatAccount, SettingsSnapshot
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.rooms.admin import (
     MappedRoomAdmin,
     RoomMembershipInline,
     rooms_summary,
     sync_rooms,
 )
+from rocketchat_sso.sessions import revocation
 
 if TYPE_CHECKING:
     SnapshotAdminBase = admin.ModelAdmin[SettingsSnapshot]
@@ -55,14 +56,14 @@ ACCOUNT_FIELDS = (
     "last_error_at",
 )
 OUTCOME_MESSAGES = {
-    accounts.CREATED: _("created in Rocket.Chat"),
-    accounts.UPDATED: _("updated in Rocket.Chat"),
-    accounts.UNCHANGED: _("already in step with Rocket.Chat"),
-    accounts.DEACTIVATED: _("deactivated in Rocket.Chat"),
-    accounts.REACTIVATED: _("reactivated in Rocket.Chat"),
-    accounts.DELETED: _("deleted in Rocket.Chat"),
-    accounts.SKIPPED: _("not in Rocket.Chat (inactive user)"),
-    accounts.LINKED: _("linked to the existing Rocket.Chat account"),
+    outcomes.CREATED: _("created in Rocket.Chat"),
+    outcomes.UPDATED: _("updated in Rocket.Chat"),
+    outcomes.UNCHANGED: _("already in step with Rocket.Chat"),
+    outcomes.DEACTIVATED: _("deactivated in Rocket.Chat"),
+    outcomes.REACTIVATED: _("reactivated in Rocket.Chat"),
+    outcomes.DELETED: _("deleted in Rocket.Chat"),
+    outcomes.SKIPPED: _("not in Rocket.Chat (inactive user)"),
+    outcomes.LINKED: _("linked to the existing Rocket.Chat account"),
 }
 
 

@@ -12,9 +12,11 @@ class RocketChatSSOConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import Tags, register
 
-        from rocketchat_sso import checks, cors, receivers
+        from rocketchat_sso.accounts import receivers
+        from rocketchat_sso.operations import checks
         from rocketchat_sso.rooms import checks as room_checks
         from rocketchat_sso.rooms import dispatch as rooms
+        from rocketchat_sso.web import cors
 
         register(Tags.compatibility)(checks.check_settings)
         register(Tags.security)(checks.check_linking)

@@ -21,7 +21,7 @@ LOGIN_METHOD_PASSWORD = "password"
 LOGIN_METHOD_CREATE_TOKEN = "create_token"
 LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 
-DEFAULT_USER_MAPPER = "rocketchat_sso.profiles.default_profile"
+DEFAULT_USER_MAPPER = "rocketchat_sso.accounts.profiles.default_profile"
 # Where the default mapper lived before services.py was split (0.x settings may still name it).
 FORMER_USER_MAPPERS = {"rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER}
 
@@ -30,8 +30,8 @@ FORMER_USER_MAPPERS = {"rocketchat_sso.services.default_profile": DEFAULT_USER_M
 class RocketChatProfile:
     """What a Django user looks like in Rocket.Chat: what ``ROCKETCHAT_SSO_USER_MAPPER`` returns.
 
-    Defined here, with the setting, so that conf needs nothing of :mod:`rocketchat_sso.profiles`
-    (which reads conf); import it from there.
+    Defined here, with the setting, so that conf needs nothing of
+    :mod:`rocketchat_sso.accounts.profiles` (which reads conf); import it from there.
     """
 
     username: str

@@ -53,8 +53,8 @@ class RocketChatLoginBlocked(RocketChatUnavailable):
 class CallShareExhausted(RocketChatRateLimited):
     """This site's own count of Rocket.Chat's rate-limit bucket refused a call made with a
     user's credentials before it was sent: the user's share, or the site's, is spent
-    (:mod:`rocketchat_sso.budgets`). A rate limit like Rocket.Chat's, so it is handled as one;
-    ``code`` says whose share."""
+    (:mod:`rocketchat_sso.sessions.budgets`). A rate limit like Rocket.Chat's, so it is handled as
+    one; ``code`` says whose share."""
 
     def __init__(self, code: str, message: str, retry_after: float) -> None:
         super().__init__(message, retry_after=max(1, math.ceil(retry_after)), status=429)
@@ -99,7 +99,8 @@ class RocketChatFieldUnavailable(RocketChatAPIError):
     """A username or email is already taken in Rocket.Chat (``error-field-unavailable``)."""
 
 
-# -- linking and signing in (rocketchat_sso.signin) ----------------------------------------
+# -- linking and signing in (rocketchat_sso.accounts.signin)
+# ----------------------------------------
 
 
 class RocketChatAccountConflict(RocketChatFieldUnavailable):

@@ -103,8 +103,8 @@ class IssuedToken(models.Model):
 
     What it takes to revoke the token (``POST /api/v1/logout`` needs the token itself: Rocket.Chat
     has no way to remove a login token by its hash) without the token cache: the token and the
-    session key are stored encrypted (:mod:`rocketchat_sso.revocation`), the session key's hash
-    in plain text to find the row. Kept until Rocket.Chat would have expired the token
+    session key are stored encrypted (:mod:`rocketchat_sso.sessions.revocation`), the session key's
+    hash in plain text to find the row. Kept until Rocket.Chat would have expired the token
     (``expires_at``); a revocation that failed stays ``ended_at`` without ``revoked_at`` and is
     retried.
     """

@@ -1,7 +1,7 @@
 """Signals this app sends, for sites that build on it.
 
 Every signal is sent with ``sender=RocketChatAccount``; receivers take ``**kwargs``. The
-receivers this app connects itself live in :mod:`rocketchat_sso.receivers`.
+receivers this app connects itself live in :mod:`rocketchat_sso.accounts.receivers`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from rocketchat_sso import views
+from rocketchat_sso.web import views
 
 app_name = "rocketchat_sso"
 

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from rocketchat_sso.accounts.signin import issue_login_token
 from rocketchat_sso.models import RocketChatAccount, SettingsSnapshot
-from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 
 pytestmark = pytest.mark.django_db

@@ -56,7 +56,7 @@ def test_the_defaults_are_safe() -> None:
 def test_twelve_rechecks_from_one_session_cost_at_most_one_call(
     rocketchat: FakeRocketChat, signed_in: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rocketchat_sso import budgets, tokens
+    from rocketchat_sso.sessions import budgets, tokens
 
     first = signed_in.post(TOKEN_URL).json()["loginToken"]
     later = tokens.time.time() + DEFAULT_RECHECK_MIN_INTERVAL + 1  # the mint's check is old
@@ -80,7 +80,7 @@ def test_a_token_dropped_moments_after_the_mint_is_never_handed_out_again(
 ) -> None:
     """Issue 19, item 7: a recheck within the interval of the last check used to hand back the
     cached token unchecked, however often the loading page asked."""
-    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.rocketchat.client import RocketChatClient
 
     first = signed_in.post(TOKEN_URL).json()["loginToken"]
     rc_user = rocketchat.user_by_username("alice")
@@ -90,7 +90,7 @@ def test_a_token_dropped_moments_after_the_mint_is_never_handed_out_again(
     tokens = [a.json().get("loginToken") for a in answers]
     assert first not in tokens
     # A token Rocket.Chat dropped reads as a logout in Rocket.Chat (RC #28006): the session
-    # stays out, and no token is minted behind the user's back (rocketchat_sso.signout).
+    # stays out, and no token is minted behind the user's back (rocketchat_sso.sessions.signout).
     assert answers[0].status_code == 403 and answers[0].json()["error"] == "rocketchat_signed_out"
     assert tokens == [None] * 5
     for later in answers[1:]:
@@ -104,7 +104,7 @@ def test_a_token_dropped_moments_after_the_mint_is_never_handed_out_again(
 def test_rechecks_of_a_token_that_failed_its_check_wait_in_line(
     rocketchat: FakeRocketChat, signed_in: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rocketchat_sso import budgets, tokens
+    from rocketchat_sso.sessions import budgets, tokens
     from rocketchat_sso.testing import FakeResponse
 
     signed_in.post(TOKEN_URL)
@@ -291,8 +291,8 @@ def test_no_window_of_rocketchats_sees_more_than_the_bucket(
 ) -> None:
     """Sliding, not fixed windows: Rocket.Chat's window starts at its own first call, so ten
     calls just before a minute turns and ten just after would all land in one of its windows."""
-    from rocketchat_sso import call_shares
     from rocketchat_sso.exceptions import CallShareExhausted
+    from rocketchat_sso.rocketchat import call_shares
 
     clock.now = (clock.now // 60 + 1) * 60 - 5  # five seconds before a minute turns
     for n in range(DEFAULT_RATE_LIMIT_CALLS):
@@ -314,8 +314,8 @@ def test_the_sites_own_calls_leave_half_the_bucket_to_users(
     rocketchat: FakeRocketChat, clock: Clock
 ) -> None:
     """Commands and password changes revoke tokens for no user: they never take the last half."""
-    from rocketchat_sso import call_shares
     from rocketchat_sso.exceptions import CallShareExhausted
+    from rocketchat_sso.rocketchat import call_shares
 
     for _ in range(DEFAULT_RATE_LIMIT_CALLS // 2):
         call_shares.take_call("logout")
@@ -332,7 +332,7 @@ def test_a_cache_that_is_down_lets_the_call_through_unlogged_secrets(
     """Commands revoking tokens keep working; Rocket.Chat's own limiter still stands behind."""
     from django.conf import settings
 
-    from rocketchat_sso import call_shares
+    from rocketchat_sso.rocketchat import call_shares
     from tests.broken_cache import SECRET_URL
 
     caches = {**settings.CACHES, "broken": {"BACKEND": "tests.broken_cache.BrokenCache"}}

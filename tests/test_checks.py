@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from rocketchat_sso.checks import (
+from rocketchat_sso.operations.checks import (
     check_browser,
     check_cache,
     check_cors,
@@ -266,7 +266,7 @@ NOT_CALLABLE = 42
     ],
 )
 def test_email_verified_setting(value: object, expected: list[str]) -> None:
-    from rocketchat_sso.checks import check_linking
+    from rocketchat_sso.operations.checks import check_linking
 
     with override_settings(ROCKETCHAT_SSO_EMAIL_VERIFIED=value):
         found = check_linking()
@@ -286,7 +286,7 @@ def test_email_verified_setting(value: object, expected: list[str]) -> None:
     ],
 )
 def test_linkable_roles_setting(value: object, expected: list[str]) -> None:
-    from rocketchat_sso.checks import check_linking
+    from rocketchat_sso.operations.checks import check_linking
 
     with override_settings(ROCKETCHAT_SSO_LINKABLE_ROLES=value):
         assert ids(check_linking()) == expected
@@ -312,7 +312,7 @@ def test_linkable_roles_setting(value: object, expected: list[str]) -> None:
     ],
 )
 def test_revocation_and_budget_settings(overrides: dict[str, Any], expected: str) -> None:
-    from rocketchat_sso.checks import check_revocation
+    from rocketchat_sso.operations.checks import check_revocation
 
     defaults = {"ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL": 15, "ROCKETCHAT_SSO_USER_MINT_LIMIT": 3}
     with override_settings(**{**defaults, **overrides}):
@@ -322,7 +322,7 @@ def test_revocation_and_budget_settings(overrides: dict[str, Any], expected: str
 
 
 def test_revocation_defaults_pass() -> None:
-    from rocketchat_sso.checks import check_revocation
+    from rocketchat_sso.operations.checks import check_revocation
 
     with override_settings(
         ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL=15, ROCKETCHAT_SSO_USER_MINT_LIMIT=3
@@ -407,7 +407,7 @@ def test_new_checks_are_registered() -> None:
 def test_password_method_with_vouched_addresses_warns_of_email_two_factor(
     overrides: dict[str, object], expected: list[str]
 ) -> None:
-    from rocketchat_sso.checks import check_two_factor
+    from rocketchat_sso.operations.checks import check_two_factor
 
     with override_settings(**overrides):
         found = check_two_factor()

@@ -10,8 +10,6 @@ import requests
 import responses
 from django.test import override_settings
 
-from rocketchat_sso import capabilities
-from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
@@ -23,6 +21,8 @@ from rocketchat_sso.exceptions import (
     RocketChatUnavailable,
     RocketChatUserNotFound,
 )
+from rocketchat_sso.rocketchat import capabilities
+from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault, mock_rocketchat
 
 URL = "https://chat.example.com"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.checks import run_checks
 from django.test import Client, override_settings
 
-from rocketchat_sso.checks import CLIENT_ADDRESS_MIDDLEWARE
+from rocketchat_sso.operations.checks import CLIENT_ADDRESS_MIDDLEWARE
 from rocketchat_sso.testing import FakeRocketChat
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,10 @@ from django.db import OperationalError, connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from rocketchat_sso import signin
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts import signin
+from rocketchat_sso.accounts.signin import issue_login_token
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.signin import issue_login_token
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.testing import FakeRocketChat
 from rocketchat_sso.testing.server import RocketChatServer
 

@@ -1,4 +1,4 @@
-"""The endpoints' error table (``rocketchat_sso.decorators.ERROR_ANSWERS``), looked up along
+"""The endpoints' error table (``rocketchat_sso.web.decorators.ERROR_ANSWERS``), looked up along
 each exception's MRO, and the guards' JSON answers."""
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 
-from rocketchat_sso import tokens
-from rocketchat_sso.decorators import ERROR_ANSWERS, answer_of
 from rocketchat_sso.exceptions import (
     RocketChatCreateTokenRefused,
     RocketChatError,
@@ -22,6 +20,8 @@ from rocketchat_sso.exceptions import (
     RocketChatTwoFactorRequired,
     RocketChatUnavailable,
 )
+from rocketchat_sso.sessions import tokens
+from rocketchat_sso.web.decorators import ERROR_ANSWERS, answer_of
 
 
 def answer(error: BaseException) -> tuple[int, dict[str, Any], str | None]:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
+from rocketchat_sso.accounts.signin import issue_login_token
 from rocketchat_sso.exceptions import RocketChatLoginTwoFactorRequired
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat
 from tests.conftest import paths
 

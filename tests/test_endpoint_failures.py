@@ -15,8 +15,8 @@ from django.db import OperationalError
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from rocketchat_sso import tokens
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
+from rocketchat_sso.sessions import tokens
 from rocketchat_sso.testing import FakeRocketChat
 
 pytestmark = pytest.mark.django_db

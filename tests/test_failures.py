@@ -19,9 +19,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatTimeout
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
 

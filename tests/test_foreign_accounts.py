@@ -4,7 +4,7 @@ A failed login counts against the account and the site's address in Rocket.Chat
 (``Block_Multiple_Failed_Logins_*``, on in the stand-in as in Rocket.Chat): trying a password on
 someone else's account locks them out, the admin included, or the site's own address for every
 user's password sign-in. Whether an account is the user's own is decided from what the site
-recorded (:mod:`rocketchat_sso.creations`, ``RocketChatAccount``).
+recorded (:mod:`rocketchat_sso.accounts.creations`, ``RocketChatAccount``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from rocketchat_sso import creations
-from rocketchat_sso.client import RocketChatClient
-from rocketchat_sso.lifecycle import end_rocketchat_sessions, set_active_in_rocketchat
+from rocketchat_sso.accounts import creations
+from rocketchat_sso.accounts.lifecycle import end_rocketchat_sessions, set_active_in_rocketchat
+from rocketchat_sso.accounts.signin import issue_login_token
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.signin import issue_login_token
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.testing import FakeRequest, FakeRocketChat
 
 pytestmark = pytest.mark.django_db

@@ -77,6 +77,6 @@ def test_the_package_has_no_import_cycles() -> None:
 
 def test_the_graph_sees_type_checking_imports() -> None:
     graph = import_graph()
-    assert "rocketchat_sso.conf" in graph["rocketchat_sso.profiles"]
+    assert "rocketchat_sso.conf" in graph["rocketchat_sso.accounts.profiles"]
     assert "rocketchat_sso.testing.ajv" in graph["rocketchat_sso.testing.model"]
     assert "rocketchat_sso.testing" not in graph["rocketchat_sso.testing.model"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import BaseCache, caches
 
-from rocketchat_sso.locks import CacheLock, poll
+from rocketchat_sso.sessions.locks import CacheLock, poll
 
 KEY = "tests:lock"
 

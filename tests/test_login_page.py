@@ -14,14 +14,15 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from rocketchat_sso import decorators, views
+import rocketchat_sso
+from rocketchat_sso.web import decorators, views
 
 pytestmark = pytest.mark.django_db
 
 FRAME_ANCESTORS = "frame-ancestors 'self' https://chat.example.com"
 DJANGO_CSP = "django.middleware.csp.ContentSecurityPolicyMiddleware"
 PACKAGE_CSP = "csp.middleware.CSPMiddleware"
-# The views and their guards and error answers (rocketchat_sso.decorators).
+# The views and their guards and error answers (rocketchat_sso.web.decorators).
 VIEWS_SOURCE = Path(views.__file__).read_text() + Path(decorators.__file__).read_text()
 
 
@@ -214,7 +215,7 @@ def test_the_page_speaks_german(client: Client, user: Any, url: str) -> None:
 
 def test_the_shipped_german_catalogue_translates_every_reason() -> None:
     # Fails when a message is added or reworded without updating (and compiling) the .po.
-    from rocketchat_sso.views import LOADING_PAGE_REASONS
+    from rocketchat_sso.web.views import LOADING_PAGE_REASONS
 
     with translation.override("en"):
         english = {code: str(text) for code, text in LOADING_PAGE_REASONS.items()}
@@ -241,7 +242,7 @@ def test_a_site_can_theme_the_page_through_blocks(client: Client, url: str, tmp_
 
 
 def test_the_shipped_mo_is_compiled_from_the_po_and_translates_everything() -> None:
-    locale = Path(views.__file__).parent / "locale" / "de" / "LC_MESSAGES"
+    locale = Path(rocketchat_sso.__file__).parent / "locale" / "de" / "LC_MESSAGES"
     po = (locale / "django.po").read_text(encoding="utf-8")
     entries = re.findall(r'^msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)', po, flags=re.MULTILINE)
 

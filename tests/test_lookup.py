@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import responses
 
-from rocketchat_sso import capabilities, client
-from rocketchat_sso.capabilities import Version
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.rocketchat import capabilities, client
+from rocketchat_sso.rocketchat.capabilities import Version
+from rocketchat_sso.rocketchat.client import RocketChatClient
 
 URL = "https://chat.example.com"
 LIST = f"{URL}/api/v1/users.list"

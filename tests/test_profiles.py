@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from rocketchat_sso.checks import check_settings
-from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.profiles import (
+from rocketchat_sso.accounts.profiles import (
     RocketChatProfile,
     clean_name,
     clean_username,
     default_profile,
     rocketchat_password,
 )
-from rocketchat_sso.signin import issue_login_token
+from rocketchat_sso.accounts.signin import issue_login_token
+from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.operations.checks import check_settings
 from rocketchat_sso.testing import FakeRocketChat
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from rocketchat_sso import signals, tokens
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso import signals
+from rocketchat_sso.accounts.signin import issue_login_token
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.signin import issue_login_token
+from rocketchat_sso.rocketchat.client import RocketChatClient
+from rocketchat_sso.sessions import tokens
 from rocketchat_sso.testing import FakeRocketChat, Fault
 from tests.conftest import paths
 

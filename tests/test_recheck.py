@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
-from rocketchat_sso import tokens
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import DEFAULT_TOKEN_RECHECK_INTERVAL, conf
+from rocketchat_sso.rocketchat.client import RocketChatClient
+from rocketchat_sso.sessions import tokens
 from rocketchat_sso.testing import FakeRocketChat
 from tests.conftest import paths
 
@@ -84,7 +84,7 @@ def test_recheck_replaces_a_token_rocketchat_no_longer_accepts(
     assert open_chat(browser) == first  # within the interval nobody asked Rocket.Chat...
     rocketchat.reset_calls()
     # ...the loading page does; the token is dead, taken for a logout in Rocket.Chat
-    # (RC #28006): no new token until the user asks (rocketchat_sso.signout).
+    # (RC #28006): no new token until the user asks (rocketchat_sso.sessions.signout).
     refused = browser.post(TOKEN_URL + "?recheck=1")
     assert refused.status_code == 403
     assert refused.json()["error"] == "rocketchat_signed_out"

@@ -246,8 +246,8 @@ def test_a_deleted_users_tokens_are_revoked(
 
 def test_writing_the_row_costs_little(rocketchat: FakeRocketChat, user: Any) -> None:
     """The price of a mint's new database write (and two encryptions), printed for the report."""
-    from rocketchat_sso import revocation
-    from rocketchat_sso.client import LoginToken
+    from rocketchat_sso.rocketchat.client import LoginToken
+    from rocketchat_sso.sessions import revocation
 
     session = SessionStore()
     session.create()
@@ -299,7 +299,7 @@ def test_an_unchecked_hand_out_is_not_taken_for_a_check(
     rocketchat: FakeRocketChat, signed_in: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The warm path with /me refused hands the token out, but asks again next time."""
-    from rocketchat_sso import tokens
+    from rocketchat_sso.sessions import tokens
 
     open_chat(signed_in)
     with override_settings(ROCKETCHAT_SSO_TOKEN_RECHECK_INTERVAL=300):

@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
+from rocketchat_sso.accounts.signin import issue_login_token
 from rocketchat_sso.models import MappedRoom, RocketChatAccount, RoomMembership
 from rocketchat_sso.rooms import dispatch
 from rocketchat_sso.rooms.checks import check_rooms
-from rocketchat_sso.signin import issue_login_token
 from rocketchat_sso.testing import FakeRocketChat, Fault
 
 pytestmark = pytest.mark.django_db
@@ -462,8 +462,8 @@ def _quiet_threads() -> Iterator[None]:
 def test_the_doctor_names_rooms_the_admin_cannot_manage(
     rocketchat: FakeRocketChat, user: Any, groups: dict[str, Group], commit: Any
 ) -> None:
-    from rocketchat_sso import doctor
-    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.operations import doctor
+    from rocketchat_sso.rocketchat.client import RocketChatClient
 
     check = [c for c in doctor.CHECKS if c.name == "rooms"]
     with RocketChatClient() as client:
@@ -484,8 +484,8 @@ def test_the_doctor_names_rooms_the_admin_cannot_manage(
 
 
 def call(fake: FakeRocketChat, method: str, route: str, **params: Any) -> tuple[int, Any]:
-    from rocketchat_sso.client import RocketChatClient
     from rocketchat_sso.exceptions import RocketChatError
+    from rocketchat_sso.rocketchat.client import RocketChatClient
 
     with RocketChatClient(retries=0) as client:
         try:
@@ -553,8 +553,8 @@ def test_stand_in_groups_routes(rocketchat: FakeRocketChat) -> None:
 
 
 def test_stand_in_groups_create_needs_create_p(rocketchat: FakeRocketChat) -> None:
-    from rocketchat_sso.client import RocketChatClient
     from rocketchat_sso.exceptions import RocketChatPermissionDenied
+    from rocketchat_sso.rocketchat.client import RocketChatClient
 
     guest = rocketchat.add_user("guest", "guest@example.com", password="pw", roles=("guest",))
     with RocketChatClient(retries=0) as client:
@@ -828,8 +828,8 @@ def test_a_mapped_group_renamed_or_deleted_moves_its_members(
 def test_the_doctor_asks_about_a_bounded_number_of_rooms(
     rocketchat: FakeRocketChat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rocketchat_sso import doctor
-    from rocketchat_sso.client import RocketChatClient
+    from rocketchat_sso.operations import doctor
+    from rocketchat_sso.rocketchat.client import RocketChatClient
     from rocketchat_sso.rooms import membership
 
     monkeypatch.setattr(membership, "DOCTOR_MAX_ROOMS", 1)

@@ -18,9 +18,9 @@ from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory, override_settings
 from django.views.debug import ExceptionReporter
 
-from rocketchat_sso import capabilities, creations, signin
-from rocketchat_sso.addresses import same_address
-from rocketchat_sso.client import RocketChatClient, has_address
+from rocketchat_sso.accounts import creations, signin
+from rocketchat_sso.accounts.profiles import RocketChatProfile, profile_changes, rocketchat_password
+from rocketchat_sso.accounts.signin import issue_login_token, sync_user
 from rocketchat_sso.exceptions import (
     RocketChatAccountConflict,
     RocketChatCreateTokenRefused,
@@ -28,8 +28,9 @@ from rocketchat_sso.exceptions import (
     RocketChatUserInactive,
 )
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.profiles import RocketChatProfile, profile_changes, rocketchat_password
-from rocketchat_sso.signin import issue_login_token, sync_user
+from rocketchat_sso.rocketchat import capabilities
+from rocketchat_sso.rocketchat.addresses import same_address
+from rocketchat_sso.rocketchat.client import RocketChatClient, has_address
 from rocketchat_sso.testing import FakeRocketChat, Fault, mock_rocketchat
 from tests.conftest import paths
 
@@ -386,7 +387,7 @@ def fake_allauth(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any
 
 
 def test_allauth_vouches_for_verified_addresses_only(user: Any, fake_allauth: Any) -> None:
-    from rocketchat_sso.verification import allauth_email_verified
+    from rocketchat_sso.accounts.verification import allauth_email_verified
 
     assert allauth_email_verified(user) is False
     fake_allauth.append({"user": user, "email": "ALICE@example.com", "verified": False})
@@ -400,7 +401,7 @@ def test_allauth_vouches_for_no_address_that_only_unicode_folding_matches(
 ) -> None:
     """Issue 19 #5: ``iexact`` is ``UPPER(...)`` on PostgreSQL, which folds ``\u017f`` (long s)
     to ``S``; allauth's verified ``sam@example.com`` does not vouch for ``\u017fam@...``."""
-    from rocketchat_sso.verification import allauth_email_verified
+    from rocketchat_sso.accounts.verification import allauth_email_verified
 
     sam = django_user_model.objects.create_user("sam", "\u017fam@example.com", "pw")
     fake_allauth.append({"user": sam, "email": "sam@example.com", "verified": True})
@@ -408,7 +409,7 @@ def test_allauth_vouches_for_no_address_that_only_unicode_folding_matches(
 
 
 @override_settings(
-    ROCKETCHAT_SSO_EMAIL_VERIFIED="rocketchat_sso.verification.allauth_email_verified"
+    ROCKETCHAT_SSO_EMAIL_VERIFIED="rocketchat_sso.accounts.verification.allauth_email_verified"
 )
 @pytest.mark.usefixtures("email_two_factor_off")
 def test_allauth_vouching_links_an_existing_account(
@@ -422,7 +423,7 @@ def test_allauth_vouching_links_an_existing_account(
 
 
 def test_the_allauth_module_is_imported_only_when_called() -> None:
-    import rocketchat_sso.verification  # noqa: F401
+    import rocketchat_sso.accounts.verification  # noqa: F401
 
     assert "allauth" not in sys.modules
 

@@ -1,4 +1,4 @@
-"""Rocket.Chat's own logout, respected at the token endpoint (rocketchat_sso.signout).
+"""Rocket.Chat's own logout, respected at the token endpoint (rocketchat_sso.sessions.signout).
 
 A session whose token Rocket.Chat refuses is signed out of the chat until the user asks back in
 (``?signin=1``) or logs in to the site anew; what the site can tell apart (expiry, deactivation,
@@ -14,8 +14,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.models import IssuedToken
+from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
 from rocketchat_sso.testing import FakeRocketChat
 from tests.conftest import paths
 

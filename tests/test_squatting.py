@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 
+from rocketchat_sso.accounts.profiles import email_of
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.profiles import email_of
 from rocketchat_sso.testing import FakeRocketChat
 
 pytestmark = pytest.mark.django_db

@@ -18,12 +18,12 @@ from django.db import connections
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from rocketchat_sso import tokens
-from rocketchat_sso.client import LoginToken
 from rocketchat_sso.exceptions import CacheUnavailable
-from rocketchat_sso.locks import CacheLock, GuardedCache
+from rocketchat_sso.rocketchat.client import LoginToken
+from rocketchat_sso.sessions import tokens
+from rocketchat_sso.sessions.locks import CacheLock, GuardedCache
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat
-from rocketchat_sso.views import LOADING_PAGE_REASONS
+from rocketchat_sso.web.views import LOADING_PAGE_REASONS
 from tests.broken_cache import SECRET_URL, BrokenCache, CacheDown
 from tests.conftest import paths
 

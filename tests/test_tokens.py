@@ -13,9 +13,10 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rocketchat_sso import signals, tokens
-from rocketchat_sso.client import LoginToken, RocketChatClient
+from rocketchat_sso import signals
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
+from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
+from rocketchat_sso.sessions import tokens
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 from tests.conftest import paths
 from tests.testing.helpers import Clock
@@ -79,7 +80,7 @@ def test_a_dead_token_is_replaced_not_handed_out_again(
     kill(RocketChatClient(), LoginToken(user_id=rc_id(rocketchat), auth_token=dead))
     # Rocket.Chat answers /me with the same 401 whoever ended the token: taken for a logout
     # made in Rocket.Chat (RC #28006), so no new token until the user asks for one
-    # (rocketchat_sso.signout; tests/test_signout.py).
+    # (rocketchat_sso.sessions.signout; tests/test_signout.py).
     for _ in range(2):
         refused = browser.post(TOKEN_URL)
         assert refused.status_code == 403

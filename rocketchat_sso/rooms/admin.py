@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.models import MappedRoom, RocketChatAccount, RoomMembership
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.rooms import membership
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rocketchat_sso.client import JSONDict, RocketChatClient
 from rocketchat_sso.exceptions import RocketChatAPIError, RocketChatBadResponse
+from rocketchat_sso.rocketchat.client import JSONDict, RocketChatClient
 
 ROOM_NOT_FOUND = "error-room-not-found"
 DUPLICATE_NAME = "error-duplicate-channel-name"

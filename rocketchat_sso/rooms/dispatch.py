@@ -20,7 +20,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections, transaction
 
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import (
     ROOMS_RUN_AUTO,
     ROOMS_RUN_INLINE,
@@ -30,6 +29,7 @@ from rocketchat_sso.conf import (
 )
 from rocketchat_sso.exceptions import RocketChatError
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.rooms import mapping, membership
 
 logger = logging.getLogger(__name__)

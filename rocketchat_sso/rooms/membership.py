@@ -20,10 +20,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import RocketChatError, RoomUnmanageable
 from rocketchat_sso.models import MAX_ERROR_LENGTH, MappedRoom, RocketChatAccount, RoomMembership
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.rooms import api, mapping
 from rocketchat_sso.rooms.mapping import RoomSpec
 

@@ -9,8 +9,8 @@ from django.middleware.csrf import get_token
 from django.template.context import Context
 from django.utils.safestring import SafeString
 
-from rocketchat_sso import embed
-from rocketchat_sso.csp import nonce_of
+from rocketchat_sso.web import embed
+from rocketchat_sso.web.csp import nonce_of
 
 register = template.Library()
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from rocketchat_sso import call_shares
 from rocketchat_sso.conf import DEFAULT_RATE_LIMIT_CALLS, DEFAULT_RATE_LIMIT_WINDOW
+from rocketchat_sso.rocketchat import call_shares
 from tests.browser.conftest import Deployment, log_in, screenshot
 from tests.browser.test_flows import TOKEN_URL_ANY_QUERY, expect
 

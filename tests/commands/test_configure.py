@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import remote_settings as remote
+from rocketchat_sso.rocketchat import remote_settings as remote
 from rocketchat_sso.testing import FakeRocketChat, mock_rocketchat
 
 SITE = "https://www.example.com"

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import remote_settings as remote
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.rocketchat import remote_settings as remote
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault, mock_rocketchat
 from tests.commands.findings import finding_lines, hint_after, line
 

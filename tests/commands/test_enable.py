@@ -15,10 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
-from rocketchat_sso import remote_settings as remote
-from rocketchat_sso.doctor import SiteResponse
 from rocketchat_sso.management.commands.rocketchat_sso_configure import Command
 from rocketchat_sso.models import SettingsSnapshot
+from rocketchat_sso.operations.doctor import SiteResponse
+from rocketchat_sso.rocketchat import remote_settings as remote
 from rocketchat_sso.testing import FakeRocketChat, Fault
 from tests.commands.findings import finding_lines, unwrapped
 from tests.commands.findings import line as finding

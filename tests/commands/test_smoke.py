@@ -15,12 +15,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import remote_settings as remote
-from rocketchat_sso import smoke as smoke_module
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import RocketChatAuthenticationFailed
 from rocketchat_sso.management.commands.rocketchat_sso_configure import Command as Configure
 from rocketchat_sso.models import SettingsSnapshot
+from rocketchat_sso.operations import smoke as smoke_module
+from rocketchat_sso.rocketchat import remote_settings as remote
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
 from tests.commands.findings import unwrapped

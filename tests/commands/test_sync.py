@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from rocketchat_sso import lifecycle, signin
+from rocketchat_sso.accounts import lifecycle, signin
 from rocketchat_sso.models import RocketChatAccount
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from tests.conftest import paths

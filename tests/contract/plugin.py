@@ -36,13 +36,13 @@ import pytest
 import requests
 from django.utils.crypto import get_random_string
 
-from rocketchat_sso.capabilities import Version
-from rocketchat_sso.client import API_PREFIX, JSONDict, RocketChatClient
 from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatRateLimited,
     RocketChatUserNotFound,
 )
+from rocketchat_sso.rocketchat.capabilities import Version
+from rocketchat_sso.rocketchat.client import API_PREFIX, JSONDict, RocketChatClient
 from rocketchat_sso.testing.versions import default_version
 
 MARKER = "contract"

@@ -3,8 +3,8 @@
 Marked ``contract``: ``pytest --rocketchat-url=...`` runs them against a live Rocket.Chat
 (``tests/contract/plugin.py``); otherwise against the stand-in in its own process. Where a
 release answers differently, the test says which release answers what, as the app expects it
-(``rocketchat_sso.capabilities``). Calls with a user's credentials, per route, in the whole
-subset: ``POST /api/v1/login`` 21 (22 with the admin's password; 11 of them in the
+(``rocketchat_sso.rocketchat.capabilities``). Calls with a user's credentials, per route, in the
+whole subset: ``POST /api/v1/login`` 21 (22 with the admin's password; 11 of them in the
 blocked-login test), ``GET /api/v1/me`` 8, ``POST /api/v1/logout`` 3, and 11 on ``GET
 /api/v1/users.info`` in the rate-limiter test, its own bucket: the pacer waits for the login
 route's next window once at Rocket.Chat's defaults (10 a minute per route), up to a minute.
@@ -14,16 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from rocketchat_sso import capabilities, signin, smoke
-from rocketchat_sso.client import (
-    ERROR_INVALID_PARAMS,
-    IDENTITY_UNAVAILABLE,
-    INVALID_PARAMS,
-    NOT_AUTHORIZED,
-    RocketChatClient,
-)
-from rocketchat_sso.client import invalid_params as client_invalid_params
-from rocketchat_sso.doctor import FAIL
+from rocketchat_sso.accounts import signin
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
@@ -33,6 +24,17 @@ from rocketchat_sso.exceptions import (
     RocketChatRateLimited,
     RocketChatUserNotFound,
 )
+from rocketchat_sso.operations import smoke
+from rocketchat_sso.operations.doctor import FAIL
+from rocketchat_sso.rocketchat import capabilities
+from rocketchat_sso.rocketchat.client import (
+    ERROR_INVALID_PARAMS,
+    IDENTITY_UNAVAILABLE,
+    INVALID_PARAMS,
+    NOT_AUTHORIZED,
+    RocketChatClient,
+)
+from rocketchat_sso.rocketchat.client import invalid_params as client_invalid_params
 from rocketchat_sso.testing.model import TYPED_ROUTES_SINCE
 from tests.contract.plugin import DOMAIN, Contract
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rocketchat_sso.capabilities import Version
+from rocketchat_sso.rocketchat.capabilities import Version
 from rocketchat_sso.testing import FakeRocketChat
 from rocketchat_sso.testing.server import RocketChatServer
 from tests.contract.plugin import DEFAULT_LIMIT, Live, Pacer

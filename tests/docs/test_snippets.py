@@ -32,8 +32,8 @@ from django.template import engines
 from django.test import RequestFactory, override_settings
 from django.urls import resolve, reverse
 
-from rocketchat_sso import checks
 from rocketchat_sso.conf import Settings
+from rocketchat_sso.operations import checks
 from tests.docs.rst import DOCS, ROOT, SNIPPET_FILES, CodeBlock, code_blocks, section
 
 MAX_NO_TEST = 3

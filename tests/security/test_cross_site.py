@@ -57,7 +57,7 @@ def test_rocketchats_fetch_carries_origin_and_is_answered(
 def test_the_views_comment_no_longer_says_nothing_changes_state() -> None:
     import inspect
 
-    from rocketchat_sso import views
+    from rocketchat_sso.web import views
 
     assert "nothing here changes state" not in inspect.getsource(views)
 

@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.views.debug import ExceptionReporter
 
-from rocketchat_sso import revocation, tokens
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.sessions import revocation, tokens
 from rocketchat_sso.testing import FakeRocketChat
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from rocketchat_sso import revocation, tokens
+from rocketchat_sso.accounts.profiles import rocketchat_password
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
-from rocketchat_sso.profiles import rocketchat_password
+from rocketchat_sso.sessions import revocation, tokens
 from rocketchat_sso.testing import FakeResponse, FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
 

@@ -14,8 +14,8 @@ from django.template import Context, Template, TemplateSyntaxError
 from django.test import RequestFactory, override_settings
 from django.utils.html import escape
 
-from rocketchat_sso.decorators import csrf_refused
-from rocketchat_sso.embed import NOTICE_TEXTS, chat_url
+from rocketchat_sso.web.decorators import csrf_refused
+from rocketchat_sso.web.embed import NOTICE_TEXTS, chat_url
 
 ALLOW = "camera; microphone; display-capture; clipboard-write; fullscreen; autoplay"
 

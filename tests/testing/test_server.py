@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import (
     RocketChatBadResponse,
     RocketChatTimeout,
     RocketChatUnavailable,
     RocketChatUserNotFound,
 )
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.testing import FakeRocketChat, Fault
 from rocketchat_sso.testing.server import RocketChatServer
 

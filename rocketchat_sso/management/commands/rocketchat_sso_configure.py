@@ -7,15 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso import doctor, smoke
-from rocketchat_sso import remote_settings as remote
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.exceptions import (
     RocketChatError,
     RocketChatTwoFactorRequired,
     SiteURLMissing,
     SnapshotMissing,
 )
+from rocketchat_sso.operations import doctor, smoke
+from rocketchat_sso.rocketchat import remote_settings as remote
+from rocketchat_sso.rocketchat.client import RocketChatClient
 
 TWO_FACTOR_HINT = (
     "Rocket.Chat asks the admin for a 2FA code: create the personal access token with "

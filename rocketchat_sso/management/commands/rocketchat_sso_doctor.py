@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso import doctor, smoke
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.operations import doctor, smoke
+from rocketchat_sso.rocketchat.client import RocketChatClient
 
 
 class Command(BaseCommand):

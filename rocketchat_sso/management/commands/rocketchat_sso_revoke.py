@@ -7,8 +7,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rocketchat_sso import lifecycle, revocation
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts import lifecycle
+from rocketchat_sso.rocketchat.client import RocketChatClient
+from rocketchat_sso.sessions import revocation
 
 
 class Command(BaseCommand):

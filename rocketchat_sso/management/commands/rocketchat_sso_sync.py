@@ -12,25 +12,26 @@ from typing import Any, TypeVar
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from rocketchat_sso import accounts, lifecycle, revocation, signin
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts import lifecycle, outcomes, signin
 from rocketchat_sso.exceptions import RocketChatError, RoomUnmanageable
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rocketchat.client import RocketChatClient
 from rocketchat_sso.rooms import dispatch, mapping, membership
+from rocketchat_sso.sessions import revocation
 
 T = TypeVar("T")
 DEFAULT_BATCH_SIZE = 500
 PROGRESS_EVERY = 100
 FAILED = "failed"
 SUMMARY = (
-    accounts.CREATED,
-    accounts.UPDATED,
-    accounts.UNCHANGED,
-    accounts.DEACTIVATED,
-    accounts.REACTIVATED,
-    accounts.DELETED,
-    accounts.SKIPPED,
-    accounts.LINKED,
+    outcomes.CREATED,
+    outcomes.UPDATED,
+    outcomes.UNCHANGED,
+    outcomes.DEACTIVATED,
+    outcomes.REACTIVATED,
+    outcomes.DELETED,
+    outcomes.SKIPPED,
+    outcomes.LINKED,
     FAILED,
 )
 INTERRUPTED_EXIT = 130  # what shells report for Ctrl-C
@@ -280,7 +281,7 @@ class Command(BaseCommand):
             self.stderr.write(f"{label}: failed: {error.message}")
             return
         self.counts[outcome] += 1
-        if self.verbosity >= 2 and outcome != accounts.UNCHANGED:
+        if self.verbosity >= 2 and outcome != outcomes.UNCHANGED:
             would = "would be " if self.dry_run else ""
             self.stdout.write(f"{label}: {would}{outcome}{detail}")
 

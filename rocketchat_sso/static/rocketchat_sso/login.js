@@ -18,7 +18,7 @@
  * and a retry, never a raw error.
  * - the user logged out inside Rocket.Chat (the token endpoint says 'rocketchat_signed_out'):
  *   no sign-in behind their back; 'signed-out' offers one button that asks for a token with
- *   ?signin=1 (RocketChat/Rocket.Chat#28006; rocketchat_sso/signout.py).
+ *   ?signin=1 (RocketChat/Rocket.Chat#28006; rocketchat_sso/sessions/signout.py).
  * - in Rocket.Chat's desktop app (?client=electron, which Rocket.Chat adds to the Iframe URL
  *   there): the app refuses the Storage Access API (its permission handler grants a fixed list)
  *   and sends new tabs to the system browser, so 'Continue to the chat' opens the sign-in window

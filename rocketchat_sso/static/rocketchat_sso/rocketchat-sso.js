@@ -24,7 +24,7 @@
  *
  * - the user logs out inside the chat (Rocket.Chat's 'Custom_Script_Logged_Out', not after this
  *   page's logout()): the token is checked again; the site, finding it dead, answers
- *   'rocketchat_signed_out' (rocketchat_sso/signout.py, RocketChat/Rocket.Chat#28006), and the
+ *   'rocketchat_signed_out' (rocketchat_sso/sessions/signout.py, RocketChat/Rocket.Chat#28006), and the
  *   notice offers "Sign in to the chat" (?signin=1) instead of signing the user back in. The same
  *   answer on a later page shows the same notice.
  *

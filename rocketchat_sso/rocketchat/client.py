@@ -22,9 +22,6 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
-from rocketchat_sso import call_shares, capabilities
-from rocketchat_sso.addresses import address_key, same_address
-from rocketchat_sso.capabilities import Version
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -41,7 +38,10 @@ from rocketchat_sso.exceptions import (
     RocketChatUnavailable,
     RocketChatUserNotFound,
 )
-from rocketchat_sso.forwarding import client_address
+from rocketchat_sso.rocketchat import call_shares, capabilities
+from rocketchat_sso.rocketchat.addresses import address_key, same_address
+from rocketchat_sso.rocketchat.capabilities import Version
+from rocketchat_sso.rocketchat.forwarding import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class RocketChatClient:
             all_headers.update(self._admin_headers())
         elif path.startswith(API_PREFIX) and (address := client_address()):
             # A user's own call (login, /me, logout): the browser's address, if forwarded
-            # (rocketchat_sso.middleware), names the client to Rocket.Chat's rate limiter.
+            # (rocketchat_sso.web.middleware), names the client to Rocket.Chat's rate limiter.
             all_headers[CLIENT_ADDRESS_HEADER] = address
         all_headers.update(headers or {})
         started = time.monotonic()
@@ -341,9 +341,10 @@ class RocketChatClient:
     def find_users_by_email(self, email: str, *, path: str | None = None) -> list[JSONDict]:
         """The users whose address is ``email`` (compared case-insensitively), by ``path``.
 
-        ``path`` is one of :mod:`rocketchat_sso.capabilities`' lookup paths; by default the one
-        for the server's version. Whatever the path, only users whose answer actually carries
-        the address are returned: a server that ignores a filter cannot hand back someone else.
+        ``path`` is one of :mod:`rocketchat_sso.rocketchat.capabilities`' lookup paths; by default
+        the one for the server's version. Whatever the path, only users whose answer actually
+        carries the address are returned: a server that ignores a filter cannot hand back someone
+        else.
         """
         path = path or capabilities.email_lookup_path(self.version())
         if path in (capabilities.LOOKUP_USERS_INFO_EMAIL, capabilities.LOOKUP_PROBE):
@@ -390,7 +391,7 @@ class RocketChatClient:
         return found
 
     def version(self) -> Version:
-        """Rocket.Chat's version, cached (see :mod:`rocketchat_sso.capabilities`)."""
+        """Rocket.Chat's version, cached (see :mod:`rocketchat_sso.rocketchat.capabilities`)."""
         if self._version is None:
             self._version = capabilities.cached_version()
         if self._version is None:

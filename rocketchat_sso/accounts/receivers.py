@@ -17,14 +17,15 @@ from django.db import transaction
 from django.db.models.signals import post_save, pre_delete
 from django.http import HttpRequest
 
-from rocketchat_sso import accounts, lifecycle, revocation, signin, signout, tokens
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts import lifecycle, outcomes, signin
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
     RocketChatError,
 )
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rocketchat.client import RocketChatClient
+from rocketchat_sso.sessions import revocation, signout, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def _schedule_sync(instance: Any, update_fields: frozenset[str] | None) -> None:
     elif (
         instance.is_active
         and conf.ROCKETCHAT_SSO_SYNC_ON_SAVE
-        and lifecycle.plan_user(instance, account, full=False) == accounts.UPDATED
+        and lifecycle.plan_user(instance, account, full=False) == outcomes.UPDATED
     ):
         transaction.on_commit(lambda: _sync(instance))
 

@@ -328,7 +328,7 @@ ERROR_ANSWERS: dict[type[BaseException], ErrorAnswer | Callable[[Any], ErrorAnsw
         retry_after=TOKEN_PENDING_RETRY_AFTER,
         log=None,
     ),
-    # The user logged out inside Rocket.Chat (rocketchat_sso.signout): no retry, a button.
+    # The user logged out inside Rocket.Chat (rocketchat_sso.sessions.signout): no retry, a button.
     SignedOutOfRocketChat: ErrorAnswer(
         403, "rocketchat_signed_out", "You signed out of the chat.", log=None
     ),

@@ -2,10 +2,10 @@
 
 Rocket.Chat's REST rate limiter counts per route and client address, and takes the address from
 ``X-Real-IP`` when a request carries one. The calls made with a user's token carry the address
-of the browser whose request made them (:class:`rocketchat_sso.middleware.ClientAddressMiddleware`
-sets it for the request, when ``ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS`` is on), so each browser
-gets its own bucket. Kept apart from the middleware so that the client, which reads it, needs
-nothing of the web layer.
+of the browser whose request made them
+(:class:`rocketchat_sso.web.middleware.ClientAddressMiddleware` sets it for the request, when
+``ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS`` is on), so each browser gets its own bucket. Kept apart
+from the middleware so that the client, which reads it, needs nothing of the web layer.
 """
 
 from __future__ import annotations

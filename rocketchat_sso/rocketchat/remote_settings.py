@@ -14,10 +14,10 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from rocketchat_sso.client import RocketChatClient
 from rocketchat_sso.conf import conf, origin_of
 from rocketchat_sso.exceptions import SiteURLMissing, SnapshotMissing
 from rocketchat_sso.models import SettingsSnapshot
+from rocketchat_sso.rocketchat.client import RocketChatClient
 
 # Iframe login (Administration > Settings > Accounts > Iframe).
 IFRAME_ENABLED = "Accounts_iframe_enabled"

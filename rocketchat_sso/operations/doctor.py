@@ -18,9 +18,6 @@ from urllib.parse import urlsplit
 from django.core.cache import caches
 from django.utils.crypto import get_random_string
 
-from rocketchat_sso import capabilities
-from rocketchat_sso import remote_settings as remote
-from rocketchat_sso.client import LIST_MAX_PAGES, LIST_PAGE_SIZE, RocketChatClient, invalid_params
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -31,12 +28,20 @@ from rocketchat_sso.exceptions import (
     SiteUnreachable,
     SiteURLMissing,
 )
-from rocketchat_sso.rules import (
+from rocketchat_sso.operations.rules import (
     cookie_dropped_by_browsers,
     same_site,
     samesite_none,
     session_cookie_samesite,
     valid_http_url,
+)
+from rocketchat_sso.rocketchat import capabilities
+from rocketchat_sso.rocketchat import remote_settings as remote
+from rocketchat_sso.rocketchat.client import (
+    LIST_MAX_PAGES,
+    LIST_PAGE_SIZE,
+    RocketChatClient,
+    invalid_params,
 )
 
 if TYPE_CHECKING:
@@ -418,8 +423,8 @@ def rate_limiter(doctor: Doctor) -> Finding:
 
 
 def _site_count_overspends(calls: int, window_ms: int) -> Finding | None:
-    """The site's own count of the users' calls (:mod:`rocketchat_sso.budgets`) must not allow
-    more than Rocket.Chat's bucket, or Rocket.Chat refuses what the site let through, for
+    """The site's own count of the users' calls (:mod:`rocketchat_sso.sessions.budgets`) must not
+    allow more than Rocket.Chat's bucket, or Rocket.Chat refuses what the site let through, for
     everyone at once."""
     site_calls = conf.ROCKETCHAT_SSO_RATE_LIMIT_CALLS
     site_window = conf.ROCKETCHAT_SSO_RATE_LIMIT_WINDOW

@@ -18,7 +18,7 @@ cache key added atomically) for the window, so no window of Rocket.Chat's, where
 starts, sees more than the bucket. (A call that reaches Rocket.Chat a few milliseconds before
 its window ends, latency being uneven, is refused there and waited out by the client, within
 ``ROCKETCHAT_SSO_RATE_LIMIT_WAIT``.) The per-session and per-user budgets of tokens are
-:mod:`rocketchat_sso.budgets`.
+:mod:`rocketchat_sso.sessions.budgets`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from django.core.cache import BaseCache, caches
 
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import CallShareExhausted
-from rocketchat_sso.forwarding import client_address
+from rocketchat_sso.rocketchat.forwarding import client_address
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Create first (look the address up only when Rocket.Chat says it is taken), refus
 an account that may not be the user's (:func:`check_linkable`), bring the profile in step, and
 issue a login token (:func:`issue_login_token`). Deliberate linking by an administrator
 (:func:`plan_link`, :func:`link_existing`) lives here too. The HTTP lives in
-:mod:`rocketchat_sso.client`.
+:mod:`rocketchat_sso.rocketchat.client`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import creations, signals
-from rocketchat_sso.accounts import (
+from rocketchat_sso import signals
+from rocketchat_sso.accounts import creations
+from rocketchat_sso.accounts.outcomes import (
     CREATED,
     LINKED,
     UNCHANGED,
@@ -27,14 +28,13 @@ from rocketchat_sso.accounts import (
     SyncResult,
     account_of,
 )
-from rocketchat_sso.addresses import address_key, same_address
-from rocketchat_sso.capabilities import UNKNOWN_VERSION, Version, create_token_fix
-from rocketchat_sso.client import (
-    IDENTITY_UNAVAILABLE,
-    LoginToken,
-    RocketChatClient,
-    has_address,
-    invalid_params,
+from rocketchat_sso.accounts.profiles import (
+    RocketChatProfile,
+    email_of,
+    profile_changes,
+    profile_digest,
+    rocketchat_password,
+    username_candidates,
 )
 from rocketchat_sso.conf import (
     LOGIN_METHOD_CREATE_TOKEN,
@@ -54,13 +54,14 @@ from rocketchat_sso.exceptions import (
     RocketChatUserNotFound,
 )
 from rocketchat_sso.models import MAX_ERROR_LENGTH, RocketChatAccount
-from rocketchat_sso.profiles import (
-    RocketChatProfile,
-    email_of,
-    profile_changes,
-    profile_digest,
-    rocketchat_password,
-    username_candidates,
+from rocketchat_sso.rocketchat.addresses import address_key, same_address
+from rocketchat_sso.rocketchat.capabilities import UNKNOWN_VERSION, Version, create_token_fix
+from rocketchat_sso.rocketchat.client import (
+    IDENTITY_UNAVAILABLE,
+    LoginToken,
+    RocketChatClient,
+    has_address,
+    invalid_params,
 )
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """HTTP endpoints: the token endpoint Rocket.Chat (or our script) calls, and the loading page.
 
 Views stay thin: they read the request and shape the response; the work is in
-:mod:`rocketchat_sso.tokens` and :mod:`rocketchat_sso.signin`, the guards (method, origin,
-fetch metadata, CSRF, signed-in user) and the JSON answer of each failure in
-:mod:`rocketchat_sso.decorators`.
+:mod:`rocketchat_sso.sessions.tokens` and :mod:`rocketchat_sso.accounts.signin`, the guards (method,
+origin, fetch metadata, CSRF, signed-in user) and the JSON answer of each failure in
+:mod:`rocketchat_sso.web.decorators`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from rocketchat_sso import budgets, call_shares, csp, lifecycle, signout, tokens
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts import lifecycle
 from rocketchat_sso.conf import APP_TOKEN_URL_NAME, TOKEN_URL_NAME, conf
-from rocketchat_sso.decorators import (
+from rocketchat_sso.rocketchat import call_shares
+from rocketchat_sso.rocketchat.client import RocketChatClient
+from rocketchat_sso.sessions import budgets, signout, tokens
+from rocketchat_sso.web import csp
+from rocketchat_sso.web.decorators import (
     answer_bad_requests,
     answer_errors,
     csrf_protect_json,
@@ -129,10 +132,11 @@ LOADING_PAGE_REASONS: dict[str, Promise] = {
 def token(request: HttpRequest) -> HttpResponse:
     """Answer ``{"loginToken": ...}`` for the session's own user, as Rocket.Chat expects.
 
-    The session keeps reusing its token while Rocket.Chat accepts it (:mod:`rocketchat_sso.tokens`).
-    The body never carries a ``token`` key: Rocket.Chat would run a second, failing login.
-    A user who logged out inside Rocket.Chat gets ``403 rocketchat_signed_out`` until they ask
-    back in with ``?signin=1`` (:mod:`rocketchat_sso.signout`).
+    The session keeps reusing its token while Rocket.Chat accepts it
+    (:mod:`rocketchat_sso.sessions.tokens`). The body never carries a ``token`` key: Rocket.Chat
+    would run a second, failing login. A user who logged out inside Rocket.Chat gets ``403
+    rocketchat_signed_out`` until they ask back in with ``?signin=1``
+    (:mod:`rocketchat_sso.sessions.signout`).
     """
     user: Any = request.user
     recheck = request.GET.get(RECHECK_PARAMETER) == "1"
@@ -251,8 +255,8 @@ def app_token(request: HttpRequest) -> HttpResponse:
 
     The loading page asks for it, first-party, when it finds itself the top page of the mobile
     app's sign-in WebView: the app keeps the token long after the WebView's session ends, so it
-    is not the session's token (:func:`rocketchat_sso.tokens.app_login_token`). Only the site's
-    own pages may ask (same origin, CSRF token), never Rocket.Chat's origin.
+    is not the session's token (:func:`rocketchat_sso.sessions.tokens.app_login_token`). Only the
+    site's own pages may ask (same origin, CSRF token), never Rocket.Chat's origin.
     """
     app = request.GET.get(APP_PARAMETER, "")
     if app not in APPS:

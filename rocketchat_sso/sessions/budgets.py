@@ -11,7 +11,7 @@ whole site is one client. So:
 
 Both are counted in the shared token cache (``ROCKETCHAT_SSO_CACHE``), like the session lock, so
 they hold across worker processes and machines. Each call itself is counted against the user's
-and the site's share of Rocket.Chat's buckets by :mod:`rocketchat_sso.call_shares`.
+and the site's share of Rocket.Chat's buckets by :mod:`rocketchat_sso.rocketchat.call_shares`.
 """
 
 from __future__ import annotations

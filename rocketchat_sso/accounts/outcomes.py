@@ -3,7 +3,7 @@
 What one reconciliation did to a user (the outcome constants and :class:`SyncResult`, shown by
 the sync command and the admin), and the account of a user. The last failure is kept by the
 model itself (:meth:`~rocketchat_sso.models.RocketChatAccount.record_error`). Used by
-:mod:`rocketchat_sso.signin` and :mod:`rocketchat_sso.lifecycle`.
+:mod:`rocketchat_sso.accounts.signin` and :mod:`rocketchat_sso.accounts.lifecycle`.
 """
 
 from __future__ import annotations

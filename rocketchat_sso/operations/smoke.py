@@ -4,8 +4,8 @@ The doctor checks settings and probes; this does what sign-in does, once, with a
 this run creates (``rocketchat-sso-smoke-<random>``, an address under ``.invalid``, never a
 real user's): create it, update its profile, sign it in by the configured method, check the
 token with ``/me``, revoke it and check that Rocket.Chat refuses it, delete the user. Each step
-is a :class:`~rocketchat_sso.doctor.Finding` with the fix for the Rocket.Chat release in use;
-whatever fails, the probe is deleted, and where that fails too its username and id are named.
+is a :class:`~rocketchat_sso.operations.doctor.Finding` with the fix for the Rocket.Chat release in
+use; whatever fails, the probe is deleted, and where that fails too its username and id are named.
 Only the id answered by this run's ``users.create`` is ever acted on (or, if that call's answer
 was lost, the exact random username it sent), so no other account is touched.
 
@@ -25,10 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.crypto import get_random_string
 
-from rocketchat_sso import capabilities
-from rocketchat_sso.client import API_PREFIX, LoginToken, RocketChatClient, invalid_params
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
-from rocketchat_sso.doctor import FAIL, OK, SKIP, Finding, write_findings
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
     RocketChatAuthenticationFailed,
@@ -41,6 +38,14 @@ from rocketchat_sso.exceptions import (
     RocketChatTwoFactorRequired,
     RocketChatUnavailable,
     RocketChatUserNotFound,
+)
+from rocketchat_sso.operations.doctor import FAIL, OK, SKIP, Finding, write_findings
+from rocketchat_sso.rocketchat import capabilities
+from rocketchat_sso.rocketchat.client import (
+    API_PREFIX,
+    LoginToken,
+    RocketChatClient,
+    invalid_params,
 )
 
 if TYPE_CHECKING:

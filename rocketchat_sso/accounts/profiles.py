@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso.addresses import address_key
 from rocketchat_sso.conf import RocketChatProfile as RocketChatProfile  # the mapper's contract
 from rocketchat_sso.conf import conf
+from rocketchat_sso.rocketchat.addresses import address_key
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rocketchat_sso.conf import conf
-from rocketchat_sso.forwarding import forwarding
+from rocketchat_sso.rocketchat.forwarding import forwarding
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

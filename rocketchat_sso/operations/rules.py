@@ -1,5 +1,5 @@
-"""The rules the system checks (:mod:`rocketchat_sso.checks`) and the doctor
-(:mod:`rocketchat_sso.doctor`) both apply: one definition, so the two never disagree.
+"""The rules the system checks (:mod:`rocketchat_sso.operations.checks`) and the doctor
+(:mod:`rocketchat_sso.operations.doctor`) both apply: one definition, so the two never disagree.
 
 Offline judgements about URLs, sites and the session cookie; no Rocket.Chat call and no request.
 """

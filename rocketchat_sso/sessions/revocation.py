@@ -42,7 +42,6 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso.client import LoginToken, RocketChatClient
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     RocketChatAuthenticationFailed,
@@ -50,6 +49,7 @@ from rocketchat_sso.exceptions import (
     RocketChatRateLimited,
 )
 from rocketchat_sso.models import MAX_ERROR_LENGTH, IssuedToken
+from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -34,7 +34,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import revocation
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
@@ -42,11 +41,12 @@ from rocketchat_sso.exceptions import (
     RocketChatUserNotFound,
     SignedOutOfRocketChat,
 )
-from rocketchat_sso.locks import GuardedCache
 from rocketchat_sso.models import IssuedToken
+from rocketchat_sso.sessions import revocation
+from rocketchat_sso.sessions.locks import GuardedCache
 
 if TYPE_CHECKING:
-    from rocketchat_sso.client import LoginToken, RocketChatClient
+    from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from rocketchat_sso import accounts, revocation, tokens
-from rocketchat_sso.accounts import (
+from rocketchat_sso.accounts import outcomes
+from rocketchat_sso.accounts.outcomes import (
     CREATED,
     DEACTIVATED,
     DELETED,
@@ -24,7 +24,8 @@ from rocketchat_sso.accounts import (
     UPDATED,
     SyncResult,
 )
-from rocketchat_sso.client import RocketChatClient
+from rocketchat_sso.accounts.profiles import profile_digest
+from rocketchat_sso.accounts.signin import sync_user_outcome
 from rocketchat_sso.conf import ON_USER_DELETE_DELETE, conf
 from rocketchat_sso.exceptions import (
     RocketChatAPIError,
@@ -32,8 +33,8 @@ from rocketchat_sso.exceptions import (
     RocketChatUserNotFound,
 )
 from rocketchat_sso.models import RocketChatAccount
-from rocketchat_sso.profiles import profile_digest
-from rocketchat_sso.signin import sync_user_outcome
+from rocketchat_sso.rocketchat.client import RocketChatClient
+from rocketchat_sso.sessions import revocation, tokens
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -51,7 +52,7 @@ def propagate_active_state(
     reactivates only a Rocket.Chat user this site deactivated: one that Rocket.Chat's own
     moderators deactivated stays so. Failures are recorded on the account and re-raised.
     """
-    account = accounts.account_of(user)
+    account = outcomes.account_of(user)
     if account is None:
         return SyncResult(SKIPPED)
     client = client or RocketChatClient()

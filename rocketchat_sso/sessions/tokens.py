@@ -17,8 +17,8 @@ never send the loading page round in circles.
 
 Everything about the cache lives here, the lock included: one request of a session at a time
 checks or mints its token, whichever worker process or machine it reaches, because the lock is a
-key in the same shared cache (:mod:`rocketchat_sso.locks`). The session's other requests wait
-for that one and take the token it minted.
+key in the same shared cache (:mod:`rocketchat_sso.sessions.locks`). The session's other requests
+wait for that one and take the token it minted.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from django.db import connections, router
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso import budgets, call_shares, revocation, signin, signout
-from rocketchat_sso.client import LoginToken, RocketChatClient
+from rocketchat_sso.accounts import signin
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
@@ -48,8 +47,11 @@ from rocketchat_sso.exceptions import (
     SessionEnded,
     TokenPending,
 )
-from rocketchat_sso.locks import CacheLock, GuardedCache, poll
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
+from rocketchat_sso.rocketchat import call_shares
+from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
+from rocketchat_sso.sessions import budgets, revocation, signout
+from rocketchat_sso.sessions.locks import CacheLock, GuardedCache, poll
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -186,10 +188,10 @@ def session_login_token(
 
     Warm path: no Rocket.Chat call within the recheck interval; after it (or with ``recheck``)
     one (``/me``), plus one only if the profile drifted, and at most one per
-    ``ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL`` (:mod:`rocketchat_sso.budgets`). When the cache
-    forgot the token, the session's stored one (:mod:`rocketchat_sso.revocation`) is checked
-    instead of minting another. A cached token is never handed to another user, nor for another
-    Rocket.Chat user than the linked one.
+    ``ROCKETCHAT_SSO_RECHECK_MIN_INTERVAL`` (:mod:`rocketchat_sso.sessions.budgets`). When the cache
+    forgot the token, the session's stored one (:mod:`rocketchat_sso.sessions.revocation`) is
+    checked instead of minting another. A cached token is never handed to another user, nor for
+    another Rocket.Chat user than the linked one.
 
     If Rocket.Chat's rate limiter refuses the check (``/me``'s bucket is empty) on the warm
     path, the cached token is handed out unchecked: it was fine at the last check, and should it
@@ -199,11 +201,11 @@ def session_login_token(
     Raises :class:`~rocketchat_sso.exceptions.BudgetExhausted` when the session's check or the
     user's mints are spent, and :class:`~rocketchat_sso.exceptions.CallShareExhausted` when a
     call with the user's credentials would overspend their share of Rocket.Chat's rate limit,
-    or the site's (:func:`rocketchat_sso.call_shares.take_call`). With ``respect_logout`` (the
-    token endpoint), a token Rocket.Chat refuses is taken for the user's logout in Rocket.Chat,
+    or the site's (:func:`rocketchat_sso.rocketchat.call_shares.take_call`). With ``respect_logout``
+    (the token endpoint), a token Rocket.Chat refuses is taken for the user's logout in Rocket.Chat,
     unless it expired: the session is marked and
     :class:`~rocketchat_sso.exceptions.SignedOutOfRocketChat` raised instead of a mint
-    (:mod:`rocketchat_sso.signout`).
+    (:mod:`rocketchat_sso.sessions.signout`).
     """
     session_key = ensure_session_key(session)
     cached = get_cached(session_key)
@@ -398,9 +400,9 @@ def revoke_session_token(
     """Revoke the session's Rocket.Chat token (``POST /api/v1/logout``) and forget it.
 
     The token is found in the cache or, when the cache forgot it (or is down), in the database
-    (:mod:`rocketchat_sso.revocation`). Returns whether a token was revoked. A token Rocket.Chat
-    already refuses counts as revoked; other failures are recorded on the account and the
-    stored token stays pending, retried by ``rocketchat_sso_revoke`` and the next logout.
+    (:mod:`rocketchat_sso.sessions.revocation`). Returns whether a token was revoked. A token
+    Rocket.Chat already refuses counts as revoked; other failures are recorded on the account and
+    the stored token stays pending, retried by ``rocketchat_sso_revoke`` and the next logout.
     Raises :class:`~rocketchat_sso.exceptions.CacheUnavailable` after revoking when the cache
     is down.
     """
@@ -493,10 +495,10 @@ def app_login_token(
 
     The app's native login keeps it for ``Accounts_LoginExpiration`` days, long after the
     WebView's short session ended, so it is not the session's token (whose end revokes it): it is
-    minted apart and recorded as the app's (:func:`rocketchat_sso.revocation.record_app`). It
-    counts against the user's mint budget like any other. One Rocket.Chat call with the admin's
+    minted apart and recorded as the app's (:func:`rocketchat_sso.sessions.revocation.record_app`).
+    It counts against the user's mint budget like any other. One Rocket.Chat call with the admin's
     token (``createToken``) or one ``/login`` with the user's (``password`` method), plus the
-    create or update of :func:`rocketchat_sso.signin.issue_login_token` where needed.
+    create or update of :func:`rocketchat_sso.accounts.signin.issue_login_token` where needed.
     """
     exhausted = budgets.take_mint(_cache(), user.pk)
     if exhausted is not None:

@@ -26,7 +26,7 @@ from rocketchat_sso.conf import (
     TOKEN_URL_NAME,
     conf,
 )
-from rocketchat_sso.rules import (
+from rocketchat_sso.operations.rules import (
     cookie_dropped_by_browsers,
     samesite_none,
     surely_cross_site,
@@ -34,7 +34,7 @@ from rocketchat_sso.rules import (
 )
 
 CORS_MIDDLEWARE = "corsheaders.middleware.CorsMiddleware"
-CLIENT_ADDRESS_MIDDLEWARE = "rocketchat_sso.middleware.ClientAddressMiddleware"
+CLIENT_ADDRESS_MIDDLEWARE = "rocketchat_sso.web.middleware.ClientAddressMiddleware"
 COMMON_MIDDLEWARE = "django.middleware.common.CommonMiddleware"
 DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
 LOCMEM_CACHE = "django.core.cache.backends.locmem.LocMemCache"
@@ -118,7 +118,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 f"ROCKETCHAT_SSO_USER_MAPPER {conf.ROCKETCHAT_SSO_USER_MAPPER!r} cannot be "
                 f"imported: {exc}",
                 hint="Give the dotted path of a function taking a user and returning a "
-                "rocketchat_sso.profiles.RocketChatProfile.",
+                "rocketchat_sso.accounts.profiles.RocketChatProfile.",
                 id="rocketchat_sso.E008",
             )
         )
@@ -140,7 +140,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
 VOUCHING_HINT = (
     "Set ROCKETCHAT_SSO_EMAIL_VERIFIED = True only if the site verifies every address; else "
     "the dotted path of a callable taking a user and returning True when their address is "
-    "verified, e.g. 'rocketchat_sso.verification.allauth_email_verified'; or False (the "
+    "verified, e.g. 'rocketchat_sso.accounts.verification.allauth_email_verified'; or False (the "
     "default: existing Rocket.Chat accounts are linked only by an administrator)."
 )
 

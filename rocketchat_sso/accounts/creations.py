@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.cache import caches
 
-from rocketchat_sso.addresses import address_key
 from rocketchat_sso.conf import conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
@@ -32,8 +31,9 @@ from rocketchat_sso.exceptions import (
     RocketChatRateLimited,
     RocketChatUnavailable,
 )
-from rocketchat_sso.locks import GuardedCache, poll
 from rocketchat_sso.models import RocketChatAccount
+from rocketchat_sso.rocketchat.addresses import address_key
+from rocketchat_sso.sessions.locks import GuardedCache, poll
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

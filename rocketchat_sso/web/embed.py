@@ -43,7 +43,8 @@ NOTICE_TEXTS = {
         "site's administrators know."
     ),
     "slow": _("The chat is taking long to load."),
-    # The user logged out inside Rocket.Chat (rocketchat_sso.signout): one button brings it back.
+    # The user logged out inside Rocket.Chat (rocketchat_sso.sessions.signout): one button brings it
+    # back.
     "signed_out": _("You signed out of the chat."),
     "sign_in": _("Sign in to the chat"),
     "retry": _("Try again"),
