@@ -12,10 +12,11 @@ class RocketChatSSOConfig(AppConfig):
     def ready(self) -> None:
         from django.core.checks import Tags, register
 
-        from rocketchat_sso.accounts import receivers
+        from rocketchat_sso.accounts import receivers, signin
         from rocketchat_sso.operations import checks
         from rocketchat_sso.rooms import checks as room_checks
         from rocketchat_sso.rooms import dispatch as rooms
+        from rocketchat_sso.sessions import minting
         from rocketchat_sso.web import cors
 
         register(Tags.compatibility)(checks.check_settings)
@@ -30,6 +31,7 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.compatibility)(checks.check_site_url)
         register(Tags.security)(checks.check_client_address)
         register(Tags.compatibility)(room_checks.check_rooms)
+        minting.provide(signin)  # session storage mints through the accounts layer
         receivers.connect()
         cors.connect()
         rooms.connect()

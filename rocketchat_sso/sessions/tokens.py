@@ -36,7 +36,6 @@ from django.db import connections, router
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from rocketchat_sso.accounts import signin
 from rocketchat_sso.conf import LOGIN_METHOD_CREATE_TOKEN, conf
 from rocketchat_sso.exceptions import (
     CacheUnavailable,
@@ -50,7 +49,7 @@ from rocketchat_sso.exceptions import (
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
 from rocketchat_sso.rocketchat import call_shares
 from rocketchat_sso.rocketchat.client import LoginToken, RocketChatClient
-from rocketchat_sso.sessions import budgets, revocation, signout
+from rocketchat_sso.sessions import budgets, minting, revocation, signout
 from rocketchat_sso.sessions.locks import CacheLock, GuardedCache, poll
 
 if TYPE_CHECKING:
@@ -262,7 +261,7 @@ def _checked_or_minted(
             raise budgets.mint_exhausted(exhausted)
         if conf.ROCKETCHAT_SSO_LOGIN_METHOD != LOGIN_METHOD_CREATE_TOKEN:
             call_shares.expect_call("login")  # refused now, before a Rocket.Chat user is created
-        login_token = signin.issue_login_token(user, client=client)
+        login_token = minting.accounts().issue_login_token(user, client=client)
         # Another Rocket.Chat user's token (the account was relinked): revoked later. The
         # session's other tokens stay until it ends (older than the reuse timeout, or reuse off).
         revocation.end(row for row in rows if row.rocketchat_user_id != login_token.user_id)
@@ -383,7 +382,7 @@ def _still_valid(
     if me is None or me.get("_id") != cached.token.user_id:
         return None
     try:
-        signin.sync_drift(user, account, me, client=client)
+        minting.accounts().sync_drift(user, account, me, client=client)
     except RocketChatError as error:
         # The token is good; a profile that could not be written waits for the next sync.
         account.record_error(error)
@@ -503,7 +502,7 @@ def app_login_token(
     exhausted = budgets.take_mint(_cache(), user.pk)
     if exhausted is not None:
         raise budgets.mint_exhausted(exhausted)
-    login_token = signin.issue_login_token(user, client=client or RocketChatClient())
+    login_token = minting.accounts().issue_login_token(user, client=client or RocketChatClient())
     revocation.record_app(user, login_token, app)
     return login_token
 
