@@ -52,7 +52,7 @@ ON_USER_DELETE_CHOICES = (ON_USER_DELETE_DEACTIVATE, ON_USER_DELETE_DELETE)
 
 # Roles a Rocket.Chat account may hold and still be linked to a Django user by its address.
 DEFAULT_LINKABLE_ROLES = ("user",)
-# Never linkable, whatever ROCKETCHAT_SSO_LINKABLE_ROLES says (checks.py reports them).
+# Never linkable, whatever ROCKETCHAT_SSO_LINKABLE_ROLES says (operations/checks.py reports them).
 PRIVILEGED_ROLES = ("admin", "bot", "app", "livechat-agent", "livechat-manager", "livechat-monitor")
 
 # Rocket.Chat's setting UTF8_Channel_Names_Validation, default (getValidRoomName.ts).

@@ -383,7 +383,7 @@ class _Smoke:
 
     def _sign_in_fix(self, error: RocketChatError) -> str:
         if self.method == LOGIN_METHOD_CREATE_TOKEN:
-            # A missing secret is a schema failure, in either release's words (client.py).
+            # A missing secret is a schema failure, in either release's words (the client's).
             if isinstance(error, (RocketChatPermissionDenied, RocketChatTwoFactorRequired)) or (
                 isinstance(error, RocketChatAPIError) and invalid_params(error.error_type)
             ):
