@@ -30,6 +30,7 @@ class RocketChatSSOConfig(AppConfig):
         register(Tags.compatibility, Tags.security)(checks.check_revocation)
         register(Tags.compatibility)(checks.check_site_url)
         register(Tags.security)(checks.check_client_address)
+        register(Tags.compatibility)(checks.check_moved_paths)
         register(Tags.compatibility)(room_checks.check_rooms)
         minting.provide(signin)  # session storage mints through the accounts layer
         receivers.connect()

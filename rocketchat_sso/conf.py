@@ -22,8 +22,12 @@ LOGIN_METHOD_CREATE_TOKEN = "create_token"
 LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 
 DEFAULT_USER_MAPPER = "rocketchat_sso.accounts.profiles.default_profile"
-# Where the default mapper lived before services.py was split (0.x settings may still name it).
-FORMER_USER_MAPPERS = {"rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER}
+# Where the default mapper lived before services.py was split, and before 0.2 moved profiles.py
+# (0.1 settings may still name them; the latter is rocketchat_sso.W150's to report).
+FORMER_USER_MAPPERS = {
+    "rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER,
+    "rocketchat_sso.profiles.default_profile": DEFAULT_USER_MAPPER,
+}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
+from rocketchat_sso._moved import new_path
 from rocketchat_sso.conf import (
     LOGIN_METHOD_PASSWORD,
     LOGIN_METHODS,
@@ -598,7 +599,8 @@ def check_client_address(
             )
         ]
     errors: list[CheckMessage] = []
-    if CLIENT_ADDRESS_MIDDLEWARE not in list(getattr(settings, "MIDDLEWARE", None) or []):
+    middleware = [new_path(str(path)) for path in getattr(settings, "MIDDLEWARE", None) or []]
+    if CLIENT_ADDRESS_MIDDLEWARE not in middleware:  # its 0.1 path works too (W150 says so)
         errors.append(
             Warning(
                 "ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS is set but "
@@ -622,3 +624,25 @@ def check_client_address(
             )
         )
     return errors
+
+
+def check_moved_paths(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Settings naming a module's 0.1 path: it still works, with a warning, until 0.3."""
+    named: list[tuple[str, str]] = [
+        ("MIDDLEWARE", str(path)) for path in getattr(settings, "MIDDLEWARE", None) or []
+    ]
+    for name in ("ROCKETCHAT_SSO_USER_MAPPER", "ROCKETCHAT_SSO_EMAIL_VERIFIED"):
+        value = getattr(settings, name, None)
+        if isinstance(value, str):
+            named.append((name, value))
+    return [
+        Warning(
+            f"{name} names {path}, a path that moved in 0.2; the old path goes in 0.3.",
+            hint=f"Use {new_path(path)}. docs/installation.rst, 'Upgrading from 0.1'.",
+            id="rocketchat_sso.W150",
+        )
+        for name, path in named
+        if new_path(path) != path
+    ]

@@ -1,0 +1,8 @@
+"""Deprecated (moved in 0.2, gone in 0.3): import from ``rocketchat_sso.web.middleware``."""
+
+from __future__ import annotations
+
+from rocketchat_sso._moved import warn
+from rocketchat_sso.web.middleware import ClientAddressMiddleware as ClientAddressMiddleware
+
+warn(__name__)
