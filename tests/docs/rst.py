@@ -107,3 +107,26 @@ def definitions(text: str) -> list[tuple[str, str]]:
 
 def definition_terms(text: str) -> list[str]:
     return [term for term, _ in definitions(text)]
+
+
+_ROW = re.compile(r"^(?P<indent>\s*)\* - (?P<cell>.*)$")
+
+
+def list_table_rows(text: str) -> list[list[str]]:
+    """The rows of the ``list-table`` directives of ``text``, header row included: each cell's
+    text, its lines joined by a space."""
+    rows: list[list[str]] = []
+    indent = -1  # the open row's, -1 when none is
+    for line in text.splitlines():
+        if row := _ROW.match(line):
+            indent = len(row["indent"])
+            rows.append([row["cell"].strip()])
+        elif indent < 0 or not line.strip():
+            continue
+        elif _indent(line) == indent + 2 and line.lstrip().startswith("- "):
+            rows[-1].append(line.strip()[2:].strip())
+        elif _indent(line) > indent + 2:
+            rows[-1][-1] = f"{rows[-1][-1]} {line.strip()}"
+        else:
+            indent = -1
+    return rows

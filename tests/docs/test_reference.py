@@ -10,12 +10,14 @@ from django.core.management import load_command_class
 
 import rocketchat_sso
 from rocketchat_sso.conf import Settings
-from tests.docs.rst import DOCS, definition_terms, definitions, section
+from tests.docs.rst import DOCS, definition_terms, definitions, list_table_rows, section
+from tests.test_layers import COMPAT_STUBS, LAYERS, may_import
 
 PACKAGE = Path(rocketchat_sso.__file__).resolve().parent
 SETTING = re.compile(r"``(ROCKETCHAT_SSO_[A-Z0-9_]+)``")
 CHECK_ID = re.compile(r"rocketchat_sso\.[EW]\d{3}")
 MODULE = re.compile(r"``(rocketchat_sso/[\w/]+\.py)``")
+PLACE = re.compile(r"``(rocketchat_sso/[\w/]*(?:\.py|/))``")
 # Options every Django command has; the commands page documents only the command's own.
 DJANGO_OPTIONS = {
     "-h", "--help", "--version", "-v", "--verbosity", "--settings", "--pythonpath",
@@ -111,9 +113,29 @@ def package_modules() -> set[str]:
 
 
 def test_architecture_page_lists_every_module_and_no_other() -> None:
-    modules = MODULE.findall(section(DOCS / "architecture.rst", "Modules"))
+    page = DOCS / "architecture.rst"
+    modules = [
+        *MODULE.findall(section(page, "Modules")),
+        *MODULE.findall(section(page, "Kept for compatibility")),
+    ]
     assert len(modules) == len(set(modules)), "a module is listed twice"
     assert set(modules) == package_modules()
+
+
+def test_architecture_page_states_the_layers_the_layering_test_enforces() -> None:
+    # Each layer's row: its name, where it is, what it may import, as tests/test_layers.py has it.
+    page = DOCS / "architecture.rst"
+    header, *rows = list_table_rows(section(page, "Layers"))
+    assert header == ["layer", "concern", "where", "may import"]
+    assert len(rows) == len({name for name, *_ in rows}), "a layer is listed twice"
+    stated = {name: (set(PLACE.findall(where)), allowed) for name, _, where, allowed in rows}
+    assert stated.keys() == LAYERS.keys()
+    for name, (places, allowed) in stated.items():
+        assert places == set(LAYERS[name][1]) - set(COMPAT_STUBS), name
+        assert set(allowed.split(", ")) == may_import(name), name
+    assert "kept for compatibility" in next(r[2] for r in rows if r[0] == "entry points")
+    stubs = MODULE.findall(section(page, "Kept for compatibility"))
+    assert stubs == list(COMPAT_STUBS)
 
 
 def test_every_page_is_in_the_table_of_contents() -> None:
