@@ -1,4 +1,4 @@
-"""The public modules that moved in 0.2 (issue 22): their old paths warn until 0.3.
+"""The public modules that moved before 0.1.0 (issue 22): their old paths warn until 0.2.
 
 Only the deprecated stubs at the top of the package and the system check W150 use this; it
 imports nothing of the package, so any layer may read it.
@@ -33,7 +33,7 @@ def warn(old: str) -> None:
     machinery's frames, so the line named is the ``import`` (or ``import_string``).
     """
     warnings.warn(
-        f"{old} moved to {MOVED_MODULES[old]} in 0.2; the old path goes in 0.3",
+        f"{old} moved to {MOVED_MODULES[old]}; the old path goes in 0.2",
         DeprecationWarning,
         stacklevel=3,
     )

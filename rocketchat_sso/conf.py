@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
+from rocketchat_sso._moved import new_path
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
@@ -22,8 +24,8 @@ LOGIN_METHOD_CREATE_TOKEN = "create_token"
 LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 
 DEFAULT_USER_MAPPER = "rocketchat_sso.accounts.profiles.default_profile"
-# Where the default mapper lived before services.py was split, and before 0.2 moved profiles.py
-# (0.1 settings may still name them; the latter is rocketchat_sso.W150's to report).
+# Where the default mapper lived before services.py was split, and before the subpackages moved
+# profiles.py (older settings may still name them; the latter is rocketchat_sso.W150's to report).
 FORMER_USER_MAPPERS = {
     "rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER,
     "rocketchat_sso.profiles.default_profile": DEFAULT_USER_MAPPER,
@@ -206,7 +208,8 @@ class Settings:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value:
-            vouch: Callable[[AbstractBaseUser], object] = import_string(value)
+            # An old path (W150) is read at its new place, without the stub's warning.
+            vouch: Callable[[AbstractBaseUser], object] = import_string(new_path(value))
             return vouch(user) is True
         return False  # anything else is refused by the system check rocketchat_sso.E011
 

@@ -1,4 +1,4 @@
-"""Deprecated (moved in 0.2, gone in 0.3): import from ``rocketchat_sso.accounts.verification``."""
+"""Deprecated, gone in 0.2: import from ``rocketchat_sso.accounts.verification``."""
 
 from __future__ import annotations
 

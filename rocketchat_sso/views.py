@@ -1,4 +1,4 @@
-"""Deprecated (moved in 0.2, gone in 0.3): import from ``rocketchat_sso.web.views``."""
+"""Deprecated, gone in 0.2: import from ``rocketchat_sso.web.views``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The 0.1 paths the docs named keep working until 0.3 (issue 22), each saying where it moved.
+"""The old paths the docs named keep working until 0.2 (issue 22), each saying where it moved.
 
 A site that uses only the new paths never sees a warning: nothing in the package imports the
 deprecated stubs, and the paths that did not move import silently.
@@ -77,7 +77,7 @@ UNMOVED = [
 
 
 def moved_message(old: str) -> str:
-    return f"{old} moved to {DOCUMENTED[old][0]} in 0.2; the old path goes in 0.3"
+    return f"{old} moved to {DOCUMENTED[old][0]}; the old path goes in 0.2"
 
 
 @pytest.fixture
@@ -133,13 +133,36 @@ def test_the_old_user_mapper_setting_maps_to_the_new_one_silently() -> None:
     assert "rocketchat_sso.profiles" not in sys.modules
 
 
+@pytest.mark.django_db  # Django 6.1's model checks may query the database (JSONField)
+@pytest.mark.usefixtures("fresh")
+@override_settings(
+    ROCKETCHAT_SSO_EMAIL_VERIFIED="rocketchat_sso.verification.allauth_email_verified"
+)
+def test_the_old_vouching_setting_is_read_at_its_new_place_and_the_checks_say_so(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketchat_sso.accounts import verification
+
+    vouched: list[Any] = []
+    monkeypatch.setattr(verification, "allauth_email_verified", vouched.append)  # no allauth here
+    # A site running with warnings as errors still gets its checks: W150, not a traceback.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = {m.id for m in run_checks()}
+        conf.email_verified(user)
+    assert vouched == [user]
+    assert "rocketchat_sso.W150" in found
+    assert "rocketchat_sso.E011" not in found
+    assert "rocketchat_sso.verification" not in sys.modules
+
+
 def ids(checks: list[CheckMessage]) -> set[str]:
     return {message.id or "" for message in checks if "rocketchat_sso" in str(message.id)}
 
 
 def moved_warnings(**overrides: Any) -> list[CheckMessage]:
     with override_settings(**overrides), warnings.catch_warnings():
-        # An old ROCKETCHAT_SSO_EMAIL_VERIFIED is imported by check_linking: it warns there.
+        # Django's own middleware check imports an old MIDDLEWARE path: its stub warns there.
         warnings.simplefilter("ignore", DeprecationWarning)
         return [m for m in run_checks() if m.id == "rocketchat_sso.W150"]
 
@@ -162,16 +185,20 @@ def test_w150_names_each_old_path_in_the_settings_and_the_new_one() -> None:
         ROCKETCHAT_SSO_EMAIL_VERIFIED="rocketchat_sso.verification.allauth_email_verified",
     )
     assert [(m.msg.split()[0], m.hint) for m in found] == [
-        ("MIDDLEWARE", f"Use {NEW_MIDDLEWARE}. docs/installation.rst, 'Upgrading from 0.1'."),
+        (
+            "MIDDLEWARE",
+            f"Use {NEW_MIDDLEWARE}. docs/installation.rst, "
+            "'Upgrading from a pre-release checkout'.",
+        ),
         (
             "ROCKETCHAT_SSO_USER_MAPPER",
             "Use rocketchat_sso.accounts.profiles.default_profile. "
-            "docs/installation.rst, 'Upgrading from 0.1'.",
+            "docs/installation.rst, 'Upgrading from a pre-release checkout'.",
         ),
         (
             "ROCKETCHAT_SSO_EMAIL_VERIFIED",
             "Use rocketchat_sso.accounts.verification.allauth_email_verified. "
-            "docs/installation.rst, 'Upgrading from 0.1'.",
+            "docs/installation.rst, 'Upgrading from a pre-release checkout'.",
         ),
     ]
 

@@ -22,7 +22,7 @@ import rocketchat_sso
 PACKAGE = Path(rocketchat_sso.__file__).resolve().parent
 WHERE = "LAYERS in tests/test_layers.py (and a row in docs/architecture.rst)"
 
-# The deprecated top-level re-exports of the old flat paths; they go in 0.3. Entry points: a
+# The deprecated top-level re-exports of the old flat paths; they go in 0.2. Entry points: a
 # site imports them, nothing in the package does.
 COMPAT_STUBS = tuple(
     f"rocketchat_sso/{name}.py"

@@ -153,7 +153,7 @@ def check_linking(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
     problem = ""
     if isinstance(value, str) and value:
         try:
-            target = import_string(value)
+            target = import_string(new_path(value))  # an old path is W150's to report
         except ImportError as exc:
             problem = f"cannot be imported: {exc}"
         else:
@@ -600,7 +600,7 @@ def check_client_address(
         ]
     errors: list[CheckMessage] = []
     middleware = [new_path(str(path)) for path in getattr(settings, "MIDDLEWARE", None) or []]
-    if CLIENT_ADDRESS_MIDDLEWARE not in middleware:  # its 0.1 path works too (W150 says so)
+    if CLIENT_ADDRESS_MIDDLEWARE not in middleware:  # its old path works too (W150 says so)
         errors.append(
             Warning(
                 "ROCKETCHAT_SSO_FORWARD_CLIENT_ADDRESS is set but "
@@ -629,7 +629,7 @@ def check_client_address(
 def check_moved_paths(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Settings naming a module's 0.1 path: it still works, with a warning, until 0.3."""
+    """Settings naming a module's old path: it still works, with a warning, until 0.2."""
     named: list[tuple[str, str]] = [
         ("MIDDLEWARE", str(path)) for path in getattr(settings, "MIDDLEWARE", None) or []
     ]
@@ -639,8 +639,9 @@ def check_moved_paths(
             named.append((name, value))
     return [
         Warning(
-            f"{name} names {path}, a path that moved in 0.2; the old path goes in 0.3.",
-            hint=f"Use {new_path(path)}. docs/installation.rst, 'Upgrading from 0.1'.",
+            f"{name} names {path}, a path that moved; the old path goes in 0.2.",
+            hint=f"Use {new_path(path)}. docs/installation.rst, 'Upgrading from a pre-release "
+            "checkout'.",
             id="rocketchat_sso.W150",
         )
         for name, path in named
