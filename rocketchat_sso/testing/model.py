@@ -33,12 +33,10 @@ middlewares/remoteAddressMiddleware.ts`` and ``rateLimiter.ts``, ``saveUser.ts``
 from __future__ import annotations
 
 import copy
-import enum
 import hashlib
 import json
 import re
 import secrets
-import string
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -47,43 +45,152 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rocketchat_sso.testing import ajv, login_attempts, two_factor
+from rocketchat_sso.testing.rooms import Rooms
 from rocketchat_sso.testing.versions import RocketChatVersion, default_version
-
-API = "/api/v1"
-ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"  # Meteor Random.id()
-TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"  # Meteor Random.secret()
-ID_LENGTH, TOKEN_LENGTH = 17, 43
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-INVALID_PARAMS = "invalid-params"
-ERROR_INVALID_PARAMS = "error-invalid-params"
-FIELD_UNAVAILABLE = "error-field-unavailable"
-ACTION_NOT_ALLOWED = "error-action-not-allowed"
-FIELD_REQUIRED = "error-the-field-is-required"
-INVALID_FIELD = "error-input-is-not-a-valid-field"
-INVALID_EMAIL = "error-invalid-email"
-INVALID_USER = "error-invalid-user"
-INVALID_USER_ID = "error-invalid-user-id"
-INVALID_QUERY = "error-invalid-query"
-INVALID_SORT = "error-invalid-sort"
-NOT_AUTHORIZED = "error-not-authorized"
-COULD_NOT_SAVE_IDENTITY = "error-could-not-save-identity"
-USER_PARAM_MISSING = "error-user-param-not-provided"
-TOO_MANY_REQUESTS = "error-too-many-requests"
-TOTP_REQUIRED = "totp-required"
-NOT_ACTIVATED = "error-user-is-not-activated"
-SAVE_USER_METHOD = "insertOrUpdateUser"
-
-MSG_NOT_LOGGED_IN = "You must be logged in to do this."
-MSG_NO_PERMISSION = "User does not have the permissions required for this action"
-MSG_USER_NOT_FOUND = "User not found"
-MSG_LOGGED_OUT = "You've been logged out!"
-MSG_BAD_USER_PARAM = 'The required "userId" or "username" param provided does not match any users'
-MSG_NO_USER_PARAM = 'The required "userId" or "username" param was not provided'
-MSG_LAST_ADMIN = "Leaving the app without an active admin is not allowed"
-# Meteor's resume login handler (accounts-base accounts_server.js, defaultResumeLoginHandler).
-MSG_RESUME_UNKNOWN = "You've been logged out by the server. Please log in again."
-MSG_RESUME_EXPIRED = "Your session has expired. Please log in again."
+from rocketchat_sso.testing.wire import (
+    ACTION_NOT_ALLOWED as ACTION_NOT_ALLOWED,
+)
+from rocketchat_sso.testing.wire import (
+    API as API,
+)
+from rocketchat_sso.testing.wire import (
+    COULD_NOT_SAVE_IDENTITY as COULD_NOT_SAVE_IDENTITY,
+)
+from rocketchat_sso.testing.wire import (
+    ERROR_INVALID_PARAMS as ERROR_INVALID_PARAMS,
+)
+from rocketchat_sso.testing.wire import (
+    FIELD_REQUIRED as FIELD_REQUIRED,
+)
+from rocketchat_sso.testing.wire import (
+    FIELD_UNAVAILABLE as FIELD_UNAVAILABLE,
+)
+from rocketchat_sso.testing.wire import (
+    FORM_TYPE as FORM_TYPE,
+)
+from rocketchat_sso.testing.wire import (
+    ID_ALPHABET as ID_ALPHABET,
+)
+from rocketchat_sso.testing.wire import (
+    ID_LENGTH as ID_LENGTH,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_EMAIL as INVALID_EMAIL,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_FIELD as INVALID_FIELD,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_PARAMS as INVALID_PARAMS,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_QUERY as INVALID_QUERY,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_SORT as INVALID_SORT,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_USER as INVALID_USER,
+)
+from rocketchat_sso.testing.wire import (
+    INVALID_USER_ID as INVALID_USER_ID,
+)
+from rocketchat_sso.testing.wire import (
+    LIST_DEFAULT_COUNT as LIST_DEFAULT_COUNT,
+)
+from rocketchat_sso.testing.wire import (
+    LIST_MAX_COUNT as LIST_MAX_COUNT,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_BAD_USER_PARAM as MSG_BAD_USER_PARAM,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_LAST_ADMIN as MSG_LAST_ADMIN,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_LOGGED_OUT as MSG_LOGGED_OUT,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_NO_PERMISSION as MSG_NO_PERMISSION,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_NO_USER_PARAM as MSG_NO_USER_PARAM,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_NOT_LOGGED_IN as MSG_NOT_LOGGED_IN,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_RESUME_EXPIRED as MSG_RESUME_EXPIRED,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_RESUME_UNKNOWN as MSG_RESUME_UNKNOWN,
+)
+from rocketchat_sso.testing.wire import (
+    MSG_USER_NOT_FOUND as MSG_USER_NOT_FOUND,
+)
+from rocketchat_sso.testing.wire import (
+    NOT_ACTIVATED as NOT_ACTIVATED,
+)
+from rocketchat_sso.testing.wire import (
+    NOT_AUTHORIZED as NOT_AUTHORIZED,
+)
+from rocketchat_sso.testing.wire import (
+    SAVE_USER_METHOD as SAVE_USER_METHOD,
+)
+from rocketchat_sso.testing.wire import (
+    TOKEN_ALPHABET as TOKEN_ALPHABET,
+)
+from rocketchat_sso.testing.wire import (
+    TOKEN_LENGTH as TOKEN_LENGTH,
+)
+from rocketchat_sso.testing.wire import (
+    TOO_MANY_REQUESTS as TOO_MANY_REQUESTS,
+)
+from rocketchat_sso.testing.wire import (
+    TOTP_REQUIRED as TOTP_REQUIRED,
+)
+from rocketchat_sso.testing.wire import (
+    USER_PARAM_MISSING as USER_PARAM_MISSING,
+)
+from rocketchat_sso.testing.wire import (
+    Call as Call,
+)
+from rocketchat_sso.testing.wire import (
+    FakeRequest as FakeRequest,
+)
+from rocketchat_sso.testing.wire import (
+    FakeResponse as FakeResponse,
+)
+from rocketchat_sso.testing.wire import (
+    Fault as Fault,
+)
+from rocketchat_sso.testing.wire import (
+    Reply as Reply,
+)
+from rocketchat_sso.testing.wire import (
+    Route as Route,
+)
+from rocketchat_sso.testing.wire import (
+    User as User,
+)
+from rocketchat_sso.testing.wire import (
+    _Token as _Token,
+)
+from rocketchat_sso.testing.wire import (
+    failure as failure,
+)
+from rocketchat_sso.testing.wire import (
+    iso_time as iso_time,
+)
+from rocketchat_sso.testing.wire import (
+    meteor_error as meteor_error,
+)
+from rocketchat_sso.testing.wire import (
+    ok as ok,
+)
+from rocketchat_sso.testing.wire import (
+    random_string as random_string,
+)
 
 DEFAULT_SETTINGS: Mapping[str, Any] = {
     "Accounts_iframe_enabled": False,
@@ -145,7 +252,6 @@ PUBLIC_SETTINGS = frozenset(
 LOGIN_KEYS = frozenset({"user", "username", "email", "password", "code"})
 NAME_FORBIDDEN = re.compile(r"[<>\\/]")  # validateNameChars
 EMAIL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
-LIST_DEFAULT_COUNT, LIST_MAX_COUNT = 50, 100  # settings API_Default_Count, API_Upper_Count_Limit
 # users.create and users.createToken are twoFactorRequired in the newest code read
 # (apps/meteor/server/api/v1/users.ts @00e428c), added by RocketChat/Rocket.Chat PR #41388
 # (opened 2026-07-15: "users.create and users.createToken ... were missing twoFactorRequired";
@@ -185,74 +291,6 @@ VALIDATED_SINCE: Mapping[str, tuple[int, int]] = {
 }
 
 
-class Fault(enum.Enum):
-    """Transport-level failures; each transport turns them into its own exception or reply."""
-
-    CONNECTION_REFUSED = "connection-refused"
-    TIMEOUT = "timeout"  # the call hangs past the client's timeout
-    DROP_MID_BODY = "drop-mid-body"
-    NON_JSON_200 = "non-json-200"  # a proxy's HTML page with status 200
-
-
-@dataclass
-class FakeRequest:
-    """What a transport received; header names are stored lower-case (HTTP is case-blind)."""
-
-    method: str
-    path: str
-    query: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    client: str = "127.0.0.1"  # rate limits count per client address
-
-    def __post_init__(self) -> None:
-        self.method = self.method.upper()
-        self.headers = {key.lower(): value for key, value in self.headers.items()}
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-@dataclass
-class FakeResponse:
-    """A reply: status, JSON-serialisable body and extra headers."""
-
-    status: int
-    body: object
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def json_bytes(self) -> bytes:
-        return json.dumps(self.body).encode()
-
-
-class Reply(Exception):
-    """Answer at once from deep inside a handler, as a thrown Meteor.Error does in Rocket.Chat."""
-
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
-        super().__init__(status)
-        self.response = FakeResponse(status, body, dict(headers or {}))
-        self.error_type = ""  # the Meteor error of a refused login, whatever the body shows
-
-
-def ok(**fields: Any) -> FakeResponse:
-    """``API.v1.success(fields)``: 200 with ``success: true`` added (ApiClass.ts)."""
-    return FakeResponse(200, {**fields, "success": True})
-
-
-def failure(message: str) -> Reply:
-    """``API.v1.failure('text')``: 400 without errorType (ApiClass.ts)."""
-    return Reply(400, {"success": False, "error": message})
-
-
-def meteor_error(error_type: str, reason: str, details: dict[str, Any] | None = None) -> Reply:
-    """A Meteor.Error caught by the route wrapper: 400, text ends ``[type]`` (ApiClass.ts)."""
-    body: dict[str, Any] = {"success": False, "error": f"{reason} [{error_type}]"}
-    body["errorType"] = error_type
-    if details:
-        body["details"] = details
-    return Reply(400, body)
-
-
 def _field_error(error_type: str, reason: str, value: str) -> Reply:
     return meteor_error(error_type, reason, {"method": SAVE_USER_METHOD, "field": value})
 
@@ -276,17 +314,9 @@ def _lodash_escape(text: str) -> str:
     return text.replace("'", "&#39;")
 
 
-def random_string(alphabet: str, length: int) -> str:
-    return "".join(secrets.choice(alphabet) for _ in range(length))
-
-
 def _hash_password(password: str) -> str:
     # Rocket.Chat stores bcrypt(sha256(password)); a bare digest is enough for a test double.
     return hashlib.sha256(password.encode()).hexdigest()
-
-
-def iso_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # -- users.list ``query``: Mongo equality with $or/$and, as Rocket.Chat allows there ----------
@@ -324,41 +354,6 @@ def _matches(doc: dict[str, Any], query: Any) -> bool:
 
 
 # -- the model -----------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Token:
-    token: str
-    when: datetime
-    personal: bool = False  # a personal access token: never expires, not capped
-    bypass_two_factor: bool = False
-
-
-@dataclass(eq=False)
-class User:
-    doc: dict[str, Any]  # the public record, returned live by the test helpers
-    password_hash: str | None = None
-    tokens: list[_Token] = field(default_factory=list)
-    email2fa: bool = False  # services.email2fa.enabled (:mod:`.two_factor`)
-    email_code: two_factor.EmailCode | None = None  # services.emailCode
-
-
-@dataclass
-class Call:
-    request: FakeRequest
-    params: dict[str, Any] = field(default_factory=dict)
-    user: User | None = None
-    token: _Token | None = None
-    arg: str = ""  # the ``:_id`` of ``settings/:_id``
-
-
-@dataclass
-class Route:
-    handler: Callable[[Call], FakeResponse]
-    auth: bool = True
-    permission: str | None = None  # ``permissionsRequired``: 403 ``[error-unauthorized]``
-    two_factor: bool = False
-    key: str = ""  # the rate limiter's route name: ``/api/v1/<route pattern><method>``
 
 
 @dataclass
@@ -431,10 +426,6 @@ class FakeRocketChat:
         # every release played here keeps the pre-break bodies (401 ``status``/``message``, 403
         # ``[error-unauthorized]``, ``forbidden()`` text ``unauthorized``).
         self._breaking = self.version.since(9, 0)
-        # rooms.py builds on this module's replies and records, so it is imported here, when
-        # the first stand-in is made, not when this module is (no import-time cycle).
-        from rocketchat_sso.testing.rooms import Rooms
-
         self.rooms = Rooms(self)  # private groups, the groups.* routes
         admin = self._create(
             admin_user_id, "admin", "admin@example.com", "Administrator", None, ["admin"]

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from rocketchat_sso.testing.model import (
+from rocketchat_sso.testing.wire import (
     API,
     ID_ALPHABET,
     ID_LENGTH,
@@ -41,6 +43,7 @@ from rocketchat_sso.testing.model import (
     USER_PARAM_MISSING,
     Call,
     FakeResponse,
+    Reply,
     Route,
     User,
     failure,
@@ -50,8 +53,26 @@ from rocketchat_sso.testing.model import (
     random_string,
 )
 
-if TYPE_CHECKING:
-    from rocketchat_sso.testing.model import FakeRocketChat
+
+class Server(Protocol):
+    """What the groups need of the stand-in they belong to
+    (:class:`~rocketchat_sso.testing.model.FakeRocketChat`): its users, lock, clock, settings
+    and two of its answers. A protocol, so that the model makes its groups without this module
+    importing it back."""
+
+    settings: dict[str, Any]
+    _lock: threading.RLock
+    _users: dict[str, User]
+    now: Callable[[], datetime]
+
+    def user_by_id(self, user_id: str) -> dict[str, Any] | None: ...
+
+    def _find_username(self, username: str) -> User | None: ...
+
+    def _forbidden(self, message: str | None = None) -> Reply: ...
+
+    def _pagination(self, params: Mapping[str, Any]) -> tuple[int, int]: ...
+
 
 # Room-scoped permissions and the roles holding them by default (permissions.ts): global roles
 # and the room roles ``owner``/``moderator`` a subscription carries.
@@ -78,7 +99,7 @@ class Group:
 class Rooms:
     """Private groups of one :class:`~rocketchat_sso.testing.FakeRocketChat`."""
 
-    def __init__(self, fake: FakeRocketChat) -> None:
+    def __init__(self, fake: Server) -> None:
         self.fake = fake
         self._groups: dict[str, Group] = {}
         # Hooks a subclass of the stand-in may set (the demo's chat subscribes the member).
