@@ -15,6 +15,7 @@ from django.db import OperationalError
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from rocketchat_sso.accounts import signin
 from rocketchat_sso.models import IssuedToken, RocketChatAccount
 from rocketchat_sso.sessions import tokens
 from rocketchat_sso.testing import FakeRocketChat
@@ -90,7 +91,7 @@ def test_a_logout_racing_a_mint_answers_json_and_revokes_the_token(
 ) -> None:
     """The mint wrote the session (its token's slot) after a logout in another tab deleted it:
     Django's SessionInterrupted, an HTML 400, and the new token lived until the expiry sweep."""
-    real = tokens.signin.issue_login_token
+    real = signin.issue_login_token
 
     def raced(user: Any, **kwargs: Any) -> Any:
         token = real(user, **kwargs)
@@ -99,7 +100,7 @@ def test_a_logout_racing_a_mint_answers_json_and_revokes_the_token(
         other_tab.logout()  # deletes the session, revokes what it has recorded (nothing yet)
         return token
 
-    monkeypatch.setattr(tokens.signin, "issue_login_token", raced)
+    monkeypatch.setattr(signin, "issue_login_token", raced)
     response = signed_in.post(TOKEN_URL)
     json_error(response, 401, "session_ended")
     assert "loginToken" not in response.json()
