@@ -5,9 +5,12 @@ colleague writing every ``--chatter`` seconds) on free ports, logs in as the dem
 headless Chromium, opens the home page and leaves it open for ``--minutes``, reloading it every
 ``--reload-every`` minutes (each reload is a new sign-in of the embedded chat). It records every
 REST answer the chat's own client (the iframe) gets, the badge's every value, and any notice the
-embed shows. At the end it opens the conversation in the chat and counts the colleague's
-messages. It fails (exit 1) on any 429 seen by the chat's client, any notice, or a final badge
-that differs from the messages sent; it stops at the first failure with the reason.
+embed shows. The colleague stops after the messages that fit in ``--minutes``
+(``--chatter-messages``): at the end the badge must count every one of them, and so must the
+conversation, opened in the chat; both are compared once the colleague is done, never while
+a message may be on its way. It fails (exit 1) on any 429 seen by the chat's client, any
+notice, or a badge or conversation that differs from the messages sent; it stops at the first
+failure with the reason.
 
     python benchmarks/demo_live.py                  # 10 minutes
     python benchmarks/demo_live.py --minutes 1 --chatter 5
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import socket
 import subprocess
@@ -42,6 +46,14 @@ CHROMIUM_ARGS = [
 ]
 READY_TIMEOUT = 60.0
 TIMEOUT_MS = 30_000
+HISTORY_PAGE = 50  # messages the chat's web client shows when a room opens (its first page)
+BADGE = "#unread-badge"
+BADGE_MOVED = "([seen]) => (document.querySelector('#unread-badge').textContent || '0') !== seen"
+
+
+def messages_to_send(args: argparse.Namespace) -> int:
+    """The colleague's messages: as many as fit in the watch, at least one."""
+    return max(1, int(args.minutes * 60 / args.chatter))
 
 
 def free_port() -> int:
@@ -79,6 +91,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"--port={site_port}",
             f"--chat-port={chat_port}",
             f"--chatter={args.chatter:g}",
+            f"--chatter-messages={messages_to_send(args)}",
         ]
         demo = subprocess.Popen(  # noqa: S603
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -143,25 +156,38 @@ def watch(browser: Any, site: str, chat: str, args: argparse.Namespace) -> dict[
         notice = page.locator(".rocketchat-sso-notice:visible")
         if notice.count():
             raise BenchmarkFailed(f"the embed shows a notice: {notice.first.inner_text()!r}")
-        text = page.locator("#unread-badge").inner_text() or "0"
+        text = page.locator(BADGE).inner_text() or "0"
         if not badge_values or badge_values[-1] != text:
             badge_values.append(text)
         time.sleep(1)
-    badge = int(page.locator("#unread-badge").inner_text() or "0")
+    # The colleague stops after `sent` messages: the badge moves until it has counted every
+    # one (each follows the last within --chatter seconds), then nothing moves any more.
+    sent = messages_to_send(args)
+    text = page.locator(BADGE).inner_text() or "0"
+    while text != str(sent):
+        try:
+            page.wait_for_function(BADGE_MOVED, arg=[text], timeout=(args.chatter + 30) * 1000)
+        except PlaywrightTimeout:
+            break  # stuck short of, or past, the messages sent: compared below
+        text = page.locator(BADGE).inner_text() or "0"
+        badge_values.append(text)
+    badge = int(text) if text.isdigit() else text
     frame = page.frame(url=lambda url: url.startswith(chat))
     assert frame is not None
     frame.evaluate(
         "history.pushState(null, '', '/direct/alex' + location.search);"
         "dispatchEvent(new PopStateEvent('popstate'))"
     )
-    page.frame_locator("#chat").locator("#rc-messages li").first.wait_for()
-    time.sleep(2)
-    sent = page.frame_locator("#chat").locator("#rc-messages li").count()
+    listed = page.frame_locator("#chat").locator("#rc-messages li")
+    shown = min(sent, HISTORY_PAGE)
+    with contextlib.suppress(PlaywrightTimeout):  # fewer: compared below
+        listed.nth(shown - 1).wait_for()
     figures = {
         "minutes": args.minutes,
         "sign-ins": sign_ins,
         "messages sent": sent,
         "badge at the end": badge,
+        "messages in the conversation": listed.count(),
         "badge values": " ".join(badge_values),
         "REST answers to the chat's client": dict(statuses),
         "REST calls by route": dict(routes),
@@ -169,6 +195,11 @@ def watch(browser: Any, site: str, chat: str, args: argparse.Namespace) -> dict[
     }
     if badge != sent:
         raise BenchmarkFailed(f"the badge says {badge}, the colleague sent {sent}: {figures}")
+    if figures["messages in the conversation"] != shown:
+        raise BenchmarkFailed(
+            f"the conversation shows {figures['messages in the conversation']} messages, "
+            f"the colleague sent {sent}: {figures}"
+        )
     return figures
 
 

@@ -13,7 +13,8 @@ Then:
 4. with ``--whole``, the whole command (users, then rooms) once to write every profile, then
    again with nothing to change.
 
-Run from the repository root: ``python benchmarks/rooms.py [--users 10000]``.
+Run from the repository root: ``python benchmarks/rooms.py [--users 10000]``. It uses a
+SQLite file of its own, whatever ``DATABASE_URL``/``REDIS_URL`` say (as ``sync_10k.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {"Staff": "staff", "Course 101": "course-101", "Tenant A": "tenant-a"}
 BATCH = 1000
+# tests.settings would switch to the shared PostgreSQL database and Redis with these.
+SHARED_SERVICES = ("DATABASE_URL", "REDIS_URL")
 
 
 def serve(users: int, ids_file: str) -> None:
@@ -78,6 +81,9 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="rocketchat-sso-rooms-"))
+    ignored = [name for name in SHARED_SERVICES if os.environ.pop(name, "")]
+    if ignored:
+        print(f"{' and '.join(ignored)} ignored: this run uses a SQLite file of its own.")
     os.environ["TEST_SQLITE_NAME"] = str(workdir / "db.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     sys.path[:0] = [str(ROOT), str(ROOT / "example_project")]  # tests.settings lists the demo

@@ -72,6 +72,10 @@ class Run:
     rocketchat_refused: Counter[str] = field(default_factory=Counter)  # 429s among them
     tokens_held: int = 0
     late: int = 0  # sign-ins answered just after the window (a waiting browser's retry)
+    # Users the site linked to a Rocket.Chat user but handed no token: created (new), then
+    # refused their first login by the site's share, their browser waiting past the window.
+    linked_not_signed_in: int = 0
+    rocketchat_users: int = 0  # new: the run's users Rocket.Chat holds (one each, none twice)
 
     @property
     def per_minute(self) -> float:
@@ -246,6 +250,11 @@ def measure(
     )
     held = stand_in.live([(links.get(user.pk, ""), token) for user, token in tokens])
     run.tokens_held = sum(held)
+    if kind == NEW:
+        linked = RocketChatAccount.objects.filter(user__in=users).count()
+        run.linked_not_signed_in = linked - len(links)
+        held_users = stand_in.snapshot().users
+        run.rocketchat_users = sum(user.username.startswith(prefix) for user in held_users)
     return run
 
 
@@ -335,7 +344,9 @@ def table(runs: list[Run], args: argparse.Namespace, load: tuple[float, ...]) ->
             f"answers: {answers}; {waits}; not JSON: {run.not_json}; "
             f"limiter refused: {refused or 'nothing'}; "
             f"tokens Rocket.Chat holds: {run.tokens_held}/{run.signins + run.late} "
-            f"({run.late} answered after the window)"
+            f"({run.late} answered after the window); "
+            f"linked, not signed in: {run.linked_not_signed_in}; "
+            f"Rocket.Chat users made: {run.rocketchat_users}"
         )
     return "\n".join(lines)
 

@@ -93,6 +93,25 @@ def test_benchmark_without_its_dependency_group_says_how_to_install_it() -> None
     assert "python -m pip install --group bench" in completed.stderr
 
 
+def test_benchmark_waits_out_the_sites_share_for_more_new_users_than_it_allows() -> None:
+    """12 new users: the 11th first login is refused by the site's share (10 a window) and
+    waits ``Retry-After``, as the loading page does, instead of stopping the run (the window
+    is 2 s here, not Rocket.Chat's 60, to take seconds)."""
+    completed = run_script(
+        "benchmarks/token_endpoint.py",
+        "--json",
+        *("--latency", "0", "--users", "12", "--rounds", "1", "--requests", "12"),
+        *("--concurrency", "3"),
+        before="import benchmarks.settings as s; s.ROCKETCHAT_SSO_RATE_LIMIT_WINDOW = 2",
+    )
+    assert completed.returncode == 0, completed.stderr
+    ours = json.loads(completed.stdout)["runs"]["0 ms"]["rocketchat_sso"]
+    assert ours["errors"] == 0
+    assert ours["rocketchat_calls"]["cold"] == 2  # a refused request created no user
+    assert ours["cold_waits"]["count"] >= 1
+    assert 1 <= ours["cold_waits"]["seconds"] <= 2 * ours["cold_waits"]["count"]
+
+
 def test_benchmark_stops_at_the_first_failed_request_with_the_reason() -> None:
     completed = run_script(
         "benchmarks/token_endpoint.py",

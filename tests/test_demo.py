@@ -130,6 +130,17 @@ def test_colleague_writes_once_the_demo_user_exists() -> None:
     assert (direct["name"], direct["unread"]) == ("alex", 2)
 
 
+def test_colleague_stops_after_the_messages_asked_for() -> None:
+    fake = ChatRocketChat()
+    fake.add_user(*demo.COLLEAGUE)
+    user: Any = fake.add_user("demo", "demo@example.com", "Demo User")
+    ticks = Ticks(5)
+    demo._chatter(fake, 1, ticks, 3)  # type: ignore[arg-type]
+    [direct] = fake.subscriptions_of(user["_id"])
+    assert direct["unread"] == 3
+    assert ticks.left == 2  # it stopped waiting once done, not at the end of the demo
+
+
 def test_the_demo_user_is_in_the_mapped_groups() -> None:
     with override_settings(ROCKETCHAT_SSO_GROUP_ROOMS={"Staff": "staff", "Course 101": "c-101"}):
         run_demo("--chat-port", "0", "--chatter", "0")

@@ -91,6 +91,12 @@ class Command(BaseCommand):
             help="seconds between messages a colleague sends the demo user (0: none)",
         )
         parser.add_argument(
+            "--chatter-messages",
+            type=int,
+            default=0,
+            help="the colleague stops after this many messages (0, the default: never)",
+        )
+        parser.add_argument(
             "--rocketchat-version",
             default=NEWEST.short,
             choices=sorted(RELEASES),
@@ -119,7 +125,9 @@ class Command(BaseCommand):
         stop = threading.Event()
         if options["chatter"] > 0:
             threading.Thread(
-                target=_chatter, args=(fake, options["chatter"], stop), daemon=True
+                target=_chatter,
+                args=(fake, options["chatter"], stop, options["chatter_messages"]),
+                daemon=True,
             ).start()
         self._banner(layout, site_url, chat_url, options["chatter"], fake.version.short)
         try:
@@ -199,14 +207,17 @@ class Command(BaseCommand):
         self.stdout.write("Check passed: the stand-in answers; not starting the site.")
 
 
-def _chatter(fake: ChatRocketChat, every: float, stop: threading.Event) -> None:
-    """A colleague writes to the demo user now and then, once the user exists in Rocket.Chat."""
+def _chatter(fake: ChatRocketChat, every: float, stop: threading.Event, limit: int = 0) -> None:
+    """A colleague writes to the demo user now and then, once the user exists in Rocket.Chat;
+    ``limit`` messages at most (0: no end), so that a watcher can count them all once sent."""
     lines = itertools.cycle(CHATTER)
-    while not stop.wait(every):
+    sent = 0
+    while not (limit and sent >= limit) and not stop.wait(every):
         user = fake.user_by_username(DEMO_USERNAME)
         if user is not None:
             text = next(lines).format(name=user.get("name") or DEMO_USERNAME)
             fake.post_message(COLLEAGUE[0], "@" + DEMO_USERNAME, text)
+            sent += 1
 
 
 SITE, STAND_IN = "the site", "the stand-in"
