@@ -166,19 +166,19 @@ def test_the_doctor_passes_on_the_quick_starts_stand_in(tmp_path: Path) -> None:
     words[words.index("--port") + 1] = str(port)
     environment = newcomers_environment()
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT / "example_project"), str(ROOT)])
-    stand_in = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, *words[2:]], cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert stand_in.stdout is not None
-        announced = stand_in.stdout.readline().split()[-1]
-        assert announced == f"http://localhost:{port}"  # the host asked for
-        out = manage(
-            project, "rocketchat_sso_doctor", env={**exported, "ROCKETCHAT_SSO_URL": announced}
-        )
-    finally:
-        stand_in.terminate()
-        stand_in.wait(timeout=10)
+    ) as stand_in:  # closes its stdout pipe once it is done
+        try:
+            assert stand_in.stdout is not None
+            announced = stand_in.stdout.readline().split()[-1]
+            assert announced == f"http://localhost:{port}"  # the host asked for
+            out = manage(
+                project, "rocketchat_sso_doctor", env={**exported, "ROCKETCHAT_SSO_URL": announced}
+            )
+        finally:
+            stand_in.terminate()
+            stand_in.wait(timeout=10)
     statuses = [text.split()[0] for text in out.splitlines() if not text.startswith(" ")]
     assert statuses and set(statuses) == {"OK"}, out
     assert max(len(text) for text in out.splitlines()) <= 100, out
