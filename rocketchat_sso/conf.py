@@ -24,12 +24,9 @@ LOGIN_METHOD_CREATE_TOKEN = "create_token"
 LOGIN_METHODS = (LOGIN_METHOD_PASSWORD, LOGIN_METHOD_CREATE_TOKEN)
 
 DEFAULT_USER_MAPPER = "rocketchat_sso.accounts.profiles.default_profile"
-# Where the default mapper lived before services.py was split, and before the subpackages moved
-# profiles.py (older settings may still name them; the latter is rocketchat_sso.W150's to report).
-FORMER_USER_MAPPERS = {
-    "rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER,
-    "rocketchat_sso.profiles.default_profile": DEFAULT_USER_MAPPER,
-}
+# Where the default mapper lived before services.py was split (older settings may still name it;
+# the paths the subpackages moved are mapped by rocketchat_sso._moved, and W150 reports them).
+FORMER_USER_MAPPERS = {"rocketchat_sso.services.default_profile": DEFAULT_USER_MAPPER}
 
 
 @dataclass(frozen=True)
@@ -182,7 +179,7 @@ class Settings:
     def user_mapper(self) -> Callable[[AbstractBaseUser], RocketChatProfile]:
         path = self.ROCKETCHAT_SSO_USER_MAPPER
         mapper: Callable[[AbstractBaseUser], RocketChatProfile] = import_string(
-            FORMER_USER_MAPPERS.get(path, path)
+            new_path(FORMER_USER_MAPPERS.get(path, path))  # an old path, read at its new place
         )
         return mapper
 
