@@ -8,44 +8,17 @@ submodule, not on the package's ``__init__``.
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterable
-from pathlib import Path
-
-import rocketchat_sso
-
-PACKAGE = Path(rocketchat_sso.__file__).parent
-
-
-def _module_name(path: Path) -> str:
-    parts = ("rocketchat_sso", *path.relative_to(PACKAGE).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _top_level_imports(body: Iterable[ast.stmt]) -> Iterable[ast.ImportFrom | ast.Import]:
-    for node in body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-        elif isinstance(node, ast.If):
-            yield from _top_level_imports([*node.body, *node.orelse])
-        elif isinstance(node, ast.Try):
-            yield from _top_level_imports([*node.body, *node.orelse, *node.finalbody])
+from tests.test_layers import PACKAGE, imports, modules
 
 
 def import_graph() -> dict[str, set[str]]:
-    paths = [path for path in PACKAGE.rglob("*.py") if "migrations" not in path.parts]
-    modules = {_module_name(path): path for path in paths}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        deps: set[str] = set()
-        for node in _top_level_imports(ast.parse(path.read_text(encoding="utf-8")).body):
-            if isinstance(node, ast.Import):
-                deps.update(alias.name for alias in node.names if alias.name in modules)
-            elif node.level == 0 and node.module in modules:
-                for alias in node.names:
-                    submodule = f"{node.module}.{alias.name}"
-                    deps.add(submodule if submodule in modules else node.module)
-        graph[name] = deps - {name}
+    """Module -> the package's modules it imports when it is imported (the layering test's
+    reading of the imports, without those inside functions)."""
+    names = {path: name for name, path in modules(PACKAGE).items()}
+    graph: dict[str, set[str]] = {name: set() for name in names.values()}
+    for found in imports(PACKAGE):
+        if not found.lazy:
+            graph[names[found.importer]].add(names[found.imported])
     return graph
 
 

@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rocketchat_sso
+from rocketchat_sso._moved import MOVED_MODULES
 
 PACKAGE = Path(rocketchat_sso.__file__).resolve().parent
 WHERE = "LAYERS in tests/test_layers.py (and a row in docs/architecture.rst)"
 
 # The deprecated top-level re-exports of the old flat paths; they go in 0.2. Entry points: a
 # site imports them, nothing in the package does.
-COMPAT_STUBS = tuple(
-    f"rocketchat_sso/{name}.py"
-    for name in ("profiles", "signin", "middleware", "verification", "embed", "tokens", "views")
-)
+COMPAT_STUBS = tuple(f"{old.replace('.', '/')}.py" for old in MOVED_MODULES)
 
 # layer: (rank, where its modules are: a module's path, or a subpackage's, ending in "/").
 # A layer imports its own modules and those of lower ranks. Layers of one rank are peers and do
@@ -92,6 +90,7 @@ class Import:
     importer: str  # the importing module's path, "rocketchat_sso/sessions/tokens.py"
     imported: str
     line: int
+    lazy: bool = False  # inside a function: run when called, not when the module is imported
 
 
 def modules(root: Path) -> dict[str, str]:
@@ -126,10 +125,16 @@ def imports(root: Path) -> list[Import]:
     found = []
     for module, path in known.items():
         tree = ast.parse((root.parent / path).read_text(encoding="utf-8"))
+        lazy = {
+            id(node)
+            for function in ast.walk(tree)
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for node in ast.walk(function)
+        }
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for name in sorted(_targets(node, module, known) - {module}):
-                    found.append(Import(path, known[name], node.lineno))
+                    found.append(Import(path, known[name], node.lineno, id(node) in lazy))
     return found
 
 
